@@ -1,0 +1,3 @@
+"""platehub: a self-hosted licence plate recognition server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,97 @@
+"""Builds the one ASGI application that serves every protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from platehub import __version__
+from platehub.config import Settings
+from platehub.core.bus import Bus
+from platehub.core.ratelimit import RateLimiter
+from platehub.core.recognition import Recognizer
+from platehub.core.store import Store
+from platehub.engine import Engine
+from platehub.middleware import BodyLimit
+from platehub.protocols.snapshot import routes as snapshot
+from platehub.protocols.snapshot.webhooks import WebhookDispatcher
+
+log = logging.getLogger("platehub")
+
+
+@dataclass
+class Platehub:
+    """Everything the routes reach through `request.app.state.platehub`."""
+
+    settings: Settings
+    store: Store
+    bus: Bus
+    recognizer: Recognizer
+    rate_limiter: RateLimiter
+    version: str = __version__
+
+
+def ensure_admin(store: Store) -> str | None:
+    """Create the `admin` user on first start; returns a generated password to print once."""
+    if store.users.get("admin") is not None:
+        return None
+    password = os.environ.get("PLATEHUB_ADMIN_PASSWORD")
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    store.users.create("admin", password, is_admin=True)
+    return generated
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    store = Store.open(settings)
+    generated = ensure_admin(store)
+    if generated:
+        print(f"platehub: created user 'admin' with password: {generated}  (shown once)", flush=True)
+    bus = Bus()
+    state = Platehub(settings, store, bus, Recognizer(settings, store, bus, engine), RateLimiter(settings.rate_limit))
+    dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        bus.bind(asyncio.get_running_loop())
+        await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
+        dispatcher.start()
+        log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
+                 settings.db_url.split("@")[-1])
+        yield
+        await dispatcher.stop()
+        state.recognizer.close()
+        store.close()
+
+    app = FastAPI(
+        title="platehub",
+        version=__version__,
+        description="Self-hosted licence plate recognition server. Plate Recognizer-compatible Snapshot API.",
+        lifespan=lifespan,
+    )
+    app.state.platehub = state
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _server_error(request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Internal server error; the server log has the details."}, status_code=500)
+
+    app.include_router(snapshot.router)
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(BodyLimit, limit=settings.upload_limit)
+    return app

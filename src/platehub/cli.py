@@ -1,0 +1,228 @@
+"""The `platehub` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from platehub import __version__
+from platehub.config import Settings
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    return Settings.from_env(
+        data_dir=Path(args.data) if getattr(args, "data", None) else None,
+        database_url=getattr(args, "database_url", None),
+        **extra,
+    )
+
+
+def _store(args: argparse.Namespace):
+    from platehub.core.store import Store
+
+    return Store.open(_settings(args))
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from platehub.app import create_app
+
+    settings = _settings(args, host=args.host, port=args.port)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    """Recognise images locally and print the API's JSON (nothing is stored)."""
+    import time
+
+    from platehub.core.read import new_id, utcnow
+    from platehub.core.recognition import Recognition
+    from platehub.engine import Engine
+    from platehub.engine.image import ImageError, decode
+    from platehub.protocols.snapshot.codec import recognition_data
+    from platehub.protocols.snapshot.request import BadRequest, engine_options
+
+    try:
+        options = engine_options(args.regions or [], args.config, args.mmc)
+    except BadRequest as e:
+        print(f"platehub read: {e}", file=sys.stderr)
+        return 2
+    engine = Engine.load()
+    status = 0
+    for path in args.images:
+        try:
+            data = Path(path).read_bytes()
+            t0 = time.perf_counter()
+            plates = engine.recognize(decode(data), options)
+            ms = 1000 * (time.perf_counter() - t0)
+        except (OSError, ImageError) as e:
+            print(f"platehub read: {path}: {e}", file=sys.stderr)
+            status = 1
+            continue
+        now = utcnow()
+        rec = Recognition(new_id(), now, now, args.camera_id, Path(path).name, round(ms, 3), tuple(plates), (),
+                          options, 0)
+        print(json.dumps(recognition_data(rec), ensure_ascii=False, indent=2 if args.pretty else None))
+    return status
+
+
+def _parse_time(value: str) -> datetime:
+    ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def cmd_reads(args: argparse.Namespace) -> int:
+    from platehub.core.read import normalize_plate
+
+    store = _store(args)
+    since = _parse_time(args.since) if args.since else None
+    plate = normalize_plate(args.plate.replace("*", "\x00")).replace("\x00", "*") if args.plate else None
+    for read in reversed(store.reads.find(plate=plate, since=since, limit=args.limit)):
+        print(json.dumps(asdict(read), default=_json_default, ensure_ascii=False))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.action == "create":
+        token, secret = store.tokens.create(args.name)
+        print(secret)
+        print(f"token {token.id} '{token.name}' created; the key above is shown only now.", file=sys.stderr)
+    elif args.action == "list":
+        for t in store.tokens.list():
+            state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+            used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+            print(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tlast used {used}")
+    elif args.action == "revoke":
+        if not store.tokens.revoke(args.ident):
+            print(f"no active token matches {args.ident!r}", file=sys.stderr)
+            return 1
+        print(f"revoked {args.ident}")
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.action == "add":
+        if not args.target.startswith(("http://", "https://")):
+            print("the target must be an http(s) URL", file=sys.stderr)
+            return 2
+        hook = store.webhooks.add(args.target, args.with_image)
+        print(f"{hook.id}\t{hook.target}\t{'with image' if hook.with_image else 'data only'}")
+    elif args.action == "list":
+        for h in store.webhooks.list():
+            state = "enabled" if h.enabled else "DISABLED"
+            err = f"\tlast error: {h.last_error}" if h.last_error else ""
+            print(f"{h.id}\t{h.target}\t{'with image' if h.with_image else 'data only'}\t{state}"
+                  f"\tfailures {h.failures}{err}")
+    elif args.action == "remove":
+        if not store.webhooks.remove(args.id):
+            print(f"no webhook {args.id}", file=sys.stderr)
+            return 1
+        print(f"removed {args.id}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from platehub.bench import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="platehub", description="Self-hosted licence plate recognition server.")
+    p.add_argument("--version", action="version", version=f"platehub {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_data(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
+        sp.add_argument("--database-url", help="database URL (default: SQLite in the data directory; "
+                        "postgresql://user:pass@host/db for PostgreSQL)")
+        return sp
+
+    s = with_data(sub.add_parser("serve", help="run the server (all protocols on one port)",
+                                 description="Run the platehub server."))
+    s.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
+    s.add_argument("--port", type=int, default=None, help="port (default 8080, the Snapshot SDK's)")
+    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    s.set_defaults(func=cmd_serve)
+
+    r = sub.add_parser("read", help="read plates in image files and print the API's JSON",
+                       description="Recognise plates in local images; prints one Snapshot API JSON per image.")
+    r.add_argument("images", nargs="+", metavar="IMAGE")
+    r.add_argument("--regions", action="append", help="region code (repeatable or comma-separated), e.g. ua")
+    r.add_argument("--config", help='engine config JSON, e.g. \'{"mode":"fast"}\'')
+    r.add_argument("--mmc", action="store_true", help="ask for make/model/colour (not available: see docs)")
+    r.add_argument("--camera-id", default=None)
+    r.add_argument("--pretty", action="store_true", help="indent the JSON")
+    r.set_defaults(func=cmd_read)
+
+    rd = with_data(sub.add_parser("reads", help="print stored reads as JSON lines",
+                                  description="Stored reads from every door, oldest first, as JSON lines."))
+    rd.add_argument("--plate", help="plate text (separators ignored; * as wildcard)")
+    rd.add_argument("--since", help="ISO 8601 time, e.g. 2026-11-21T08:00:00Z")
+    rd.add_argument("--limit", type=int, default=1000)
+    rd.set_defaults(func=cmd_reads)
+
+    t = sub.add_parser("token", help="manage Snapshot API tokens", description="Create, list and revoke API tokens.")
+    tsub = t.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tc = with_data(tsub.add_parser("create", help="create a token and print it once"))
+    tc.add_argument("name", help="a label, e.g. the client's name")
+    with_data(tsub.add_parser("list", help="list tokens"))
+    tr = with_data(tsub.add_parser("revoke", help="revoke a token by id, name or prefix"))
+    tr.add_argument("ident")
+    t.set_defaults(func=cmd_token)
+
+    w = sub.add_parser("webhook", help="manage webhook targets", description="Add, list and remove webhook targets.")
+    wsub = w.add_subparsers(dest="action", required=True, metavar="ACTION")
+    wa = with_data(wsub.add_parser("add", help="add a target URL"))
+    wa.add_argument("target", help="http(s) URL that receives a POST per recognition")
+    wa.add_argument("--with-image", action="store_true", help="multipart with the image (`upload`) and `json`")
+    with_data(wsub.add_parser("list", help="list targets and their health"))
+    wr = with_data(wsub.add_parser("remove", help="remove a target"))
+    wr.add_argument("id", type=int)
+    w.set_defaults(func=cmd_webhook)
+
+    b = sub.add_parser("bench", help="measure accuracy and speed on a manifest",
+                       description="Accuracy (exact, within one edit, detection recall) per country, and speed "
+                       "(median/p90 ms per image; calls per second with N concurrent HTTP clients).")
+    b.add_argument("manifest", type=Path, help="JSON lines as ../shared/data/plates-dev/manifest.jsonl")
+    b.add_argument("--crops", type=Path, help="JSON lines of plate crops (default: crops-cn.jsonl beside the "
+                   "manifest, when present)")
+    b.add_argument("--regions", default="country",
+                   help="'country' (each image's own country, as a deployment would configure), "
+                   "'none', or codes (default: country)")
+    b.add_argument("--mode", default="regular", choices=["regular", "fast", "redaction"])
+    b.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients for the speed test")
+    b.add_argument("--seconds", type=float, default=15.0, help="duration of each speed measurement")
+    b.add_argument("--sizes", default="800x600,1280x720,1920x1080,2560x1440",
+                   help="image sizes for the speed table ('' to skip)")
+    b.add_argument("--skip", default="", help="comma-separated parts to skip: accuracy,crops,speed")
+    b.add_argument("--json", type=Path, help="also write all figures to this file")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""One settings object for the whole server, read from PLATEHUB_* environment variables.
+
+CLI flags override the environment; nothing else reads the environment directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+IMAGE_RETENTION = ("none", "plate", "full")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PLATEHUB_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in _env(name, "").split(",") if x.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: SQLite file inside data_dir
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # Snapshot API
+    require_token: bool = False  # the on-premise SDK answers without a token by default
+    upload_limit: int = 20 * 1024 * 1024  # bytes per request body; larger gets 413
+    rate_limit: float = 0.0  # recognition calls per second per client; 0 = unlimited (as the SDK)
+    max_calls: int = 0  # calls per calendar month; 0 = unlimited; over it the API answers 403
+    upload_url_hosts: tuple[str, ...] = ()  # hosts upload_url may fetch from; empty = upload_url disabled
+    image_retention: str = "full"  # none | plate | full
+    # Engine
+    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    ort_threads: int = 1  # intra-op threads per ONNX session
+    # Webhooks
+    webhook_timeout: float = 10.0
+    webhook_retries: int = 5  # attempts per delivery before it counts as failed
+    webhook_backoff: float = 1.0  # seconds, doubled after each failed attempt
+    webhook_disable_after: int = 10  # consecutive failed deliveries before a target is disabled
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'platehub.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        s = cls(
+            data_dir=Path(_env("DATA", "data")),
+            database_url=_env("DATABASE_URL", ""),
+            host=_env("HOST", "0.0.0.0"),
+            port=int(_env("PORT", "8080")),
+            require_token=_env_bool("REQUIRE_TOKEN", False),
+            upload_limit=int(_env("UPLOAD_LIMIT", str(20 * 1024 * 1024))),
+            rate_limit=float(_env("RATE_LIMIT", "0")),
+            max_calls=int(_env("MAX_CALLS", "0")),
+            upload_url_hosts=_env_list("UPLOAD_URL_HOSTS"),
+            image_retention=_env("IMAGE_RETENTION", "full"),
+            workers=int(_env("WORKERS", str(max(1, os.cpu_count() or 1)))),
+            ort_threads=int(_env("ORT_THREADS", "1")),
+            webhook_timeout=float(_env("WEBHOOK_TIMEOUT", "10")),
+            webhook_retries=int(_env("WEBHOOK_RETRIES", "5")),
+            webhook_backoff=float(_env("WEBHOOK_BACKOFF", "1")),
+            webhook_disable_after=int(_env("WEBHOOK_DISABLE_AFTER", "10")),
+        )
+        s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
+        if s.image_retention not in IMAGE_RETENTION:
+            raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
+        return s

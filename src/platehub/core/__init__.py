@@ -1,0 +1,1 @@
+"""The domain: plate reads, their store, the bus, users, tokens and webhooks."""

@@ -1,0 +1,80 @@
+"""In-process publish/subscribe: consumers subscribe, adapters and services publish.
+
+Events are published only after they are stored (store, then publish). A slow subscriber
+never blocks a publisher: each subscriber has a bounded queue, and when it is full the
+oldest event is dropped for that subscriber and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("platehub.bus")
+
+READ_STORED = "read.stored"  # payload: core.read.Read
+SNAPSHOT_DONE = "snapshot.done"  # payload: core.recognition.Recognition (one per API call)
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    payload: Any
+
+
+class Subscription:
+    def __init__(self, bus: Bus, topics: frozenset[str], maxsize: int) -> None:
+        self._bus = bus
+        self.topics = topics
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.dropped = 0
+
+    def offer(self, event: Event) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+    async def get(self) -> Event:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self._bus._subs.discard(self)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self.get()
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._subs: set[Subscription] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self, *topics: str, maxsize: int = 1000) -> Subscription:
+        sub = Subscription(self, frozenset(topics), maxsize)
+        self._subs.add(sub)
+        return sub
+
+    def publish(self, topic: str, payload: Any) -> None:
+        """Publish from the event loop, or from any thread once the bus is bound to its loop."""
+        event = Event(topic, payload)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self._loop is not None and running is not self._loop:
+            self._loop.call_soon_threadsafe(self._deliver, event)
+        else:
+            self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        for sub in list(self._subs):
+            if not sub.topics or event.topic in sub.topics:
+                sub.offer(event)

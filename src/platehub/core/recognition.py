@@ -1,0 +1,148 @@
+"""Recognising uploaded images: the business rules around the engine.
+
+Decode and recognise off the event loop, store every plate as a read (with images kept as the
+settings say), count the call, then publish — store, then publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from platehub.config import Settings
+from platehub.core.bus import READ_STORED, SNAPSHOT_DONE, Bus
+from platehub.core.read import Read, new_id, utcnow
+from platehub.core.store import Store
+from platehub.engine import Engine, EngineOptions, PlateResult
+from platehub.engine.image import decode, encode_jpeg, sniff
+
+log = logging.getLogger("platehub.recognition")
+
+
+class QuotaExceeded(Exception):
+    """The monthly call limit (PLATEHUB_MAX_CALLS) is used up."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The outcome of one recognition call."""
+
+    id: str
+    received_at: datetime
+    timestamp: datetime  # the client's timestamp, else the receive time
+    camera_id: str | None
+    filename: str
+    processing_ms: float
+    plates: tuple[PlateResult, ...]
+    reads: tuple[Read, ...]
+    options: EngineOptions
+    calls: int  # calls this month, this one included
+    image: bytes = field(repr=False, default=b"")
+
+
+class Recognizer:
+    def __init__(self, settings: Settings, store: Store, bus: Bus, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self._engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognize")
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine.load(threads=self.settings.ort_threads)
+        return self._engine
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, data: bytes, options: EngineOptions) -> tuple[np.ndarray, list[PlateResult], float]:
+        t0 = time.perf_counter()
+        img = decode(data)
+        plates = self.engine.recognize(img, options)
+        return img, plates, 1000 * (time.perf_counter() - t0)
+
+    async def recognize(
+        self,
+        data: bytes,
+        options: EngineOptions,
+        filename: str,
+        camera_id: str | None = None,
+        timestamp: datetime | None = None,
+    ) -> Recognition:
+        """Raises engine.image.ImageError for bytes that are not a usable image."""
+        received = utcnow()
+        limit = self.settings.max_calls
+        if limit and await run_in_threadpool(self.store.usage.calls, received) >= limit:
+            raise QuotaExceeded()
+        loop = asyncio.get_running_loop()
+        img, plates, ms = await loop.run_in_executor(self._pool, self._run, data, options)
+        rec_id = new_id()
+        reads, calls = await run_in_threadpool(
+            self._store, rec_id, data, img, plates, options, filename, camera_id, timestamp or received, received
+        )
+        rec = Recognition(
+            rec_id, received, timestamp or received, camera_id, filename, round(ms, 3), tuple(plates),
+            tuple(reads), options, calls, data,
+        )
+        for read in reads:
+            self.bus.publish(READ_STORED, read)
+        self.bus.publish(SNAPSHOT_DONE, rec)
+        log.info(
+            "recognition %s camera=%s file=%s plates=%s %.0f ms",
+            rec_id, camera_id, filename, ",".join(p.plate for p in plates) or "-", ms,
+        )
+        return rec
+
+    def _store(self, rec_id, data, img, plates, options, filename, camera_id, when, received):
+        retention = self.settings.image_retention
+        images = self.store.images
+        full = images.save(rec_id, data, received, _extension(data)) if retention == "full" and plates else None
+        reads = []
+        for i, p in enumerate(plates):
+            read_id = new_id()
+            crop = None
+            if retention == "plate":
+                b = p.box
+                crop = images.save(f"{rec_id}-{i}", encode_jpeg(img[b.ymin : b.ymax, b.xmin : b.xmax]), received)
+            reads.append(Read(
+                id=read_id,
+                plate=p.plate,
+                plate_raw=p.plate,
+                protocol="snapshot",
+                event_id=rec_id,
+                source=camera_id,
+                source_key=f"{rec_id}:{i}",
+                score=p.score,
+                dscore=p.dscore,
+                box=p.box,
+                region=p.region or None,
+                region_score=p.region_score,
+                vehicle_type=p.vehicle.type,
+                vehicle_score=p.vehicle.score,
+                vehicle_box=p.vehicle.box,
+                candidates=tuple((c.plate, c.score) for c in p.candidates),
+                first_seen=when,
+                last_seen=when,
+                received_at=received,
+                image_full=full,
+                image_plate=crop,
+                raw={"filename": filename, "camera_id": camera_id, "regions": list(options.regions),
+                     "mode": options.mode},
+            ))
+        self.store.reads.add(reads)
+        calls = self.store.usage.count_call(received)
+        return reads, calls
+
+
+def _extension(data: bytes) -> str:
+    kind = sniff(data) or "bin"
+    return "jpg" if kind == "jpeg" else kind

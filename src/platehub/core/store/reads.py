@@ -1,0 +1,89 @@
+"""Stored plate reads: idempotent insert and the basic queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from platehub.core.read import Box, Read
+from platehub.core.store.database import as_utc, insert_ignore
+from platehub.core.store.schema import reads
+
+
+def _box_out(box: Box | None) -> dict | None:
+    return box.as_dict() if box else None
+
+
+def _box_in(value: dict | None) -> Box | None:
+    return Box(**value) if value else None
+
+
+def to_row(read: Read) -> dict:
+    row = asdict(read)
+    row["box"] = _box_out(read.box)
+    row["vehicle_box"] = _box_out(read.vehicle_box)
+    row["candidates"] = [list(c) for c in read.candidates]
+    return row
+
+
+def from_row(row) -> Read:
+    m = dict(row._mapping)
+    m["box"] = _box_in(m["box"])
+    m["vehicle_box"] = _box_in(m["vehicle_box"])
+    m["candidates"] = tuple((str(p), float(s)) for p, s in (m["candidates"] or []))
+    for key in ("first_seen", "last_seen", "received_at"):
+        m[key] = as_utc(m[key])
+    return Read(**m)
+
+
+class ReadRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, items: Iterable[Read]) -> list[Read]:
+        """Store reads; a read whose (protocol, source_key) is already stored is skipped.
+
+        Returns the reads that were new."""
+        items = list(items)
+        if not items:
+            return []
+        stmt = insert_ignore(self.engine, reads)
+        added = []
+        with self.engine.begin() as conn:
+            for read in items:
+                if conn.execute(stmt, [to_row(read)]).rowcount:
+                    added.append(read)
+        return added
+
+    def get(self, read_id: str) -> Read | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(reads).where(reads.c.id == read_id)).first()
+        return from_row(row) if row else None
+
+    def find(
+        self,
+        plate: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Read]:
+        """Newest first; `plate` matches the normalised text, `%`/`*` as wildcards."""
+        q = select(reads)
+        if plate:
+            pattern = plate.replace("*", "%")
+            q = q.where(reads.c.plate.like(pattern) if "%" in pattern else reads.c.plate == pattern)
+        if since:
+            q = q.where(reads.c.first_seen >= since)
+        if until:
+            q = q.where(reads.c.first_seen < until)
+        q = q.order_by(reads.c.first_seen.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [from_row(r) for r in conn.execute(q)]
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(reads)).scalar_one())

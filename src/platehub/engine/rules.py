@@ -1,0 +1,163 @@
+"""Plate rules: from recognised rows of characters to ranked plate candidates.
+
+- Candidates come from the recogniser's own alternatives at uncertain positions (a beam over
+  per-character probabilities), for the main row alone and for all rows read top to bottom.
+- Templates of the requested `regions` and the `text_formats` regexes guide the choice: a
+  candidate that fits one ranks first, and a read of the right length is coerced position by
+  position (O/0, I/1, B/8, S/5, Z/2 …) to fit a template, or trimmed of up to two stray end
+  characters (EU band, sticker edges). The guide is ignored when fitting needs too many changes
+  or the fitted read is much less likely than the raw one ("treated as a guide").
+- `region: strict` keeps only candidates that fit a template or a text format.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from platehub.engine import regions as reg
+from platehub.engine.types import Candidate, CharProb, EngineOptions, TextLine
+
+MAX_SUBSTITUTIONS = 2
+MAX_TRIM = 2
+UNLISTED_CONFUSION = 0.5  # probability factor for a look-alike swap the recogniser did not propose
+TRIM_FACTOR = 0.9
+SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
+GUIDE_MIN_RATIO = 0.5  # a guided candidate must keep at least this share of the raw read's score
+
+
+@dataclass(frozen=True)
+class Guide:
+    regions: tuple[str, ...]
+    templates: tuple[str, ...]
+    formats: tuple[re.Pattern[str], ...]
+    strict: bool
+
+    @property
+    def active(self) -> bool:
+        return bool(self.templates or self.formats)
+
+    def fits(self, text: str) -> bool:
+        return any(reg.matches(text, t) for t in self.templates) or any(f.fullmatch(text) for f in self.formats)
+
+
+def guide_for(options: EngineOptions) -> Guide:
+    formats = tuple(re.compile(f, re.IGNORECASE) for f in options.text_formats)
+    templates = reg.templates_for(options.regions) if options.regions else ()
+    return Guide(options.regions, templates, formats, options.region_strict and bool(templates or formats))
+
+
+def _mean(probs: Sequence[float]) -> float:
+    return sum(probs) / len(probs) if probs else 0.0
+
+
+def beam(chars: Sequence[CharProb], width: int) -> list[tuple[str, list[float]]]:
+    """The `width` likeliest strings using each position's alternatives, with their char probs."""
+    paths: list[tuple[float, str, list[float]]] = [(0.0, "", [])]
+    for cp in chars:
+        options = [(cp.char, cp.prob), *cp.alternatives]
+        grown = [
+            (cost - _log(p), text + ch, [*probs, p]) for cost, text, probs in paths for ch, p in options
+        ]
+        paths = heapq.nsmallest(width, grown, key=lambda x: x[0])
+    return [(text, probs) for _, text, probs in paths]
+
+
+def _log(p: float) -> float:
+    return math.log(max(p, 1e-6))
+
+
+def _prob_of(cp: CharProb, ch: str) -> float:
+    if ch == cp.char:
+        return cp.prob
+    for alt, p in cp.alternatives:
+        if alt == ch:
+            return p
+    return cp.prob * UNLISTED_CONFUSION
+
+
+def _guided(chars: Sequence[CharProb], text: str, probs: list[float], guide: Guide) -> list[tuple[str, float]]:
+    """Template fits of one read: coerced look-alikes and trimmed stray end characters."""
+    out = []
+    n = len(text)
+    for lead in range(MAX_TRIM + 1):
+        for tail in range(MAX_TRIM + 1 - lead):
+            if n - lead - tail < 2:
+                continue
+            sub = text[lead : n - tail]
+            sub_chars = chars[lead : n - tail]
+            factor = TRIM_FACTOR ** (lead + tail)
+            if guide.fits(sub):
+                if lead or tail:
+                    out.append((sub, _mean(probs[lead : n - tail]) * factor))
+                continue
+            fit = reg.best_template_fit(sub, guide.templates)
+            if fit is None:
+                continue
+            fixed, _template, changes = fit
+            if changes > MAX_SUBSTITUTIONS:
+                continue
+            p = [_prob_of(cp, ch) for cp, ch in zip(sub_chars, fixed)]
+            out.append((fixed, _mean(p) * factor))
+    return out
+
+
+def candidates(rows: Sequence[TextLine], main: int, guide: Guide, limit: int = 10) -> list[Candidate]:
+    """Ranked candidates (best first) for one plate whose text rows were read top to bottom;
+    `rows[main]` is the main row.
+
+    Empty when nothing was read, or when strict mode found nothing that fits."""
+    if not rows:
+        return []
+    options: list[tuple[tuple[CharProb, ...], float]] = []
+    if len(rows) > 1:
+        options.append((tuple(c for r in rows for c in r.chars), 1.0))
+        options.append((rows[main].chars, SECOND_ROW_PENALTY))
+    else:
+        options.append((rows[main].chars, 1.0))
+    raw: dict[str, float] = {}
+    guided: dict[str, float] = {}
+    for chars, factor in options:
+        if not chars:
+            continue
+        for text, probs in beam(chars, limit):
+            score = _mean(probs) * factor
+            raw[text] = max(raw.get(text, 0.0), score)
+            if guide.active:
+                if guide.fits(text):
+                    guided[text] = max(guided.get(text, 0.0), score)
+                else:
+                    for fixed, s in _guided(chars, text, probs, guide):
+                        guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
+    if not raw:
+        return []
+    best_raw = max(raw.values())
+    ranked: list[Candidate] = []
+    if guide.active:
+        good = {t: s for t, s in guided.items() if s >= GUIDE_MIN_RATIO * best_raw}
+        ranked += [Candidate(t, round(s, 3)) for t, s in sorted(good.items(), key=lambda x: -x[1])]
+    if not guide.strict:
+        ranked += [Candidate(t, round(s, 3)) for t, s in sorted(raw.items(), key=lambda x: -x[1])]
+    seen: set[str] = set()
+    unique = [c for c in ranked if not (c.plate in seen or seen.add(c.plate))]
+    return unique[:limit]
+
+
+
+def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
+    """A template-based guess: the requested region (else any country) whose templates fit the
+    plate, scored 1/number of countries that fit equally. ("", 0.0) when none fits.
+
+    platehub has no region-classifier model; this is all the evidence the text gives."""
+    for pool in (list(requested), list(reg.TEMPLATES)):
+        fitting = [
+            code for code in pool
+            if any(reg.matches(plate, t) for t in reg.TEMPLATES.get(reg.country_of(code), ()))
+        ]
+        if fitting:
+            countries = {reg.country_of(c) for c in fitting}
+            return fitting[0], round(1.0 / len(countries), 3)
+    return "", 0.0

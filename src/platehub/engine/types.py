@@ -1,0 +1,89 @@
+"""Data crossing the engine's boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from platehub.core.read import Box
+
+VEHICLE_TYPES = ("Big Truck", "Bus", "Motorcycle", "Pickup Truck", "Sedan", "SUV", "Van", "Unknown")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A plate found by a detector: box in image pixels and its confidence."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    score: float
+
+    def box(self) -> Box:
+        return Box(int(round(self.x1)), int(round(self.y1)), int(round(self.x2)), int(round(self.y2)))
+
+
+@dataclass(frozen=True)
+class CharProb:
+    """One recognised character with its probability and the next-best alternatives."""
+
+    char: str
+    prob: float
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class TextLine:
+    chars: tuple[CharProb, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(c.char for c in self.chars)
+
+    @property
+    def score(self) -> float:
+        return sum(c.prob for c in self.chars) / len(self.chars) if self.chars else 0.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    plate: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """The vehicle around a plate. platehub ships no vehicle model yet: always the spec's
+    "not found" value (type Unknown, score 0, zero box)."""
+
+    type: str = "Unknown"
+    score: float = 0.0
+    box: Box = field(default_factory=Box.zero)
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    box: Box
+    dscore: float
+    plate: str  # normalised upper-case text
+    score: float
+    candidates: tuple[Candidate, ...]
+    region: str
+    region_score: float
+    vehicle: Vehicle = field(default_factory=Vehicle)
+    rows: int = 1  # text rows read on the plate
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The Snapshot API's engine options (`regions` plus the `config` JSON)."""
+
+    regions: tuple[str, ...] = ()
+    region_strict: bool = False
+    text_formats: tuple[str, ...] = ()
+    threshold_d: float = 0.2  # detection score floor (Plate Recognizer's documented default)
+    threshold_o: float = 0.6  # OCR score floor (idem)
+    mode: str = "regular"  # regular | fast | redaction
+    detection_rule: str = "normal"  # normal | strict
+    detection_mode: str = "plate"  # plate | vehicle
+    mmc: bool = False

@@ -1,0 +1,216 @@
+"""HTTP routes of the Snapshot API. Thin: parse, call the domain, render."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from platehub.core.read import utcnow
+from platehub.core.recognition import QuotaExceeded
+from platehub.engine.image import ImageError
+from platehub.protocols.snapshot import codec
+from platehub.protocols.snapshot.request import (
+    BadRequest,
+    decode_base64,
+    engine_options,
+    parse_timestamp,
+)
+from platehub.protocols.snapshot.upload_url import TooLarge, fetch
+
+log = logging.getLogger("platehub.snapshot")
+router = APIRouter(tags=["Snapshot API (Plate Recognizer compatible)"])
+
+
+def _detail(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+async def check_token(request: Request) -> None:
+    """`Authorization: Token <key>`; required only when the server is set to require it."""
+    app = request.app.state.platehub
+    if not app.settings.require_token:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "token" or not key.strip():
+        raise HTTPException(403, "Authentication credentials were not provided.")
+    if await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
+        raise HTTPException(403, "Invalid token.")
+
+
+async def require_admin_token(request: Request) -> None:
+    """Management endpoints always need a token, whatever the recognition setting is."""
+    app = request.app.state.platehub
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "token" or await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
+        raise HTTPException(403, "A valid API token is required.")
+
+
+class _Fields:
+    """The request's parameters from multipart, urlencoded or JSON bodies (query string as fallback)."""
+
+    def __init__(self, values: dict[str, list[Any]]) -> None:
+        self.values = values
+
+    def get(self, name: str) -> Any:
+        v = self.values.get(name)
+        return v[0] if v else None
+
+    def all(self, name: str) -> list[Any]:
+        return self.values.get(name, [])
+
+
+async def _read_fields(request: Request, limit: int) -> _Fields:
+    values: dict[str, list[Any]] = {}
+    for k, v in request.query_params.multi_items():
+        values.setdefault(k, []).append(v)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            form = await request.form(max_part_size=limit)
+        except Exception as e:  # malformed multipart bodies raise several types
+            raise BadRequest(f"The form data could not be parsed: {e}.") from None
+        body: dict[str, list[Any]] = {}
+        for k, v in form.multi_items():
+            body.setdefault(k, []).append(v)
+        values.update(body)
+    elif ctype == "application/json":
+        try:
+            data = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadRequest("The JSON body could not be parsed.") from None
+        if not isinstance(data, dict):
+            raise BadRequest("The JSON body must be an object.")
+        for k, v in data.items():
+            if k == "config" and isinstance(v, dict):
+                v = json.dumps(v)
+            values[k] = v if isinstance(v, list) else [v]
+    elif ctype.startswith("image/") or ctype == "application/octet-stream":
+        values["upload"] = [await request.body()]
+    return _Fields(values)
+
+
+async def _image(fields: _Fields, settings) -> tuple[bytes, str]:
+    upload = fields.get("upload")
+    if isinstance(upload, UploadFile):
+        return await upload.read(), upload.filename or "upload.jpg"
+    if isinstance(upload, bytes):
+        return upload, "upload.jpg"
+    if isinstance(upload, str) and upload.strip():
+        return decode_base64(upload), "upload.jpg"
+    url = fields.get("upload_url")
+    if isinstance(url, str) and url.strip():
+        data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit)
+        return data, url.rstrip("/").rsplit("/", 1)[-1] or "upload.jpg"
+    raise BadRequest("Send the image as `upload` (file or base64) or give an `upload_url`.")
+
+
+@router.post("/v1/plate-reader/", dependencies=[Depends(check_token)],
+             summary="Read all licence plates in an image")
+@router.post("/v1/plate-reader", include_in_schema=False, dependencies=[Depends(check_token)])
+async def plate_reader(request: Request) -> JSONResponse:
+    app = request.app.state.platehub
+    settings = app.settings
+    wait = app.rate_limiter.check(request.client.host if request.client else "?")
+    if wait:
+        return _detail(429, app.rate_limiter.detail(wait), status_code=429)
+    try:
+        fields = await _read_fields(request, settings.upload_limit)
+        data, filename = await _image(fields, settings)
+        options = engine_options(
+            [r for r in fields.all("regions") + fields.all("region") if isinstance(r, str)],
+            fields.get("config"),
+            fields.get("mmc"),
+        )
+        camera = fields.get("camera_id")
+        rec = await app.recognizer.recognize(
+            data, options, filename,
+            camera_id=str(camera) if camera not in (None, "") else None,
+            timestamp=parse_timestamp(fields.get("timestamp")),
+        )
+    except (BadRequest, ImageError) as e:
+        log.info("plate-reader 400 from %s: %s", request.client.host if request.client else "?", e)
+        return _detail(400, str(e))
+    except TooLarge:
+        return _detail(413, f"The image at upload_url is larger than {settings.upload_limit} bytes.")
+    except QuotaExceeded:
+        return _detail(403, "You do not have enough credits to perform this request (monthly call limit reached).")
+    return JSONResponse(codec.plate_reader_response(rec, settings.max_calls))
+
+
+@router.get("/info/", summary="Server version, webhooks and usage")
+@router.get("/info", include_in_schema=False)
+async def info(request: Request) -> dict[str, Any]:
+    app = request.app.state.platehub
+    hooks = await run_in_threadpool(app.store.webhooks.list)
+    now = utcnow()
+    calls = await run_in_threadpool(app.store.usage.calls, now)
+    total = await run_in_threadpool(app.store.usage.total)
+    return {
+        "version": app.version,
+        "license_key": None,
+        "total_calls": app.settings.max_calls or None,
+        "usage": {"calls": calls, "max_calls": app.settings.max_calls or None, "total_calls_ever": total},
+        "webhooks": [
+            {"id": h.id, "target": h.target, "with_image": h.with_image, "enabled": h.enabled,
+             "failures": h.failures, "last_error": h.last_error}
+            for h in hooks
+        ],
+        "capabilities": {
+            "plate_detection": True,
+            "plate_ocr": True,
+            "region": "template-based guess (no region classifier model)",
+            "vehicle_detection": False,
+            "mmc": False,
+        },
+    }
+
+
+@router.get("/v1/statistics/", dependencies=[Depends(check_token)], summary="Calls this month")
+@router.get("/v1/statistics", include_in_schema=False, dependencies=[Depends(check_token)])
+async def statistics(request: Request) -> dict[str, Any]:
+    app = request.app.state.platehub
+    now = utcnow()
+    calls = await run_in_threadpool(app.store.usage.calls, now)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return {
+        "usage": {"month": now.month, "calls": calls, "year": now.year,
+                  "resets_on": f"{year:04d}-{month:02d}-01T00:00:00Z"},
+        "total_calls": app.settings.max_calls or None,
+    }
+
+
+@router.get("/v1/webhooks/", dependencies=[Depends(require_admin_token)], summary="List webhook targets")
+async def list_webhooks(request: Request) -> list[dict[str, Any]]:
+    hooks = await run_in_threadpool(request.app.state.platehub.store.webhooks.list)
+    return [{"id": h.id, "target": h.target, "with_image": h.with_image, "enabled": h.enabled,
+             "failures": h.failures, "last_error": h.last_error} for h in hooks]
+
+
+@router.post("/v1/webhooks/", dependencies=[Depends(require_admin_token)], status_code=201,
+             summary="Add a webhook target")
+async def add_webhook(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+        target = str(body["target"])
+    except Exception:
+        raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false}.') from None
+    if not target.startswith(("http://", "https://")):
+        raise HTTPException(400, "target must be an http(s) URL.")
+    hook = await run_in_threadpool(
+        request.app.state.platehub.store.webhooks.add, target, bool(body.get("with_image", False))
+    )
+    return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "enabled": hook.enabled}
+
+
+@router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_admin_token)], status_code=204,
+               summary="Remove a webhook target")
+async def remove_webhook(request: Request, hook_id: int) -> None:
+    if not await run_in_threadpool(request.app.state.platehub.store.webhooks.remove, hook_id):
+        raise HTTPException(404, "No such webhook.")

@@ -1,0 +1,93 @@
+"""Webhook delivery (spec 002 "WebHooks"): one POST per recognition call, even with no plate.
+
+Data-only targets get the JSON payload; with-image targets get multipart/form-data with
+`upload` (the image) and `json` (the payload). A delivery is retried with exponential backoff;
+a target whose deliveries keep failing is disabled and the reason logged and shown by /info/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from platehub.config import Settings
+from platehub.core.bus import SNAPSHOT_DONE, Bus
+from platehub.core.recognition import Recognition
+from platehub.core.store.hooks import Webhook, WebhookRepo
+from platehub.protocols.snapshot.codec import webhook_payload
+
+log = logging.getLogger("platehub.webhooks")
+
+
+class WebhookDispatcher:
+    def __init__(self, settings: Settings, repo: WebhookRepo, bus: Bus, max_parallel: int = 8) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.bus = bus
+        self._sem = asyncio.Semaphore(max_parallel)
+        self._task: asyncio.Task | None = None
+        self._deliveries: set[asyncio.Task] = set()
+        self._client: httpx.AsyncClient | None = None
+
+    def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout, follow_redirects=False)
+        self._sub = self.bus.subscribe(SNAPSHOT_DONE, maxsize=10_000)
+        self._task = asyncio.create_task(self._run(), name="webhooks")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            self._sub.close()
+        for t in list(self._deliveries):
+            t.cancel()
+        if self._client:
+            await self._client.aclose()
+
+    async def _run(self) -> None:
+        async for event in self._sub:
+            hooks = await run_in_threadpool(self.repo.list, True)
+            for hook in hooks:
+                task = asyncio.create_task(self.deliver(hook, event.payload))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+
+    async def _post(self, hook: Webhook, rec: Recognition) -> None:
+        payload = webhook_payload(rec, hook.id, hook.target)
+        assert self._client is not None
+        if hook.with_image:
+            files = {"upload": (rec.filename or "image.jpg", rec.image, "application/octet-stream")}
+            resp = await self._client.post(hook.target, data={"json": json.dumps(payload)}, files=files)
+        else:
+            resp = await self._client.post(hook.target, json=payload)
+        if not 200 <= resp.status_code < 300:
+            raise RuntimeError(f"HTTP {resp.status_code}")
+
+    async def deliver(self, hook: Webhook, rec: Recognition) -> bool:
+        delay = self.settings.webhook_backoff
+        error = ""
+        async with self._sem:
+            for attempt in range(1, self.settings.webhook_retries + 1):
+                try:
+                    await self._post(hook, rec)
+                    if hook.failures:
+                        await run_in_threadpool(self.repo.record_success, hook.id)
+                    log.info("webhook %s delivered recognition %s to %s", hook.id, rec.id, hook.target)
+                    return True
+                except Exception as e:  # network errors, timeouts, non-2xx answers
+                    error = f"{type(e).__name__}: {e}"
+                    log.warning("webhook %s attempt %d/%d to %s failed: %s", hook.id, attempt,
+                                self.settings.webhook_retries, hook.target, error)
+                if attempt < self.settings.webhook_retries:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        updated = await run_in_threadpool(
+            self.repo.record_failure, hook.id, error, self.settings.webhook_disable_after
+        )
+        if updated is not None and not updated.enabled:
+            log.error("webhook %s to %s disabled after %d failed deliveries; last error: %s",
+                      hook.id, hook.target, updated.failures, error)
+        return False
