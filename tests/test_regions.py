@@ -118,7 +118,7 @@ REQUIRED_COUNTRIES = _REQUIRED.split()
 
 
 def _valid_template_char(ch: str) -> bool:
-    return ch in "@#*^%" or "A" <= ch <= "Z" or "0" <= ch <= "9" or "\u4e00" <= ch <= "\u9fff"
+    return ch in "@#*&^%" or "A" <= ch <= "Z" or "0" <= ch <= "9" or "\u4e00" <= ch <= "\u9fff"
 
 
 def test_required_countries_have_templates() -> None:

@@ -49,6 +49,7 @@ def pct(values: list[float], q: float) -> float:
 @dataclass
 class Tally:
     images: int = 0
+    labelled: int = 0  # images with a plate text label
     exact: int = 0
     near: int = 0
     boxes: int = 0
@@ -71,7 +72,7 @@ def _best_read(results: list, truth_boxes: list) -> str:
     return results[0].plate if results else ""
 
 
-def accuracy(engine: Engine, manifest: Path, regions: str, mode: str) -> dict[str, Tally]:
+def accuracy(engine: Engine, manifest: Path, regions: str, mode: str, threshold_o: float = 0.0) -> dict[str, Tally]:
     lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
     tallies: dict[str, Tally] = defaultdict(Tally)
     for i, item in enumerate(lines, 1):
@@ -80,13 +81,14 @@ def accuracy(engine: Engine, manifest: Path, regions: str, mode: str) -> dict[st
         opts = EngineOptions(
             regions=(country,) if regions == "country" else tuple(r for r in regions.split(",") if r and r != "none"),
             mode=mode,
+            threshold_o=threshold_o,
         )
         t0 = time.perf_counter()
         results = engine.recognize(img, opts)
         ms = 1000 * (time.perf_counter() - t0)
         truth_boxes = [tuple(p["box"]) if p.get("box") else None for p in item["plates"]]
-        keys = [country, f"{country}-two-row" if any(p.get("two_rows") for p in item["plates"]) else None]
-        for key in filter(None, keys):
+        two_rows = any(p.get("two_rows") for p in item["plates"])
+        for key in (f"{country}-two-row" if two_rows else country, "all"):
             t = tallies[key]
             t.images += 1
             t.ms.append(ms)
@@ -99,6 +101,7 @@ def accuracy(engine: Engine, manifest: Path, regions: str, mode: str) -> dict[st
                 )
             truth = normalize_plate(item["plates"][0].get("text") or "")
             if truth:
+                t.labelled += 1
                 read = _best_read(results, truth_boxes)
                 t.exact += read == truth
                 t.near += edit_distance(read, truth) <= 1
@@ -108,16 +111,17 @@ def accuracy(engine: Engine, manifest: Path, regions: str, mode: str) -> dict[st
     return tallies
 
 
-def crops(engine: Engine, crop_list: Path, mode: str) -> Tally:
+def crops(engine: Engine, crop_list: Path, mode: str, regions: tuple[str, ...] = ("cn",)) -> Tally:
     lines = [json.loads(x) for x in crop_list.read_text().splitlines() if x.strip()]
     t = Tally()
     for i, item in enumerate(lines, 1):
         img = cv2.imread(str(crop_list.parent / item["image"]))
         t0 = time.perf_counter()
-        res = engine.read_plate(img, EngineOptions(regions=("cn",), mode=mode, threshold_o=0.0))
+        res = engine.read_plate(img, EngineOptions(regions=regions, mode=mode, threshold_o=0.0))
         t.ms.append(1000 * (time.perf_counter() - t0))
         read, truth = (res.plate if res else ""), normalize_plate(item["text"])
         t.images += 1
+        t.labelled += 1
         t.exact += read == truth
         t.near += edit_distance(read, truth) <= 1
         if read != truth and len(t.misses) < 1000:
@@ -129,11 +133,13 @@ def crops(engine: Engine, crop_list: Path, mode: str) -> Tally:
 def print_accuracy(tallies: dict[str, Tally], out) -> None:
     print(f"{'set':14s} {'images':>6s} {'exact':>7s} {'<=1 edit':>9s} {'det recall':>11s} "
           f"{'median ms':>10s} {'p90 ms':>7s}", file=out)
-    for key in sorted(tallies):
+    for key in sorted(tallies, key=lambda k: (k == "all", k)):
         t = tallies[key]
-        n = t.images
+        n = t.labelled
         recall = f"{t.found}/{t.boxes} {100 * t.found / t.boxes:5.1f}%" if t.boxes else "-"
-        print(f"{key:14s} {n:6d} {100 * t.exact / n:6.1f}% {100 * t.near / n:8.1f}% {recall:>11s} "
+        exact = f"{100 * t.exact / n:6.1f}%" if n else "      -"
+        near = f"{100 * t.near / n:8.1f}%" if n else "        -"
+        print(f"{key:14s} {t.images:6d} {exact} {near} {recall:>11s} "
               f"{statistics.median(t.ms):10.0f} {pct(t.ms, 90):7.0f}", file=out)
 
 
@@ -263,14 +269,15 @@ def run(args) -> int:
     if "accuracy" not in skip or "crops" not in skip:
         engine = Engine.load()
     if "accuracy" not in skip:
-        print(f"# accuracy on {args.manifest} (mode {args.mode}, regions {args.regions})", file=out)
-        tallies = accuracy(engine, args.manifest, args.regions, args.mode)
+        print(f"# accuracy on {args.manifest} (mode {args.mode}, regions {args.regions}, "
+              f"threshold_o {args.threshold_o})", file=out)
+        tallies = accuracy(engine, args.manifest, args.regions, args.mode, args.threshold_o)
         print_accuracy(tallies, out)
         for key, t in sorted(tallies.items()):
-            for miss in t.misses:
+            for miss in t.misses if key != "all" else ():
                 print(f"  miss {key}: {miss}", file=out)
-        report["accuracy"] = {k: {"images": t.images, "exact": t.exact, "within_one_edit": t.near,
-                                  "boxes": t.boxes, "boxes_found": t.found,
+        report["accuracy"] = {k: {"images": t.images, "labelled": t.labelled, "exact": t.exact,
+                                  "within_one_edit": t.near, "boxes": t.boxes, "boxes_found": t.found,
                                   "median_ms": statistics.median(t.ms), "p90_ms": pct(t.ms, 90)}
                               for k, t in tallies.items()}
     crop_list = args.crops or (args.manifest.parent / "crops-cn.jsonl")

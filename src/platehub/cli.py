@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'country' (each image's own country, as a deployment would configure), "
                    "'none', or codes (default: country)")
     b.add_argument("--mode", default="regular", choices=["regular", "fast", "redaction"])
+    b.add_argument("--threshold-o", type=float, default=0.0,
+                   help="OCR score floor for the accuracy run (default 0: every detected plate is read and "
+                   "counts for detection recall; the API's own default is 0.6)")
     b.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients for the speed test")
     b.add_argument("--seconds", type=float, default=15.0, help="duration of each speed measurement")
     b.add_argument("--sizes", default="800x600,1280x720,1920x1080,2560x1440",

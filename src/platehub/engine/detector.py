@@ -12,22 +12,10 @@ from platehub.engine.types import Detection
 
 
 class PlateDetector(Protocol):
-    def detect(self, img: np.ndarray, size: int, min_score: float) -> list[Detection]: ...
-
-
-def letterbox(img: np.ndarray, size: int, stride: int = 32) -> tuple[np.ndarray, float, float, float]:
-    """Ultralytics-style rectangular letterbox (pad 114): the long side scaled to `size`, the
-    short side padded only up to a multiple of `stride`. Returns image, scale, pad x, pad y."""
-    h, w = img.shape[:2]
-    r = min(size / h, size / w)
-    nw, nh = int(round(w * r)), int(round(h * r))
-    pw, ph = (-nw % stride) / 2, (-nh % stride) / 2
-    out = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
-    out = cv2.copyMakeBorder(
-        out, int(round(ph - 0.1)), int(round(ph + 0.1)), int(round(pw - 0.1)), int(round(pw + 0.1)),
-        cv2.BORDER_CONSTANT, value=(114, 114, 114),
-    )
-    return out, r, pw, ph
+    def detect(self, img: np.ndarray, size: int, min_score: float, equalize: bool = True) -> list[Detection]:
+        """Plates in a BGR image, best first. `size`: the input's long side; `equalize`: look at a
+        contrast-equalised grey image (else colour) — detectors without that choice ignore it."""
+        ...
 
 
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
@@ -44,24 +32,39 @@ def contrast_gray(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
 
 
+def letterbox(img: np.ndarray, size: int, stride: int = 32,
+              equalize: bool = False) -> tuple[np.ndarray, float, float, float]:
+    """Ultralytics-style rectangular letterbox (pad 114): the long side scaled to `size`, the
+    short side padded only up to a multiple of `stride`; contrast-equalised grey (at full
+    resolution: equalising the small image lost a plate on the dev set) when `equalize`.
+    Returns image, scale, pad x, pad y."""
+    h, w = img.shape[:2]
+    r = min(size / h, size / w)
+    nw, nh = int(round(w * r)), int(round(h * r))
+    pw, ph = (-nw % stride) / 2, (-nh % stride) / 2
+    out = cv2.resize(contrast_gray(img) if equalize else img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    out = cv2.copyMakeBorder(
+        out, int(round(ph - 0.1)), int(round(ph + 0.1)), int(round(pw - 0.1)), int(round(pw + 0.1)),
+        cv2.BORDER_CONSTANT, value=(114, 114, 114),
+    )
+    return out, r, pw, ph
+
+
 class YoloPlateDetector:
     """YOLOv8 single-class plate detector exported to ONNX with a dynamic input size; it runs on
     rectangular inputs (long side `size`), so a 16:9 frame wastes no time on padding.
 
     Output [1, 5, N]: cx, cy, w, h in letterbox pixels, then the plate score."""
 
-    def __init__(self, model: str = "plate_detector.onnx", threads: int = 1, nms_iou: float = 0.45,
-                 equalize: bool = True) -> None:
+    def __init__(self, model: str = "plate_detector.onnx", threads: int = 1, nms_iou: float = 0.45) -> None:
         self.sess = session(model, threads)
         self.input = self.sess.get_inputs()[0].name
         self.nms_iou = nms_iou
-        self.equalize = equalize
 
-    def detect(self, img: np.ndarray, size: int = 704, min_score: float = 0.2) -> list[Detection]:
+    def detect(self, img: np.ndarray, size: int = 704, min_score: float = 0.2,
+               equalize: bool = True) -> list[Detection]:
         h, w = img.shape[:2]
-        lb, r, pw, ph = letterbox(img, size)
-        if self.equalize:
-            lb = contrast_gray(lb)
+        lb, r, pw, ph = letterbox(img, size, equalize=equalize)
         x = cv2.cvtColor(lb, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
         pred = self.sess.run(None, {self.input: x})[0][0].T  # [N, 5]
         scores = pred[:, 4]

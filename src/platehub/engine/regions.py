@@ -16,6 +16,8 @@ Templates
     ``@``  a Latin letter A-Z
     ``#``  a digit 0-9
     ``*``  a letter A-Z or a digit
+    ``&``  a letter other than I and O, or a digit -- platehub extension: Chinese serials never use
+           I or O (they would be confused with 1 and 0), so a read I/O there is repaired to 1/0
     ``^``  one CJK character: a Chinese hanzi (province abbreviation, 学, 警, ...), a Korean Hangul
            syllable or a Japanese kana
     ``%``  one Thai consonant (ก-ฮ) -- platehub extension, Thai plates cannot be written otherwise
@@ -37,7 +39,7 @@ Confusion repair
 
     Deliberately excluded: L->1 and J->3/U->0 (shapes differ in plate fonts), 3->B/E and 9->g (rare
     and ambiguous), 0->D/Q (0 already maps to O, the most likely reading).  ``*``, ``^``, ``%`` and
-    literal positions are never altered.
+    literal positions are never altered; ``&`` positions only turn I/O into 1/0.
 """
 
 from __future__ import annotations
@@ -389,17 +391,17 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     # learner 学, police 警, trailer 挂, Hong Kong 港 / Macau 澳 cross-border, consulate 领,
     # test 试, oversized 超; embassy (使 123456); armed police (WJ 京 1234X); military (VA 12345).
     "cn": (
-        "^@*****",
-        "^@@*####",
+        "^@&&&&&",
+        "^@@&####",
         "^@#####@",
-        "^@****学",
-        "^@****警",
-        "^@****挂",
-        "^@****港",
-        "^@****澳",
-        "^@****领",
-        "^@****试",
-        "^@****超",
+        "^@&&&&学",
+        "^@&&&&警",
+        "^@&&&&挂",
+        "^@&&&&港",
+        "^@&&&&澳",
+        "^@&&&&领",
+        "^@&&&&试",
+        "^@&&&&超",
         "使######",
         "WJ^####*",
         "@@#####",
@@ -465,7 +467,7 @@ DIGIT_TO_LETTER: dict[str, str] = {
     "8": "B",
 }
 
-_CLASSES = frozenset("@#*^%")
+_CLASSES = frozenset("@#*&^%")
 
 
 def clean_plate(text: str) -> str:
@@ -503,6 +505,8 @@ def _fits_class(ch: str, cls: str) -> bool:
         return _is_digit(ch)
     if cls == "*":
         return _is_latin(ch) or _is_digit(ch)
+    if cls == "&":
+        return (_is_latin(ch) and ch not in "IO") or _is_digit(ch)
     if cls == "^":
         return _is_cjk(ch)
     if cls == "%":
@@ -546,7 +550,7 @@ def fit_to_template(text: str, template: str) -> tuple[str, int] | None:
         if _fits_class(ch, cls):
             fixed.append(ch)
             continue
-        if cls == "#" and ch in LETTER_TO_DIGIT:
+        if (cls == "&" and ch in "IO") or (cls == "#" and ch in LETTER_TO_DIGIT):
             fixed.append(LETTER_TO_DIGIT[ch])
         elif cls == "@" and ch in DIGIT_TO_LETTER:
             fixed.append(DIGIT_TO_LETTER[ch])

@@ -5,8 +5,9 @@
 - Templates of the requested `regions` and the `text_formats` regexes guide the choice: a
   candidate that fits one ranks first, and a read of the right length is coerced position by
   position (O/0, I/1, B/8, S/5, Z/2 …) to fit a template, or trimmed of up to two stray end
-  characters (EU band, sticker edges). The guide is ignored when fitting needs too many changes
-  or the fitted read is much less likely than the raw one ("treated as a guide").
+  characters the recogniser was unsure of (EU band, sticker edges). The guide is ignored when
+  fitting needs too many changes or the fitted read is much less likely than the raw one
+  ("treated as a guide").
 - `region: strict` keeps only candidates that fit a template or a text format.
 """
 
@@ -25,6 +26,7 @@ MAX_SUBSTITUTIONS = 2
 MAX_TRIM = 2
 UNLISTED_CONFUSION = 0.5  # probability factor for a look-alike swap the recogniser did not propose
 TRIM_FACTOR = 0.9
+TRIM_MAX_PROB = 0.8  # only characters the recogniser was unsure of are trimmed as strays
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
 GUIDE_MIN_RATIO = 0.5  # a guided candidate must keep at least this share of the raw read's score
 
@@ -86,6 +88,9 @@ def _guided(chars: Sequence[CharProb], text: str, probs: list[float], guide: Gui
     for lead in range(MAX_TRIM + 1):
         for tail in range(MAX_TRIM + 1 - lead):
             if n - lead - tail < 2:
+                continue
+            dropped = [*probs[:lead], *probs[n - tail :]]
+            if any(p >= TRIM_MAX_PROB for p in dropped):
                 continue
             sub = text[lead : n - tail]
             sub_chars = chars[lead : n - tail]

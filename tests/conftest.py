@@ -1,0 +1,119 @@
+"""Shared fixtures: the dev data set (read from ../shared, never copied), the engine, a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _dev_data() -> Path | None:
+    candidates = [os.environ.get("PLATEHUB_DEV_DATA"), REPO.parent / "shared/data/plates-dev",
+                  Path("/work/shared/data/plates-dev")]
+    for c in candidates:
+        if c and (Path(c) / "manifest.jsonl").exists():
+            return Path(c)
+    return None
+
+
+DEV_DATA = _dev_data()
+
+
+@pytest.fixture(scope="session")
+def dev_data() -> Path:
+    if DEV_DATA is None:
+        pytest.fail("the dev data set is missing: set PLATEHUB_DEV_DATA to shared/data/plates-dev")
+    return DEV_DATA
+
+
+@pytest.fixture(scope="session")
+def photo(dev_data: Path):
+    """Bytes of a real photo from the dev set by file name."""
+    return lambda name: (dev_data / "images" / name).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from platehub.engine import Engine
+
+    return Engine.load()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`platehub serve` in a subprocess with its own data directory and environment."""
+
+    def __init__(self, data: Path, **env: str) -> None:
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "PLATEHUB_DATA": str(data), "PLATEHUB_ADMIN_PASSWORD": "admin-test", **env}
+        self.log = data.parent / f"server-{self.port}.log"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "platehub.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+
+    def start(self) -> Server:
+        self.data.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + self.log.read_text())
+            try:
+                if httpx.get(self.url + "/info/", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start:\n" + self.log.read_text())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and httpx.get(self.url + "/info/", timeout=5).status_code == 200
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One real server for the API tests (default settings: no token required)."""
+    srv = Server(tmp_path_factory.mktemp("server") / "data").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """A real server with custom settings, e.g. make_server(PLATEHUB_REQUIRE_TOKEN="1")."""
+    started = []
+
+    def make(**env: str) -> Server:
+        srv = Server(tmp_path / f"data{len(started)}", **env).start()
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()

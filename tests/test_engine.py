@@ -1,0 +1,114 @@
+"""The recognition engine on real photos from the dev set."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from platehub.engine import EngineOptions
+from platehub.engine.image import ImageError, decode
+
+
+def img(dev_data, name: str) -> np.ndarray:
+    return cv2.imread(str(dev_data / "images" / name))
+
+
+def test_reads_croatian_plate(engine, dev_data):
+    results = engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("hr",)))
+    assert [r.plate for r in results] == ["ZG9757HG"]
+    r = results[0]
+    # the labelled box is [142, 230, 269, 307]
+    assert abs(r.box.xmin - 142) < 15 and abs(r.box.ymax - 307) < 15
+    assert 0.5 < r.dscore <= 1 and 0.6 < r.score <= 1
+    assert r.candidates[0].plate == r.plate
+    assert r.region == "hr" and r.region_score == 1.0
+
+
+def test_reads_two_row_plate(engine, dev_data):
+    """A square Ukrainian trailer plate: digits on top, letters below, read top then bottom."""
+    results = engine.recognize(img(dev_data, "ua-multiline-26.jpeg"), EngineOptions(regions=("ua",)))
+    assert results and results[0].plate == "10922BX"
+    assert results[0].rows == 2
+
+
+def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
+    r = engine.recognize(img(dev_data, "hr-01.jpg"))[0]
+    assert (r.vehicle.type, r.vehicle.score, r.vehicle.box.as_dict()) == (
+        "Unknown", 0.0, {"xmin": 0, "ymin": 0, "xmax": 0, "ymax": 0})
+
+
+def test_fast_mode_uses_one_detection_pass(engine):
+    """On an image without plates regular mode tries a second (colour) pass; fast never does."""
+    calls = []
+    original = engine.detector.detect
+    engine.detector.detect = lambda img, size, *a, **k: calls.append(size) or original(img, size, *a, **k)
+    blank = np.full((480, 640, 3), 127, np.uint8)
+    try:
+        engine.recognize(blank, EngineOptions(mode="fast"))
+        assert calls == [512]
+        calls.clear()
+        engine.recognize(blank, EngineOptions(mode="regular"))
+        assert calls == [704, 704]
+    finally:
+        engine.detector.detect = original
+
+
+def test_redaction_mode_finds_at_least_what_regular_finds(engine, dev_data):
+    image = img(dev_data, "ro-dashcam-dayride_type1_001-t1192.jpg")
+    regular = engine.recognize(image, EngineOptions(threshold_o=0))
+    redaction = engine.recognize(image, EngineOptions(mode="redaction", threshold_o=0))
+    assert len(redaction) >= len(regular) >= 1
+
+
+def test_region_strict_discards_reads_outside_the_templates(engine, dev_data):
+    image = img(dev_data, "hr-01.jpg")
+    assert engine.recognize(image, EngineOptions(regions=("hr",), region_strict=True))[0].plate == "ZG9757HG"
+    # a Croatian plate cannot fit the Chinese templates: strict mode drops it, guide mode keeps it
+    assert engine.recognize(image, EngineOptions(regions=("cn",), region_strict=True)) == []
+    assert engine.recognize(image, EngineOptions(regions=("cn",)))[0].plate == "ZG9757HG"
+
+
+def test_text_formats_with_strict(engine, dev_data):
+    image = img(dev_data, "hr-01.jpg")
+    fits = EngineOptions(text_formats=("[a-z]{2}[0-9]{4}[a-z]{2}",), region_strict=True)
+    assert engine.recognize(image, fits)[0].plate == "ZG9757HG"
+    wrong = EngineOptions(text_formats=("[0-9]{3}[a-z]{2}",), region_strict=True)
+    assert engine.recognize(image, wrong) == []
+
+
+def test_thresholds_filter(engine, dev_data):
+    image = img(dev_data, "hr-01.jpg")
+    assert engine.recognize(image, EngineOptions(threshold_d=0.99)) == []
+    assert engine.recognize(image, EngineOptions(threshold_o=0.9999)) == []
+
+
+def test_chinese_plate_crop(engine, dev_data):
+    crop = cv2.imread(str(dev_data / "crops-cn" / "皖A00E66.jpg"))
+    r = engine.read_plate(crop, EngineOptions(regions=("cn",), threshold_o=0))
+    assert r is not None and r.plate == "皖A00E66" and r.region == "cn"
+
+
+def test_no_plate_in_a_blank_image(engine):
+    assert engine.recognize(np.full((480, 640, 3), 127, np.uint8)) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n", "not a supported image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "truncated"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "truncated"),
+    ],
+)
+def test_decode_refuses_what_is_not_an_image(data, message):
+    with pytest.raises(ImageError, match=message):
+        decode(data)
+
+
+def test_decode_refuses_a_truncated_photo(photo):
+    data = photo("hr-01.jpg")
+    assert decode(data).shape == (480, 640, 3)
+    with pytest.raises(ImageError, match="truncated"):
+        decode(data[: len(data) // 2])
