@@ -50,11 +50,11 @@ class ReadRepo:
         items = list(items)
         if not items:
             return []
-        stmt = insert_ignore(self.engine, reads)
+        stmt = insert_ignore(self.engine, reads).returning(reads.c.id)
         added = []
         with self.engine.begin() as conn:
             for read in items:
-                if conn.execute(stmt, [to_row(read)]).rowcount:
+                if conn.execute(stmt.values(**to_row(read))).first() is not None:
                     added.append(read)
         return added
 

@@ -1,0 +1,23 @@
+# The two commands of the README.
+VENV ?= .venv
+PY = $(VENV)/bin/python
+
+.PHONY: serve test install lint bench
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+serve: install  ## set up and run the server on the embedded default (SQLite + images under ./data)
+	$(VENV)/bin/platehub serve
+
+test: install  ## set up and run the tests (lint included)
+	$(VENV)/bin/ruff check src tests
+	$(PY) -m pytest -q
+
+bench: install  ## accuracy and speed on the dev set
+	$(VENV)/bin/platehub bench ../shared/data/plates-dev/manifest.jsonl

@@ -1,0 +1,73 @@
+"""The `platehub` command: help everywhere, read, token and webhook management, bench."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = [[], ["serve"], ["read"], ["reads"], ["token"], ["token", "create"], ["token", "list"],
+            ["token", "revoke"], ["webhook"], ["webhook", "add"], ["webhook", "list"], ["webhook", "remove"],
+            ["bench"]]
+
+
+def run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "platehub.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "platehub")
+def test_help(command):
+    r = run(*command, "--help")
+    assert r.returncode == 0 and "usage: platehub" in r.stdout
+
+
+def test_read_prints_the_api_json(dev_data):
+    r = run("read", str(dev_data / "images" / "hr-01.jpg"), "--regions", "hr")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["results"][0]["plate"] == "zg9757hg" and body["filename"] == "hr-01.jpg"
+
+
+def test_read_reports_bad_files_and_options(tmp_path, dev_data):
+    bad = tmp_path / "x.jpg"
+    bad.write_bytes(b"not an image")
+    r = run("read", str(bad), str(dev_data / "images" / "hr-01.jpg"))
+    assert r.returncode == 1 and "not a supported image" in r.stderr
+    assert json.loads(r.stdout)["results"]  # the good image is still read
+    r = run("read", str(bad), "--regions", "zz")
+    assert r.returncode == 2 and "Unknown region code" in r.stderr
+
+
+def test_tokens_and_webhooks_cli(tmp_path):
+    data = ["--data", str(tmp_path / "d")]
+    key = run("token", "create", "ci", *data).stdout.strip()
+    assert len(key) == 40
+    assert "ci" in run("token", "list", *data).stdout
+    assert run("token", "revoke", "ci", *data).returncode == 0
+    assert "revoked" in run("token", "list", *data).stdout
+    assert run("token", "revoke", "ci", *data).returncode == 1
+    assert run("webhook", "add", "http://example.invalid/h", "--with-image", *data).returncode == 0
+    assert "with image" in run("webhook", "list", *data).stdout
+    assert run("webhook", "add", "file:///etc/passwd", *data).returncode == 2
+    assert run("webhook", "remove", "1", *data).returncode == 0
+    assert run("webhook", "remove", "1", *data).returncode == 1
+
+
+def test_bench_prints_accuracy_and_speed(tmp_path, dev_data):
+    lines = (dev_data / "manifest.jsonl").read_text().splitlines()
+    manifest = tmp_path / "m.jsonl"
+    picked = [x for x in lines if 'hr-01.jpg"' in x or "ro-dashcam-dayride_type1_001-t1058" in x]
+    manifest.write_text("\n".join(json.dumps({**json.loads(x),
+                        "image": str(dev_data / json.loads(x)["image"])}) for x in picked))
+    out = tmp_path / "bench.json"
+    r = run("bench", str(manifest), "--sizes", "800x600", "--seconds", "2", "--clients", "2", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "hr " in r.stdout and "800x600" in r.stdout
+    report = json.loads(out.read_text())
+    assert report["accuracy"]["hr"]["exact"] == 1
+    assert report["accuracy"]["ro"]["boxes_found"] == 1
+    assert {row["mode"] for row in report["speed"]} == {"regular", "fast"}
+    assert all(row["calls"] > 0 for row in report["speed"])

@@ -1,0 +1,113 @@
+"""The store on SQLite (WAL) and on a real PostgreSQL: migrations, idempotent reads, accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import free_port
+from postgres import postgres_server
+from sqlalchemy import text
+
+from platehub.core.read import Box, Read, normalize_plate
+from platehub.core.store import Store
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    with postgres_server(free_port()) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
+    else:
+        url = request.getfixturevalue("pg_url")
+        s = Store(url, tmp_path / "images")
+        with s.engine.begin() as conn:
+            for table in ("reads", "usage", "webhooks", "api_tokens", "users"):
+                conn.execute(text(f"DELETE FROM {table}"))
+    yield s
+    s.close()
+
+
+def make_read(plate: str, when: datetime, **kw) -> Read:
+    return Read(plate=normalize_plate(plate), plate_raw=plate, protocol=kw.pop("protocol", "snapshot"),
+                first_seen=when, box=Box(1, 2, 3, 4), candidates=((normalize_plate(plate), 0.9),), **kw)
+
+
+def test_sqlite_uses_wal(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
+    with s.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_migrations_are_repeatable(store):
+    from platehub.core.store.database import migrate
+
+    migrate(store.engine)  # a second run is a no-op
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_reads_round_trip_and_search(store):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    a = make_read("ZG 9757-HG", t0, source="gate", raw={"k": "v"})
+    b = make_read("AB1234CO", t0 + timedelta(minutes=5))
+    assert store.reads.add([a, b]) == [a, b]
+    got = store.reads.get(a.id)
+    assert got == a
+    assert [r.plate for r in store.reads.find()] == ["AB1234CO", "ZG9757HG"]  # newest first
+    assert [r.plate for r in store.reads.find(plate="ZG*")] == ["ZG9757HG"]
+    assert [r.plate for r in store.reads.find(since=t0 + timedelta(minutes=1))] == ["AB1234CO"]
+    assert store.reads.count() == 2
+
+
+def test_ingest_is_idempotent_on_the_senders_identity(store):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    first = make_read("AB1234CO", t0, protocol="allinone", source_key="SN1:42")
+    again = make_read("AB1234CO", t0, protocol="allinone", source_key="SN1:42")
+    other = make_read("AB1234CO", t0, protocol="allinone", source_key="SN1:43")
+    assert store.reads.add([first]) == [first]
+    assert store.reads.add([again, other]) == [other]
+    assert store.reads.count() == 2
+
+
+def test_tokens(store):
+    token, secret = store.tokens.create("client")
+    assert store.tokens.verify(secret).id == token.id
+    assert store.tokens.verify("nope") is None
+    assert store.tokens.revoke("client")
+    assert store.tokens.verify(secret) is None
+    assert not store.tokens.revoke("client")
+
+
+def test_users_hash_passwords(store):
+    store.users.create("admin", "s3cret", is_admin=True)
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users")).scalar()
+    assert stored.startswith("$argon2id$") and "s3cret" not in stored
+    assert store.users.verify("admin", "s3cret").is_admin
+    assert store.users.verify("admin", "wrong") is None
+    assert store.users.verify("ghost", "s3cret") is None
+
+
+def test_usage_counts_per_month(store):
+    nov = datetime(2026, 11, 30, tzinfo=UTC)
+    assert [store.usage.count_call(nov) for _ in range(3)] == [1, 2, 3]
+    assert store.usage.count_call(datetime(2026, 12, 1, tzinfo=UTC)) == 1
+    assert store.usage.calls(nov) == 3 and store.usage.total() == 4
+
+
+def test_webhook_health(store):
+    hook = store.webhooks.add("http://127.0.0.1:9/hook", with_image=True)
+    for _ in range(2):
+        updated = store.webhooks.record_failure(hook.id, "refused", disable_after=3)
+    assert updated.enabled and updated.failures == 2
+    store.webhooks.record_success(hook.id)
+    assert store.webhooks.list()[0].failures == 0
+    for _ in range(3):
+        updated = store.webhooks.record_failure(hook.id, "refused", disable_after=3)
+    assert not updated.enabled and store.webhooks.list(enabled_only=True) == []

@@ -1,0 +1,131 @@
+"""Webhooks (spec 002 "WebHooks") delivered by a real server to a real HTTP receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+
+
+class Receiver:
+    """A webhook target: records every POST, answers `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[tuple[str, bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((self.headers["Content-Type"], body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/hook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def wait(self, n: int, timeout: float = 30) -> list[tuple[str, bytes]]:
+        deadline = time.time() + timeout
+        while len(self.requests) < n and time.time() < deadline:
+            time.sleep(0.05)
+        return self.requests
+
+    def close(self) -> None:
+        self.http.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in msg.iter_parts()}
+
+
+def blank_jpeg() -> bytes:
+    return cv2.imencode(".jpg", np.full((240, 320, 3), 200, np.uint8))[1].tobytes()
+
+
+def test_data_only_webhook_one_per_call_even_without_plates(make_server, receiver, photo):
+    srv = make_server()
+    assert srv.cli("webhook", "add", receiver.url).returncode == 0
+    httpx.post(srv.url + "/v1/plate-reader/", files={"upload": photo("hr-01.jpg")}, data={"camera_id": "c1"})
+    httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()})
+    got = receiver.wait(2)
+    assert len(got) == 2
+    payloads = [json.loads(body) for ctype, body in got]
+    assert all(ctype.startswith("application/json") for ctype, _ in got)
+    first = next(p for p in payloads if p["data"]["results"])
+    assert first["hook"] == {"target": receiver.url, "id": 1, "event": "image.done"}
+    assert set(first["data"]) == {"processing_time", "timestamp", "results", "filename", "version", "camera_id"}
+    assert first["data"]["results"][0]["plate"] == "zg9757hg" and first["data"]["camera_id"] == "c1"
+    assert any(p["data"]["results"] == [] for p in payloads)
+    info = httpx.get(srv.url + "/info/").json()
+    assert info["webhooks"][0]["target"] == receiver.url
+
+
+def test_webhook_with_image_is_multipart_upload_and_json(make_server, receiver, photo):
+    srv = make_server()
+    srv.cli("webhook", "add", receiver.url, "--with-image")
+    data = photo("hr-01.jpg")
+    httpx.post(srv.url + "/v1/plate-reader/", files={"upload": ("car.jpg", data)})
+    ctype, body = receiver.wait(1)[0]
+    assert ctype.startswith("multipart/form-data")
+    fields = multipart_fields(ctype, body)
+    assert fields["upload"] == data  # boxes refer to this very image
+    assert json.loads(fields["json"])["data"]["results"][0]["plate"] == "zg9757hg"
+
+
+def test_failing_target_is_retried_then_disabled(make_server, photo):
+    failing = Receiver(status=500)
+    try:
+        srv = make_server(PLATEHUB_WEBHOOK_RETRIES="3", PLATEHUB_WEBHOOK_BACKOFF="0.05",
+                          PLATEHUB_WEBHOOK_DISABLE_AFTER="2")
+        srv.cli("webhook", "add", failing.url)
+        for _ in range(2):
+            httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()})
+        assert len(failing.wait(6)) == 6  # 2 calls x 3 attempts
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            hook = httpx.get(srv.url + "/info/").json()["webhooks"][0]
+            if not hook["enabled"]:
+                break
+            time.sleep(0.1)
+        assert hook["enabled"] is False and "HTTP 500" in hook["last_error"]
+        assert "disabled after 2 failed deliveries" in srv.log.read_text()
+        httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()})
+        time.sleep(0.5)
+        assert len(failing.requests) == 6  # a disabled target gets nothing more
+    finally:
+        failing.close()
+
+
+def test_webhook_api_needs_a_token(make_server, receiver):
+    srv = make_server()
+    assert httpx.get(srv.url + "/v1/webhooks/").status_code == 403
+    key = srv.cli("token", "create", "admin").stdout.strip()
+    auth = {"Authorization": f"Token {key}"}
+    r = httpx.post(srv.url + "/v1/webhooks/", json={"target": receiver.url, "with_image": True}, headers=auth)
+    assert r.status_code == 201 and r.json()["with_image"] is True
+    assert [h["target"] for h in httpx.get(srv.url + "/v1/webhooks/", headers=auth).json()] == [receiver.url]
+    assert httpx.post(srv.url + "/v1/webhooks/", json={"target": "ftp://x"}, headers=auth).status_code == 400
+    assert httpx.delete(srv.url + f"/v1/webhooks/{r.json()['id']}/", headers=auth).status_code == 204
+    assert "1\t" not in srv.cli("webhook", "list").stdout
