@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from platehub.engine import EngineOptions
-from platehub.engine.rules import candidates, guide_for, infer_region
+from platehub.engine.rules import candidates, guide_for, infer_region, readings
 from platehub.engine.types import CharProb, TextLine
 
 
@@ -14,54 +14,63 @@ def line(text: str, probs: list[float] | None = None, alts: dict[int, list[tuple
 
 
 def test_without_regions_the_raw_read_wins():
-    cands = candidates([line("AB1234CO")], 0, guide_for(EngineOptions()))
+    cands = candidates(readings([line("AB1234CO")], 0), guide_for(EngineOptions()))
     assert cands[0].plate == "AB1234CO"
 
 
 def test_template_repairs_look_alikes_by_position():
     # Ukrainian plates are two letters, four digits, two letters: O in a digit position is 0,
     # 0 in a letter position is O.
-    cands = candidates([line("AB12O4C0")], 0, guide_for(EngineOptions(regions=("ua",))))
+    cands = candidates(readings([line("AB12O4C0")], 0), guide_for(EngineOptions(regions=("ua",))))
     assert cands[0].plate == "AB1204CO"
     assert "AB12O4C0" in [c.plate for c in cands]  # the raw read stays a candidate
 
 
 def test_alternative_proposed_by_the_recogniser_is_used():
     # position 2 read as 'I' with '1' a close second: the template picks the alternative
-    cands = candidates([line("ABI234CO", alts={2: [("1", 0.4)]})], 0, guide_for(EngineOptions(regions=("ua",))))
+    guide = guide_for(EngineOptions(regions=("ua",)))
+    cands = candidates(readings([line("ABI234CO", alts={2: [("1", 0.4)]})], 0), guide)
     assert cands[0].plate == "AB1234CO"
 
 
 def test_stray_end_character_trimmed_by_template():
-    cands = candidates([line("UAAB1234CO", probs=[0.6, 0.6] + [0.95] * 8)], 0,
+    cands = candidates(readings([line("UAAB1234CO", probs=[0.6, 0.6] + [0.95] * 8)], 0),
                        guide_for(EngineOptions(regions=("ua",))))
     assert cands[0].plate == "AB1234CO"
 
 
 def test_guide_ignored_when_the_read_is_too_different():
-    cands = candidates([line("12345")], 0, guide_for(EngineOptions(regions=("ua",))))
+    cands = candidates(readings([line("12345")], 0), guide_for(EngineOptions(regions=("ua",))))
     assert cands[0].plate == "12345"
 
 
 def test_strict_keeps_only_fitting_candidates():
     strict = guide_for(EngineOptions(regions=("ua",), region_strict=True))
-    assert candidates([line("12345")], 0, strict) == []
-    assert candidates([line("AB1234CO")], 0, strict)[0].plate == "AB1234CO"
+    assert candidates(readings([line("12345")], 0), strict) == []
+    assert candidates(readings([line("AB1234CO")], 0), strict)[0].plate == "AB1234CO"
 
 
 def test_strict_without_region_or_format_does_nothing():
     # the spec: "A region must be specified in order for this parameter to work"
-    assert candidates([line("12345")], 0, guide_for(EngineOptions(region_strict=True)))[0].plate == "12345"
+    assert candidates(readings([line("12345")], 0), guide_for(EngineOptions(region_strict=True)))[0].plate == "12345"
 
 
 def test_two_rows_joined_top_to_bottom_with_main_row_alone_as_candidate():
-    cands = candidates([line("10922"), line("BX")], 0, guide_for(EngineOptions()))
+    cands = candidates(readings([line("10922"), line("BX")], 0), guide_for(EngineOptions()))
     assert cands[0].plate == "10922BX"
     assert "10922" in [c.plate for c in cands]
 
 
+def test_whole_box_reading_is_a_fallback_behind_the_rows():
+    both = readings([line("AB1234CO")], 0, whole=line("AB1Z34CO"))
+    cands = candidates(both, guide_for(EngineOptions()))
+    assert [c.plate for c in cands[:2]] == ["AB1234CO", "AB1Z34CO"]
+    only_whole = readings([], 0, whole=line("AB1234CO"))
+    assert candidates(only_whole, guide_for(EngineOptions()))[0].plate == "AB1234CO"
+
+
 def test_candidates_ranked_by_score():
-    cands = candidates([line("AB1234CO", alts={7: [("0", 0.3)]})], 0, guide_for(EngineOptions()))
+    cands = candidates(readings([line("AB1234CO", alts={7: [("0", 0.3)]})], 0), guide_for(EngineOptions()))
     assert [c.plate for c in cands[:2]] == ["AB1234CO", "AB1234C0"]
     assert cands[0].score > cands[1].score
 

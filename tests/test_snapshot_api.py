@@ -219,3 +219,28 @@ def test_image_retention_plate_keeps_only_crops(make_server, photo):
     assert read["image_full"] is None and read["image_plate"]
     crop = (srv.data / "images" / read["image_plate"]).read_bytes()
     assert crop[:3] == b"\xff\xd8\xff" and len(crop) < len(photo("hr-01.jpg"))
+
+
+def test_upload_url_only_from_allowed_hosts(make_server, photo, tmp_path):
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "car.jpg").write_bytes(photo("hr-01.jpg"))
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler.log_message = lambda *a: None
+    web = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        srv = make_server(PLATEHUB_UPLOAD_URL_HOSTS="127.0.0.1")
+        url = f"http://127.0.0.1:{web.server_port}/car.jpg"
+        r = post(srv, data={"upload_url": url})
+        assert r.status_code == 200 and r.json()["results"][0]["plate"] == "zg9757hg"
+        assert r.json()["filename"] == "car.jpg"
+        r = post(srv, data={"upload_url": f"http://localhost:{web.server_port}/car.jpg"})
+        assert r.status_code == 400 and "allows" in r.json()["detail"]
+        r = post(srv, data={"upload_url": f"http://127.0.0.1:{web.server_port}/missing.jpg"})
+        assert r.status_code == 400 and "HTTP 404" in r.json()["detail"]
+    finally:
+        web.shutdown()

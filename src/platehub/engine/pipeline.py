@@ -17,7 +17,7 @@ from platehub.engine.types import CharProb, Detection, EngineOptions, PlateResul
 class ModeProfile:
     """What each Snapshot `mode` means for this engine."""
 
-    detector_size: int  # detector input: the image's long side is scaled to this
+    detector_sizes: tuple[int, ...]  # detector inputs: the image's long side is scaled to each
     min_score_cap: float  # detector floor never above this, whatever threshold_d says
     max_plates: int
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
@@ -26,14 +26,15 @@ class ModeProfile:
 
 MODES = {
     # a contrast-equalised detection pass; a second, colour pass only when the first finds nothing
-    "regular": ModeProfile(704, 1.0, 10, "if-none", 10),
+    "regular": ModeProfile((704,), 1.0, 10, "if-none", 10),
     # always exactly one detection pass, on a smaller input
-    "fast": ModeProfile(512, 1.0, 10, "never", 10),
-    # both passes, a lower floor, a larger input: misses fewer plates, more false positives
-    "redaction": ModeProfile(960, 0.1, 50, "always", 20),
+    "fast": ModeProfile((512,), 1.0, 10, "never", 10),
+    # both passes at two input sizes, a lower floor: misses fewer plates, more false positives
+    "redaction": ModeProfile((704, 960), 0.1, 50, "always", 20),
 }
 
 PAD_X, PAD_Y = 0.10, 0.20  # context around the detector box for the text detector
+BOX_PAD_X, BOX_PAD_Y = 0.03, 0.06  # the whole-box reading: the detector box, barely padded
 
 
 def _merge(a: list[Detection], b: list[Detection], iou: float = 0.5) -> list[Detection]:
@@ -77,19 +78,22 @@ class Engine:
         return cls(YoloPlateDetector(threads=threads), PPOCRRecognizer(threads=threads), TextDetector(threads=threads))
 
     def _rows(self, crop: np.ndarray) -> tuple[list[list[np.ndarray]], int]:
-        """The plate's text rows as image pieces (each row: its lines left to right)."""
+        """The plate's text rows as image pieces (each row: its lines left to right); ([], 0) when
+        the text detector finds no line."""
         found, main = layout.rows(self.text_detector.detect(crop))
-        if not found:
-            return [[crop]], 0
         pieces = [[p for p in (layout.crop_quad(crop, ln.quad) for ln in row) if p is not None] for row in found]
-        if not pieces[main]:
-            return [[crop]], 0
+        if not pieces or not pieces[main]:
+            return [], 0
+        main -= sum(1 for row in pieces[:main] if not row)
         return [row for row in pieces if row], main
 
     def _detect(self, img: np.ndarray, profile: ModeProfile, min_score: float) -> list[Detection]:
-        found = self.detector.detect(img, profile.detector_size, min_score, equalize=True)
+        found: list[Detection] = []
+        for size in profile.detector_sizes:
+            found = _merge(found, self.detector.detect(img, size, min_score, equalize=True))
         if profile.second_pass == "always" or (profile.second_pass == "if-none" and not found):
-            found = _merge(found, self.detector.detect(img, profile.detector_size, min_score, equalize=False))
+            for size in profile.detector_sizes:
+                found = _merge(found, self.detector.detect(img, size, min_score, equalize=False))
         return found
 
     def recognize(self, img: np.ndarray, options: EngineOptions | None = None) -> list[PlateResult]:
@@ -98,9 +102,9 @@ class Engine:
         detections = self._detect(img, profile, min(options.threshold_d, profile.min_score_cap))
         plates = []
         for det in detections[: profile.max_plates]:
-            crop = _crop(img, det, PAD_X, PAD_Y)
-            if crop is not None:
-                plates.append((det, *self._rows(crop)))
+            crop, box = _crop(img, det, PAD_X, PAD_Y), _crop(img, det, BOX_PAD_X, BOX_PAD_Y)
+            if crop is not None and box is not None:
+                plates.append((det, *self._rows(crop), box))
         return self._read(plates, options, profile)
 
     def read_plate(self, crop: np.ndarray, options: EngineOptions | None = None) -> PlateResult | None:
@@ -111,18 +115,19 @@ class Engine:
         profile = MODES.get(options.mode, MODES["regular"])
         h, w = crop.shape[:2]
         whole = Detection(0.0, 0.0, float(w), float(h), 1.0)
-        found = self._read([(whole, [[crop]], 0)], options, profile)
+        found = self._read([(whole, [], 0, crop)], options, profile)
         return found[0] if found else None
 
     def _read(self, plates, options: EngineOptions, profile: ModeProfile) -> list[PlateResult]:
         guide = rules.guide_for(options)
-        # one recogniser call for every text piece of every plate
-        pieces = [p for _, rows, _ in plates for row in rows for p in row]
+        # one recogniser call for every text piece and whole box of every plate
+        pieces = [p for _, rows, _, box in plates for p in [*(p for row in rows for p in row), box]]
         lines = iter(self.recognizer.recognize(pieces))
         results = []
-        for det, rows, main in plates:
+        for det, rows, main, _box in plates:
             row_lines = [_join([next(lines) for _ in row]) for row in rows]
-            cands = rules.candidates(row_lines, main, guide, profile.candidates)
+            whole = next(lines)
+            cands = rules.candidates(rules.readings(row_lines, main, whole), guide, profile.candidates)
             if not cands or cands[0].score < options.threshold_o:
                 continue
             region, region_score = rules.infer_region(cands[0].plate, options.regions)

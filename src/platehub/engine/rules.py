@@ -1,7 +1,8 @@
 """Plate rules: from recognised rows of characters to ranked plate candidates.
 
 - Candidates come from the recogniser's own alternatives at uncertain positions (a beam over
-  per-character probabilities), for the main row alone and for all rows read top to bottom.
+  per-character probabilities), for every reading of the plate: all text rows top to bottom, the
+  main row alone, and the whole plate box read as one line (slightly penalised).
 - Templates of the requested `regions` and the `text_formats` regexes guide the choice: a
   candidate that fits one ranks first, and a read of the right length is coerced position by
   position (O/0, I/1, B/8, S/5, Z/2 …) to fit a template, or trimmed of up to two stray end
@@ -28,6 +29,7 @@ UNLISTED_CONFUSION = 0.5  # probability factor for a look-alike swap the recogni
 TRIM_FACTOR = 0.9
 TRIM_MAX_PROB = 0.8  # only characters the recogniser was unsure of are trimmed as strays
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
+WHOLE_BOX_FACTOR = 0.95  # the whole box read as one line: a fallback behind the text-row reading
 GUIDE_MIN_RATIO = 0.5  # a guided candidate must keep at least this share of the raw read's score
 
 
@@ -110,19 +112,27 @@ def _guided(chars: Sequence[CharProb], text: str, probs: list[float], guide: Gui
     return out
 
 
-def candidates(rows: Sequence[TextLine], main: int, guide: Guide, limit: int = 10) -> list[Candidate]:
-    """Ranked candidates (best first) for one plate whose text rows were read top to bottom;
-    `rows[main]` is the main row.
+Reading = tuple[tuple[CharProb, ...], float]  # characters read, and a prior factor on their score
+
+
+def readings(rows: Sequence[TextLine], main: int, whole: TextLine | None = None) -> list[Reading]:
+    """The ways one plate was read: its text rows top to bottom (and the main row alone, when a
+    second row was found), and the whole plate box read as one line, when given."""
+    out: list[Reading] = []
+    if len(rows) > 1:
+        out.append((tuple(c for r in rows for c in r.chars), 1.0))
+        out.append((rows[main].chars, SECOND_ROW_PENALTY))
+    elif rows:
+        out.append((rows[main].chars, 1.0))
+    if whole is not None:
+        out.append((whole.chars, WHOLE_BOX_FACTOR if out else 1.0))
+    return out
+
+
+def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> list[Candidate]:
+    """Ranked candidates (best first) from one plate's readings.
 
     Empty when nothing was read, or when strict mode found nothing that fits."""
-    if not rows:
-        return []
-    options: list[tuple[tuple[CharProb, ...], float]] = []
-    if len(rows) > 1:
-        options.append((tuple(c for r in rows for c in r.chars), 1.0))
-        options.append((rows[main].chars, SECOND_ROW_PENALTY))
-    else:
-        options.append((rows[main].chars, 1.0))
     raw: dict[str, float] = {}
     guided: dict[str, float] = {}
     for chars, factor in options:
