@@ -22,6 +22,7 @@ import numpy as np
 
 from platehub.core.read import normalize_plate
 from platehub.engine import Engine, EngineOptions
+from platehub.engine.types import iou
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -32,14 +33,6 @@ def edit_distance(a: str, b: str) -> int:
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
         prev = cur
     return prev[-1]
-
-
-def iou(a: tuple, b: tuple) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -66,8 +59,7 @@ def _progress(i: int, n: int, label: str) -> None:
 def _best_read(results: list, truth_boxes: list) -> str:
     """The read compared with the label: the plate overlapping a labelled box, else the first."""
     for r in results:
-        b = (r.box.xmin, r.box.ymin, r.box.xmax, r.box.ymax)
-        if any(tb and iou(b, tb) >= 0.3 for tb in truth_boxes):
+        if any(tb and iou(r.box.xyxy, tb) >= 0.3 for tb in truth_boxes):
             return r.plate
     return results[0].plate if results else ""
 
@@ -96,9 +88,7 @@ def accuracy(engine: Engine, manifest: Path, regions: str, mode: str, threshold_
                 if tb is None:
                     continue
                 t.boxes += 1
-                t.found += any(
-                    iou((r.box.xmin, r.box.ymin, r.box.xmax, r.box.ymax), tb) >= 0.5 for r in results
-                )
+                t.found += any(iou(r.box.xyxy, tb) >= 0.5 for r in results)
             truth = normalize_plate(item["plates"][0].get("text") or "")
             if truth:
                 t.labelled += 1

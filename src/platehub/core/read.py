@@ -35,6 +35,10 @@ class Box:
     def zero(cls) -> Box:
         return cls(0, 0, 0, 0)
 
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        return (self.xmin, self.ymin, self.xmax, self.ymax)
+
     def as_dict(self) -> dict[str, int]:
         return {"xmin": self.xmin, "ymin": self.ymin, "xmax": self.xmax, "ymax": self.ymax}
 

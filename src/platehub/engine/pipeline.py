@@ -10,7 +10,7 @@ from platehub.engine import layout, rules
 from platehub.engine.detector import PlateDetector, YoloPlateDetector
 from platehub.engine.ocr import PPOCRRecognizer, TextRecognizer
 from platehub.engine.textdet import TextDetector
-from platehub.engine.types import CharProb, Detection, EngineOptions, PlateResult, TextLine
+from platehub.engine.types import CharProb, Detection, EngineOptions, PlateResult, TextLine, iou
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,9 @@ PAD_X, PAD_Y = 0.10, 0.20  # context around the detector box for the text detect
 BOX_PAD_X, BOX_PAD_Y = 0.03, 0.06  # the whole-box reading: the detector box, barely padded
 
 
-def _merge(a: list[Detection], b: list[Detection], iou: float = 0.5) -> list[Detection]:
+def _merge(a: list[Detection], b: list[Detection], overlap: float = 0.5) -> list[Detection]:
     """Both passes' detections, a box of `b` dropped where it overlaps one of `a`; best first."""
-
-    def overlap(p: Detection, q: Detection) -> float:
-        ix = max(0.0, min(p.x2, q.x2) - max(p.x1, q.x1))
-        iy = max(0.0, min(p.y2, q.y2) - max(p.y1, q.y1))
-        inter = ix * iy
-        union = (p.x2 - p.x1) * (p.y2 - p.y1) + (q.x2 - q.x1) * (q.y2 - q.y1) - inter
-        return inter / union if union > 0 else 0.0
-
-    kept = a + [d for d in b if all(overlap(d, k) < iou for k in a)]
+    kept = a + [d for d in b if all(iou(d.xyxy, k.xyxy) < overlap for k in a)]
     return sorted(kept, key=lambda d: -d.score)
 
 

@@ -9,6 +9,15 @@ from platehub.core.read import Box
 VEHICLE_TYPES = ("Big Truck", "Bus", "Motorcycle", "Pickup Truck", "Sedan", "SUV", "Van", "Unknown")
 
 
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Detection:
     """A plate found by a detector: box in image pixels and its confidence."""
@@ -18,6 +27,10 @@ class Detection:
     x2: float
     y2: float
     score: float
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
 
     def box(self) -> Box:
         return Box(int(round(self.x1)), int(round(self.y1)), int(round(self.x2)), int(round(self.y2)))
