@@ -17,13 +17,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from platehub import __version__
 from platehub.config import Settings
 from platehub.core.bus import Bus
+from platehub.core.commands import CommandQueue
+from platehub.core.devices import DeviceRegistry
+from platehub.core.ingest import Ingestor
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.store import Store
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
+from platehub.protocols.allinone import routes as allinone
+from platehub.protocols.ffjson import routes as ffjson
+from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
+from platehub.protocols.tsapi import push as tsapi_push
 
 log = logging.getLogger("platehub")
 
@@ -37,6 +44,9 @@ class Platehub:
     bus: Bus
     recognizer: Recognizer
     rate_limiter: RateLimiter
+    devices: DeviceRegistry
+    commands: CommandQueue
+    ingestor: Ingestor
     version: str = __version__
 
 
@@ -59,17 +69,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if generated:
         print(f"platehub: created user 'admin' with password: {generated}  (shown once)", flush=True)
     bus = Bus()
-    state = Platehub(settings, store, bus, Recognizer(settings, store, bus, engine), RateLimiter(settings.rate_limit))
+    state = Platehub(
+        settings, store, bus, Recognizer(settings, store, bus, engine), RateLimiter(settings.rate_limit),
+        DeviceRegistry(settings, store.devices, bus), CommandQueue(store.commands), Ingestor(settings, store, bus),
+    )
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         bus.bind(asyncio.get_running_loop())
+        state.commands.bind(asyncio.get_running_loop())
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
         dispatcher.start()
+        state.devices.start()
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
+        await state.devices.stop()
         await dispatcher.stop()
         state.recognizer.close()
         store.close()
@@ -77,7 +93,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(
         title="platehub",
         version=__version__,
-        description="Self-hosted licence plate recognition server. Plate Recognizer-compatible Snapshot API.",
+        description="Self-hosted licence plate recognition server: a Plate Recognizer-compatible Snapshot API, "
+        "receivers for FF JSON and all-in-one ANPR cameras, TS-API push.",
         lifespan=lifespan,
     )
     app.state.platehub = state
@@ -92,6 +109,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse({"detail": "Internal server error; the server log has the details."}, status_code=500)
 
     app.include_router(snapshot.router)
+    app.include_router(ffjson.router(settings))
+    app.include_router(allinone.router(settings))
+    app.include_router(tsapi_push.router(settings))
+    app.include_router(manage.router(settings))
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(BodyLimit, limit=settings.upload_limit)
     return app

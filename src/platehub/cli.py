@@ -138,6 +138,52 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.action == "list":
+        for d in store.devices.list():
+            state = "online" if d.online else "OFFLINE"
+            gate = d.gate_default or "server default"
+            print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\t{state}\t"
+                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {gate}")
+    elif args.action == "gate":
+        value = None if args.value == "default" else args.value
+        if not store.devices.set_gate_default(args.code, value):
+            print(f"no device {args.code!r}", file=sys.stderr)
+            return 1
+        print(f"{args.code}: gate {args.value}")
+    return 0
+
+
+def cmd_command(args: argparse.Namespace) -> int:
+    from platehub.core.commands import CommandError, validate
+
+    store = _store(args)
+    if args.action == "add":
+        payload = {k: v for k, v in (("channel", args.channel), ("text", args.text), ("data", args.serial_data),
+                                     ("plate", args.plate), ("enable_time", args.enable_time),
+                                     ("overdue_time", args.overdue_time)) if v is not None}
+        if args.blacklist:
+            payload["need_alarm"] = 1
+        try:
+            command = store.commands.enqueue(args.device, args.kind, validate(args.kind, payload))
+        except CommandError as e:
+            print(f"platehub command: {e}", file=sys.stderr)
+            return 2
+        print(f"{command.id}\t{command.device}\t{command.kind}\tpending (delivered on the device's next "
+              "plate reply or comet poll)")
+    elif args.action == "list":
+        for c in store.commands.list(args.device):
+            when = f"{c.delivered_at:%Y-%m-%d %H:%M:%S}Z by {c.via}" if c.delivered_at else ""
+            print(f"{c.id}\t{c.device}\t{c.kind}\t{json.dumps(c.payload, ensure_ascii=False)}\t{c.status}\t{when}")
+    elif args.action == "cancel":
+        if not store.commands.cancel(args.id):
+            print(f"no pending command {args.id}", file=sys.stderr)
+            return 1
+        print(f"cancelled {args.id}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from platehub.bench import run
 
@@ -198,6 +244,40 @@ def build_parser() -> argparse.ArgumentParser:
     wr = with_data(wsub.add_parser("remove", help="remove a target"))
     wr.add_argument("id", type=int)
     w.set_defaults(func=cmd_webhook)
+
+    dv = sub.add_parser("devices", help="list LPR sources (cameras and other senders)",
+                        description="Devices that sent something: code, protocol, name, address, online state.")
+    dsub = dv.add_subparsers(dest="action", required=True, metavar="ACTION")
+    with_data(dsub.add_parser("list", help="list devices"))
+    dg = with_data(dsub.add_parser("gate", help="the gate reply for a device's plates (until access lists)"))
+    dg.add_argument("code", help="device code (all-in-one serial number, FF sensor id, push src)")
+    dg.add_argument("value", choices=["open", "closed", "default"])
+    dv.set_defaults(func=cmd_devices)
+
+    from platehub.core.store.devices import COMMAND_KINDS
+
+    cm = sub.add_parser("command", help="queue commands for all-in-one cameras",
+                        description="Commands are delivered on the camera's next plate reply or comet poll.")
+    csub = cm.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ca = with_data(csub.add_parser("add", help="queue a command"))
+    ca.add_argument("device", help="the camera's serial number")
+    ca.add_argument("kind", choices=COMMAND_KINDS)
+    ca.add_argument("--channel", type=int, help="IO output (open_gate) or serial channel (serial_data)")
+    ca.add_argument("--text", help="serial_data: text to send")
+    ca.add_argument("--serial-data", help="serial_data: bytes to send, base64")
+    ca.add_argument("--plate", help="whitelist_add / whitelist_delete: the plate")
+    ca.add_argument("--enable-time", help="whitelist_add: valid from, 'YYYY-MM-DD HH:MM:SS'")
+    ca.add_argument("--overdue-time", help="whitelist_add: valid until, 'YYYY-MM-DD HH:MM:SS'")
+    ca.add_argument("--blacklist", action="store_true", help="whitelist_add: mark as blacklisted (need_alarm)")
+    cl = with_data(csub.add_parser("list", help="list commands and their delivery status"))
+    cl.add_argument("device", nargs="?")
+    cc = with_data(csub.add_parser("cancel", help="cancel a pending command"))
+    cc.add_argument("id", type=int)
+    cm.set_defaults(func=cmd_command)
+
+    from platehub.simulator import add_parsers as add_simulator
+
+    add_simulator(sub)
 
     b = sub.add_parser("bench", help="measure accuracy and speed on a manifest",
                        description="Accuracy (exact, within one edit, detection recall) per country, and speed "

@@ -45,6 +45,17 @@ class Settings:
     webhook_retries: int = 5  # attempts per delivery before it counts as failed
     webhook_backoff: float = 1.0  # seconds, doubled after each failed attempt
     webhook_disable_after: int = 10  # consecutive failed deliveries before a target is disabled
+    # Camera doors
+    ff_path: str = "/ff_post.php"  # the FF camera's "Cloud URL" path
+    allinone_plate_path: str = "/devicemanagement/php/plateresult.php"
+    allinone_register_path: str = "/devicemanagement/php/receivedeviceinfo.php"
+    allinone_io_path: str = "/devicemanagement/php/gio.php"
+    allinone_serial_path: str = "/devicemanagement/php/serial.php"
+    allinone_snapshot_path: str = "/devicemanagement/php/snapshot.php"
+    comet_hold: float = 20.0  # seconds a comet poll is held when no command is pending
+    offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
+    gate_default: str = "closed"  # open | closed: the gate reply for a plate, until access lists exist
+    pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
 
     @property
     def db_url(self) -> str:
@@ -69,8 +80,20 @@ class Settings:
             webhook_retries=int(_env("WEBHOOK_RETRIES", "5")),
             webhook_backoff=float(_env("WEBHOOK_BACKOFF", "1")),
             webhook_disable_after=int(_env("WEBHOOK_DISABLE_AFTER", "10")),
+            ff_path=_env("FF_PATH", "/ff_post.php"),
+            allinone_plate_path=_env("ALLINONE_PLATE_PATH", "/devicemanagement/php/plateresult.php"),
+            allinone_register_path=_env("ALLINONE_REGISTER_PATH", "/devicemanagement/php/receivedeviceinfo.php"),
+            allinone_io_path=_env("ALLINONE_IO_PATH", "/devicemanagement/php/gio.php"),
+            allinone_serial_path=_env("ALLINONE_SERIAL_PATH", "/devicemanagement/php/serial.php"),
+            allinone_snapshot_path=_env("ALLINONE_SNAPSHOT_PATH", "/devicemanagement/php/snapshot.php"),
+            comet_hold=float(_env("COMET_HOLD", "20")),
+            offline_after=float(_env("OFFLINE_AFTER", "90")),
+            gate_default=_env("GATE_DEFAULT", "closed"),
+            pass_timeout=float(_env("PASS_TIMEOUT", "300")),
         )
         s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
+        if s.gate_default not in ("open", "closed"):
+            raise ValueError("PLATEHUB_GATE_DEFAULT must be open or closed")
         if s.image_retention not in IMAGE_RETENTION:
             raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
         return s

@@ -16,7 +16,10 @@ from typing import Any
 log = logging.getLogger("platehub.bus")
 
 READ_STORED = "read.stored"  # payload: core.read.Read
+READ_UPDATED = "read.updated"  # payload: core.read.Read (a later event of the same vehicle pass)
 SNAPSHOT_DONE = "snapshot.done"  # payload: core.recognition.Recognition (one per API call)
+DEVICE_STATUS = "device.status"  # payload: core.store.devices.Device (came online / went offline)
+EMERGENCY_CALL = "emergency.call"  # payload: dict (TS-API push emergencyCall event)
 
 
 @dataclass(frozen=True)

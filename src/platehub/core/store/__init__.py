@@ -6,6 +6,7 @@ from pathlib import Path
 
 from platehub.core.store.accounts import TokenRepo, UserRepo
 from platehub.core.store.database import connect, migrate
+from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import ImageStore
 from platehub.core.store.reads import ReadRepo
@@ -23,6 +24,8 @@ class Store:
         self.tokens = TokenRepo(self.engine)
         self.webhooks = WebhookRepo(self.engine)
         self.usage = UsageRepo(self.engine)
+        self.devices = DeviceRepo(self.engine)
+        self.commands = CommandRepo(self.engine)
         self.images = ImageStore(image_root)
 
     @classmethod

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from platehub.core.read import Box, Read
 from platehub.core.store.database import as_utc, insert_ignore
@@ -57,6 +57,19 @@ class ReadRepo:
                 if conn.execute(stmt.values(**to_row(read))).first() is not None:
                     added.append(read)
         return added
+
+    def get_by_key(self, protocol: str, source_key: str) -> Read | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(reads).where((reads.c.protocol == protocol) & (reads.c.source_key == source_key))
+            ).first()
+        return from_row(row) if row else None
+
+    def replace(self, read: Read) -> None:
+        """Overwrite the stored read with the same id."""
+        row = to_row(read)
+        with self.engine.begin() as conn:
+            conn.execute(update(reads).where(reads.c.id == read.id).values(**row))
 
     def get(self, read_id: str) -> Read | None:
         with self.engine.connect() as conn:

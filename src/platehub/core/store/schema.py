@@ -86,3 +86,32 @@ usage = Table(
     Column("period", String(7), primary_key=True),  # YYYY-MM
     Column("calls", Integer, nullable=False, default=0),
 )
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("code", String(128), primary_key=True),  # FF sensor id, all-in-one serial number, push src
+    Column("protocol", String(32), nullable=False),
+    Column("name", String(255)),
+    Column("address", String(255)),
+    Column("channels", Integer),
+    Column("heartbeat", Boolean, nullable=False, default=False),  # sends heartbeats: can go offline
+    Column("online", Boolean, nullable=False, default=True),
+    Column("gate_default", String(8)),  # open | closed | NULL (the server's default)
+    Column("meta", JSON),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSON),
+    Column("status", String(16), nullable=False),  # pending | delivered | cancelled
+    Column("via", String(16)),  # reply | comet
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+)

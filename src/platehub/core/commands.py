@@ -1,0 +1,91 @@
+"""Commands for cameras (open the gate, send serial data, trigger, screenshot, whitelist edits),
+queued per device and delivered on the device's next plate reply or comet poll."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from typing import Any
+
+from platehub.core.store.devices import COMMAND_KINDS, Command, CommandRepo
+
+log = logging.getLogger("platehub.commands")
+
+
+class CommandError(ValueError):
+    pass
+
+
+def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    """The command's payload, checked and completed with defaults."""
+    p = dict(payload or {})
+    if kind not in COMMAND_KINDS:
+        raise CommandError(f"unknown command {kind!r}; one of {', '.join(COMMAND_KINDS)}")
+    if kind == "open_gate":
+        return {"channel": int(p.get("channel", 0))}
+    if kind == "serial_data":
+        channel = int(p.get("channel", 0))
+        if "text" in p:
+            data = str(p["text"]).encode()
+        else:
+            try:
+                data = base64.b64decode(str(p.get("data", "")), validate=True)
+            except (binascii.Error, ValueError):
+                raise CommandError("serial_data needs `data` (base64) or `text`") from None
+        if not data:
+            raise CommandError("serial_data needs `data` (base64) or `text`")
+        return {"channel": channel, "data": base64.b64encode(data).decode(), "length": len(data)}
+    if kind in ("whitelist_add", "whitelist_delete"):
+        plate = str(p.get("plate", "")).strip()
+        if not plate:
+            raise CommandError(f"{kind} needs a `plate`")
+        if kind == "whitelist_delete":
+            return {"plate": plate}
+        out = {"plate": plate, "enable": int(p.get("enable", 1)), "need_alarm": int(p.get("need_alarm", 0))}
+        for key in ("enable_time", "overdue_time"):  # "YYYY-MM-DD HH:MM:SS", the camera's format
+            if p.get(key):
+                out[key] = str(p[key])
+        return out
+    return {}
+
+
+class CommandQueue:
+    def __init__(self, repo: CommandRepo) -> None:
+        self.repo = repo
+        self._events: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def enqueue(self, device: str, kind: str, payload: dict[str, Any] | None = None) -> Command:
+        """Queue a command (blocking; any thread) and wake a comet poll held for the device."""
+        command = self.repo.enqueue(device, kind, validate(kind, payload))
+        log.info("command %s %s queued for %s", command.id, kind, device)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake, device)
+        return command
+
+    def _wake(self, device: str) -> None:
+        event = self._events.get(device)
+        if event is not None:
+            event.set()
+
+    def pending(self, device: str) -> list[Command]:
+        return self.repo.pending(device)
+
+    def delivered(self, commands: list[Command], via: str) -> None:
+        self.repo.mark_delivered([c.id for c in commands], via)
+        for c in commands:
+            log.info("command %s %s delivered to %s by %s", c.id, c.kind, c.device, via)
+
+    async def wait(self, device: str, timeout: float) -> None:
+        """Return when a command is queued for `device` in this process, or after `timeout`."""
+        event = self._events.setdefault(device, asyncio.Event())
+        event.clear()
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass

@@ -1,0 +1,114 @@
+"""Storing plate reads that cameras and other software send: images kept as the settings say,
+stored before published, idempotent on the sender's identity, vehicle passes merged."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from platehub.config import Settings
+from platehub.core.bus import READ_STORED, READ_UPDATED, Bus
+from platehub.core.read import Read
+from platehub.core.store import Store
+from platehub.engine.image import sniff
+
+log = logging.getLogger("platehub.ingest")
+MAX_PASS_EVENTS = 20  # raw payloads kept per merged pass
+
+
+@dataclass(frozen=True)
+class Ingested:
+    read: Read
+    new: bool  # False: a duplicate (already stored) or an update of a stored pass
+    updated: bool = False
+
+
+def _ext(data: bytes) -> str:
+    kind = sniff(data) or "bin"
+    return "jpg" if kind == "jpeg" else kind
+
+
+class Ingestor:
+    """Blocking methods: call them off the event loop (they publish from any thread)."""
+
+    def __init__(self, settings: Settings, store: Store, bus: Bus) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _images(self, read: Read, full: bytes | None, plate: bytes | None, name: str | None = None) -> Read:
+        """The read with the given images saved (as the retention setting allows) under `name`."""
+        retention = self.settings.image_retention
+        images = self.store.images
+        name = name or read.id
+        if full and retention == "full":
+            read = replace(read, image_full=images.save(name, full, read.received_at, _ext(full)))
+        if plate and retention in ("full", "plate"):
+            read = replace(read, image_plate=images.save(f"{name}-plate", plate, read.received_at, _ext(plate)))
+        return read
+
+    def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None) -> Ingested:
+        """Store one read (skipped when its (protocol, source_key) is stored already), then publish."""
+        if read.source_key and self.store.reads.get_by_key(read.protocol, read.source_key):
+            log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
+                     read.source, read.source_key)
+            return Ingested(read, new=False)
+        read = self._images(read, full, plate)
+        if not self.store.reads.add([read]):
+            log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
+                     read.source, read.source_key)
+            return Ingested(read, new=False)
+        log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
+        self.bus.publish(READ_STORED, read)
+        return Ingested(read, new=True)
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            if len(self._locks) > 10_000:
+                self._locks.clear()
+            return self._locks.setdefault(key, threading.Lock())
+
+    def ingest_pass(self, read: Read, full: bytes | None = None, plate: bytes | None = None) -> Ingested:
+        """One vehicle pass is one read: events with the same `source_key` within the pass timeout
+        update it (best text and image, first/last seen) instead of adding reads."""
+        assert read.source_key, "a pass needs the sender's pass identity as source_key"
+        with self._lock(f"{read.protocol}:{read.source_key}"):
+            stored = self.store.reads.get_by_key(read.protocol, read.source_key)
+            gap = timedelta(seconds=self.settings.pass_timeout)
+            if stored is not None and read.first_seen - (stored.last_seen or stored.first_seen) > gap:
+                # the camera reused the pass id (e.g. after a restart): close the old pass under its own key
+                closed = f"{stored.source_key}@{stored.first_seen.isoformat()}"
+                self.store.reads.replace(replace(stored, source_key=closed))
+                stored = None
+            if stored is None:
+                raw = {"events": [read.raw]} if read.raw is not None else None
+                return self.ingest(replace(read, raw=raw), full, plate)
+            merged = self._merge(stored, read, full, plate)
+            self.store.reads.replace(merged)
+        log.info("%s read %s updated from %s (%s)", read.protocol, merged.plate or "-", read.source, merged.id)
+        self.bus.publish(READ_UPDATED, merged)
+        return Ingested(merged, new=False, updated=True)
+
+    def _merge(self, stored: Read, event: Read, full: bytes | None, plate: bytes | None) -> Read:
+        better = bool(event.plate) and (not stored.plate or (event.score or 0) > (stored.score or 0))
+        merged = replace(
+            stored,
+            first_seen=min(stored.first_seen, event.first_seen),
+            last_seen=max(stored.last_seen or stored.first_seen, event.last_seen or event.first_seen),
+            direction=event.direction or stored.direction,
+            raw={"events": ([*(stored.raw or {}).get("events", []), event.raw])[-MAX_PASS_EVENTS:]},
+        )
+        if better:
+            merged = replace(merged, plate=event.plate, plate_raw=event.plate_raw, score=event.score,
+                             dscore=event.dscore, box=event.box, region=event.region or stored.region,
+                             region_score=event.region_score, candidates=event.candidates)
+        if (full or plate) and (better or not (stored.image_full or stored.image_plate)):
+            name = f"{stored.id}-{len(merged.raw['events'])}"
+            with_images = self._images(replace(merged, received_at=event.received_at), full, plate, name)
+            merged = replace(merged, image_full=with_images.image_full or stored.image_full,
+                             image_plate=with_images.image_plate or stored.image_plate)
+        return merged

@@ -1,0 +1,156 @@
+"""Known LPR sources (devices) and the per-device command queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from platehub.core.read import utcnow
+from platehub.core.store.database import as_utc
+from platehub.core.store.schema import commands, devices
+
+
+@dataclass(frozen=True)
+class Device:
+    code: str
+    protocol: str
+    name: str | None
+    address: str | None
+    channels: int | None
+    heartbeat: bool
+    online: bool
+    gate_default: str | None
+    meta: dict[str, Any]
+    first_seen: datetime
+    last_seen: datetime
+
+
+def _device(row) -> Device:
+    return Device(row.code, row.protocol, row.name, row.address, row.channels, bool(row.heartbeat),
+                  bool(row.online), row.gate_default, dict(row.meta or {}), as_utc(row.first_seen),
+                  as_utc(row.last_seen))
+
+
+class DeviceRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
+             channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
+             when: datetime | None = None) -> tuple[Device, bool]:
+        """Record that `code` was heard from; returns the device and whether it came (back) online.
+
+        Fields given as None keep their stored value; `meta` is merged into the stored one."""
+        when = when or utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(devices).where(devices.c.code == code)).first()
+            if row is None:
+                conn.execute(insert(devices).values(
+                    code=code, protocol=protocol, name=name, address=address, channels=channels,
+                    heartbeat=heartbeat, online=True, meta=meta or {}, first_seen=when, last_seen=when))
+                came_online = True
+            else:
+                values: dict[str, Any] = {"last_seen": max(when, as_utc(row.last_seen)), "online": True,
+                                          "heartbeat": bool(row.heartbeat) or heartbeat}
+                for key, value in (("name", name), ("address", address), ("channels", channels)):
+                    if value is not None:
+                        values[key] = value
+                if meta:
+                    values["meta"] = {**(row.meta or {}), **meta}
+                conn.execute(update(devices).where(devices.c.code == code).values(**values))
+                came_online = not row.online
+            row = conn.execute(select(devices).where(devices.c.code == code)).first()
+        return _device(row), came_online
+
+    def get(self, code: str) -> Device | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(devices).where(devices.c.code == code)).first()
+        return _device(row) if row else None
+
+    def list(self, protocol: str | None = None) -> list[Device]:
+        q = select(devices).order_by(devices.c.code)
+        if protocol:
+            q = q.where(devices.c.protocol == protocol)
+        with self.engine.connect() as conn:
+            return [_device(r) for r in conn.execute(q)]
+
+    def mark_offline(self, silent_since: datetime) -> list[Device]:
+        """Heartbeat devices not heard from since `silent_since` go offline; returns those that did."""
+        cond = devices.c.heartbeat.is_(True) & devices.c.online.is_(True) & (devices.c.last_seen < silent_since)
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(devices).where(cond)).all()
+            if rows:
+                conn.execute(update(devices).where(devices.c.code.in_([r.code for r in rows])).values(online=False))
+        return [replace(_device(r), online=False) for r in rows]
+
+    def set_gate_default(self, code: str, value: str | None) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(update(devices).where(devices.c.code == code).values(gate_default=value)).rowcount > 0
+
+
+COMMAND_KINDS = ("open_gate", "serial_data", "trigger", "screenshot", "whitelist_add", "whitelist_delete",
+                 "whitelist_clear")
+
+
+@dataclass(frozen=True)
+class Command:
+    id: int
+    device: str
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    via: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def _command(row) -> Command:
+    return Command(row.id, row.device, row.kind, dict(row.payload or {}), row.status, row.via,
+                   as_utc(row.created_at), as_utc(row.delivered_at))
+
+
+class CommandRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def enqueue(self, device: str, kind: str, payload: dict | None = None) -> Command:
+        if kind not in COMMAND_KINDS:
+            raise ValueError(f"unknown command {kind!r}; one of {', '.join(COMMAND_KINDS)}")
+        now = utcnow()
+        with self.engine.begin() as conn:
+            cid = conn.execute(insert(commands).values(device=device, kind=kind, payload=payload or {},
+                                                       status="pending", created_at=now)).inserted_primary_key[0]
+        return Command(int(cid), device, kind, payload or {}, "pending", None, now, None)
+
+    def pending(self, device: str) -> list[Command]:
+        """Oldest first."""
+        q = select(commands).where((commands.c.device == device) & (commands.c.status == "pending"))
+        with self.engine.connect() as conn:
+            return [_command(r) for r in conn.execute(q.order_by(commands.c.id))]
+
+    def mark_delivered(self, ids: list[int], via: str) -> None:
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(commands).where(commands.c.id.in_(ids) & (commands.c.status == "pending"))
+                         .values(status="delivered", via=via, delivered_at=utcnow()))
+
+    def cancel(self, command_id: int) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(update(commands).where((commands.c.id == command_id) & (commands.c.status == "pending"))
+                                .values(status="cancelled")).rowcount > 0
+
+    def get(self, command_id: int) -> Command | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(commands).where(commands.c.id == command_id)).first()
+        return _command(row) if row else None
+
+    def list(self, device: str | None = None, limit: int = 100) -> list[Command]:
+        q = select(commands).order_by(commands.c.id.desc()).limit(limit)
+        if device:
+            q = q.where(commands.c.device == device)
+        with self.engine.connect() as conn:
+            return [_command(r) for r in conn.execute(q)]

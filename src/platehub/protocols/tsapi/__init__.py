@@ -1,0 +1,1 @@
+"""TS-API (spec 004), the query-string API of TS-CMS / TS-NVR / TS-LPR."""
