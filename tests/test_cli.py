@@ -10,7 +10,9 @@ import pytest
 
 COMMANDS = [[], ["serve"], ["read"], ["reads"], ["token"], ["token", "create"], ["token", "list"],
             ["token", "revoke"], ["webhook"], ["webhook", "add"], ["webhook", "list"], ["webhook", "remove"],
-            ["bench"]]
+            ["bench"], ["devices"], ["devices", "list"], ["devices", "gate"], ["command"], ["command", "add"],
+            ["command", "list"], ["command", "cancel"], ["simulate"], ["simulate", "ff"], ["simulate", "allinone"],
+            ["simulate", "push"]]
 
 
 def run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -71,3 +73,15 @@ def test_bench_prints_accuracy_and_speed(tmp_path, dev_data):
     assert report["accuracy"]["ro"]["boxes_found"] == 1
     assert {row["mode"] for row in report["speed"]} == {"regular", "fast"}
     assert all(row["calls"] > 0 for row in report["speed"])
+
+
+def test_command_queue_cli(tmp_path):
+    data = ["--data", str(tmp_path / "d")]
+    r = run("command", "add", "SN-1", "serial_data", "--text", "hello", *data)
+    assert r.returncode == 0 and "pending" in r.stdout
+    assert run("command", "add", "SN-1", "whitelist_add", *data).returncode == 2  # needs --plate
+    listed = run("command", "list", "SN-1", *data).stdout
+    assert "serial_data" in listed and '"data": "aGVsbG8="' in listed
+    assert run("command", "cancel", "1", *data).returncode == 0
+    assert "cancelled" in run("command", "list", *data).stdout
+    assert run("devices", "gate", "nope", "open", *data).returncode == 1
