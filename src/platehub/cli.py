@@ -275,8 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("id", type=int)
     cm.set_defaults(func=cmd_command)
 
+    from platehub.cli_users import add_parser as add_users
     from platehub.simulator import add_parsers as add_simulator
 
+    add_users(sub)
     add_simulator(sub)
 
     b = sub.add_parser("bench", help="measure accuracy and speed on a manifest",

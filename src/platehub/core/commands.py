@@ -18,15 +18,23 @@ class CommandError(ValueError):
     pass
 
 
+def _int(payload: dict[str, Any], key: str, default: int) -> int:
+    value = payload.get(key, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise CommandError(f"`{key}` must be a whole number, not {value!r}") from None
+
+
 def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
     """The command's payload, checked and completed with defaults."""
     p = dict(payload or {})
     if kind not in COMMAND_KINDS:
         raise CommandError(f"unknown command {kind!r}; one of {', '.join(COMMAND_KINDS)}")
     if kind == "open_gate":
-        return {"channel": int(p.get("channel", 0))}
+        return {"channel": _int(p, "channel", 0)}
     if kind == "serial_data":
-        channel = int(p.get("channel", 0))
+        channel = _int(p, "channel", 0)
         if "text" in p:
             data = str(p["text"]).encode()
         else:
@@ -43,7 +51,7 @@ def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
             raise CommandError(f"{kind} needs a `plate`")
         if kind == "whitelist_delete":
             return {"plate": plate}
-        out = {"plate": plate, "enable": int(p.get("enable", 1)), "need_alarm": int(p.get("need_alarm", 0))}
+        out = {"plate": plate, "enable": _int(p, "enable", 1), "need_alarm": _int(p, "need_alarm", 0)}
         for key in ("enable_time", "overdue_time"):  # "YYYY-MM-DD HH:MM:SS", the camera's format
             if p.get(key):
                 out[key] = str(p[key])
@@ -82,10 +90,12 @@ class CommandQueue:
             log.info("command %s %s delivered to %s by %s", c.id, c.kind, c.device, via)
 
     async def wait(self, device: str, timeout: float) -> None:
-        """Return when a command is queued for `device` in this process, or after `timeout`."""
+        """Return when a command is queued for `device` in this process (or was since the last
+        wait returned), or after `timeout`. Callers re-check `pending()` after it returns."""
         event = self._events.setdefault(device, asyncio.Event())
-        event.clear()
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
             pass
+        finally:
+            event.clear()

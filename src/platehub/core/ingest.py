@@ -87,6 +87,10 @@ class Ingestor:
             if stored is None:
                 raw = {"events": [read.raw]} if read.raw is not None else None
                 return self.ingest(replace(read, raw=raw), full, plate)
+            if read.raw is not None and read.raw in (stored.raw or {}).get("events", []):
+                log.info("%s read %s from %s: event resent, already merged", read.protocol, stored.plate or "-",
+                         read.source)
+                return Ingested(stored, new=False)
             merged = self._merge(stored, read, full, plate)
             self.store.reads.replace(merged)
         log.info("%s read %s updated from %s (%s)", read.protocol, merged.plate or "-", read.source, merged.id)

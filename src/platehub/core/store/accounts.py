@@ -9,13 +9,17 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
 from platehub.core.store.schema import api_tokens, users
 
 _hasher = PasswordHasher()
+
+
+# TS-API's accessRights2 names (spec 004, "User information")
+RIGHTS = ("DataExport", "Control", "Settings", "Playback", "LPR", "Remote")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,21 @@ class UserRepo:
         except (VerificationError, InvalidHashError):
             return None
         return User(row.id, row.login, bool(row.is_admin), tuple(row.rights or ()))
+
+    def list(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.login)).all()
+        return [User(r.id, r.login, bool(r.is_admin), tuple(r.rights or ())) for r in rows]
+
+    def remove(self, login: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(users).where(users.c.login == login)).rowcount > 0
+
+    def set_password(self, login: str, password: str) -> bool:
+        with self.engine.begin() as conn:
+            n = conn.execute(update(users).where(users.c.login == login)
+                             .values(password_hash=_hasher.hash(password))).rowcount
+        return n > 0
 
     def exists(self) -> bool:
         with self.engine.connect() as conn:

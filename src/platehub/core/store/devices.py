@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from platehub.core.read import utcnow
-from platehub.core.store.database import as_utc
+from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import commands, devices
 
 
@@ -46,13 +46,14 @@ class DeviceRepo:
         Fields given as None keep their stored value; `meta` is merged into the stored one."""
         when = when or utcnow()
         with self.engine.begin() as conn:
-            row = conn.execute(select(devices).where(devices.c.code == code)).first()
-            if row is None:
-                conn.execute(insert(devices).values(
-                    code=code, protocol=protocol, name=name, address=address, channels=channels,
-                    heartbeat=heartbeat, online=True, meta=meta or {}, first_seen=when, last_seen=when))
+            # insert-or-skip first, so two first messages of a new device at once cannot both insert
+            created = conn.execute(insert_ignore(self.engine, devices).returning(devices.c.code).values(
+                code=code, protocol=protocol, name=name, address=address, channels=channels,
+                heartbeat=heartbeat, online=True, meta=meta or {}, first_seen=when, last_seen=when)).first()
+            if created is not None:
                 came_online = True
             else:
+                row = conn.execute(select(devices).where(devices.c.code == code).with_for_update()).first()
                 values: dict[str, Any] = {"last_seen": max(when, as_utc(row.last_seen)), "online": True,
                                           "heartbeat": bool(row.heartbeat) or heartbeat}
                 for key, value in (("name", name), ("address", address), ("channels", channels)):
@@ -81,9 +82,8 @@ class DeviceRepo:
         """Heartbeat devices not heard from since `silent_since` go offline; returns those that did."""
         cond = devices.c.heartbeat.is_(True) & devices.c.online.is_(True) & (devices.c.last_seen < silent_since)
         with self.engine.begin() as conn:
-            rows = conn.execute(select(devices).where(cond)).all()
-            if rows:
-                conn.execute(update(devices).where(devices.c.code.in_([r.code for r in rows])).values(online=False))
+            # the condition is repeated in the UPDATE: a heartbeat between the two keeps its device online
+            rows = conn.execute(update(devices).where(cond).values(online=False).returning(*devices.c)).all()
         return [replace(_device(r), online=False) for r in rows]
 
     def set_gate_default(self, code: str, value: str | None) -> bool:

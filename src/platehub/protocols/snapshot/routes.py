@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
 from platehub.engine.image import ImageError
+from platehub.protocols.manage.auth import require_api_token
 from platehub.protocols.snapshot import codec
 from platehub.protocols.snapshot.request import (
     BadRequest,
@@ -42,14 +43,6 @@ async def check_token(request: Request) -> None:
         raise HTTPException(403, "Authentication credentials were not provided.")
     if await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
         raise HTTPException(403, "Invalid token.")
-
-
-async def require_admin_token(request: Request) -> None:
-    """Management endpoints always need a token, whatever the recognition setting is."""
-    app = request.app.state.platehub
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "token" or await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
-        raise HTTPException(403, "A valid API token is required.")
 
 
 class _Fields:
@@ -186,14 +179,14 @@ async def statistics(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/webhooks/", dependencies=[Depends(require_admin_token)], summary="List webhook targets")
+@router.get("/v1/webhooks/", dependencies=[Depends(require_api_token)], summary="List webhook targets")
 async def list_webhooks(request: Request) -> list[dict[str, Any]]:
     hooks = await run_in_threadpool(request.app.state.platehub.store.webhooks.list)
     return [{"id": h.id, "target": h.target, "with_image": h.with_image, "enabled": h.enabled,
              "failures": h.failures, "last_error": h.last_error} for h in hooks]
 
 
-@router.post("/v1/webhooks/", dependencies=[Depends(require_admin_token)], status_code=201,
+@router.post("/v1/webhooks/", dependencies=[Depends(require_api_token)], status_code=201,
              summary="Add a webhook target")
 async def add_webhook(request: Request) -> dict[str, Any]:
     try:
@@ -209,7 +202,7 @@ async def add_webhook(request: Request) -> dict[str, Any]:
     return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "enabled": hook.enabled}
 
 
-@router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_admin_token)], status_code=204,
+@router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,
                summary="Remove a webhook target")
 async def remove_webhook(request: Request, hook_id: int) -> None:
     if not await run_in_threadpool(request.app.state.platehub.store.webhooks.remove, hook_id):

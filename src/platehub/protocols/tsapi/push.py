@@ -1,9 +1,85 @@
-"""Placeholder: this door is being written (issue 3)."""
+"""TS-API `POST /api/push` (spec 004, "Pushing events to the server"). Thin: sign in, parse, hand
+the events to the domain, answer.
 
-from fastapi import APIRouter
+LPR events become reads (stored, idempotent on src + when + plateNo, then published); their `src`
+becomes a known device. emergencyCall events are published on the bus (`emergency.call`) and
+logged; they are stored once the event log exists (issue 4).
+
+A batch keeps its valid events: the good ones are stored, the bad ones are listed in a 400 answer,
+so a client that resends the whole batch after fixing it does not get duplicates (when it gives
+`when`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.core.bus import EMERGENCY_CALL
+from platehub.core.read import utcnow
+from platehub.protocols.tsapi import pushcodec
+from platehub.protocols.tsapi.auth import SignInRefused, sign_in
+from platehub.protocols.tsapi.pushcodec import EmergencyCall, LprEvent, PushError
+
+log = logging.getLogger("platehub.tsapi")
+
+
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _deliver(app, events: list[LprEvent | EmergencyCall], client: str, received_at) -> int:
+    """Store and publish the events in order (blocking); returns how many reads were new."""
+    new = 0
+    for src in dict.fromkeys(e.src for e in events if isinstance(e, LprEvent)):
+        try:
+            app.devices.seen(src, "push", address=client)
+        except IntegrityError:  # registered by a concurrent request a moment ago
+            app.devices.seen(src, "push", address=client)
+    for event in events:
+        if isinstance(event, LprEvent):
+            new += app.ingestor.ingest(pushcodec.to_read(event, received_at)).new
+        else:
+            payload = pushcodec.emergency_payload(event)
+            log.info("emergency call %s from %s (%s), cameras %r at %s", event.event, event.src,
+                     event.device or "?", event.camera, payload["when"])
+            app.bus.publish(EMERGENCY_CALL, payload)
+    return new
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    r = APIRouter(tags=["TS-API"])
+
+    @r.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
+            description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password). "
+            "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
+    @r.post("/api/push/", include_in_schema=False)
+    async def push(request: Request) -> Response:
+        client = request.client.host if request.client else "?"
+        try:
+            user = await sign_in(request)
+        except SignInRefused as e:
+            return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
+        received_at = utcnow()
+        try:
+            items = pushcodec.parse_body(await request.body())
+        except PushError as e:
+            log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
+            return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
+        events, rejected = pushcodec.parse_events(items, received_at)
+        app = request.app.state.platehub
+        new = await run_in_threadpool(_deliver, app, events, client, received_at) if events else 0
+        log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)
+        if rejected:
+            for r_ in rejected:
+                log.warning("TS-API push from %s (%s): event %d rejected: %s", client, user.login, r_.index,
+                            r_.message)
+            return _answer(400, pushcodec.rejected_body(rejected, len(events)))
+        return Response(status_code=200)
+
+    return r

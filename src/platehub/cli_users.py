@@ -1,0 +1,153 @@
+"""`platehub user`: the accounts that sign in to TS-API (push, later search and the console).
+
+Hooked into `platehub` by cli.py (`add_parser(sub)`); also runs alone: `python -m platehub.cli_users user ...`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from platehub.core.store.accounts import RIGHTS
+
+MAX_LOGIN = 64
+
+
+class UsageError(ValueError):
+    pass
+
+
+def parse_rights(text: str | None) -> tuple[str, ...]:
+    """"LPR,dataexport" → ("LPR", "DataExport"): TS-API's accessRights2 names, any case."""
+    if not text:
+        return ()
+    known = {r.lower(): r for r in RIGHTS}
+    out: list[str] = []
+    for name in (x.strip() for x in text.split(",")):
+        if not name:
+            continue
+        if name.lower() not in known:
+            raise UsageError(f"unknown right {name!r}; the rights are {', '.join(RIGHTS)}")
+        if known[name.lower()] not in out:
+            out.append(known[name.lower()])
+    return tuple(out)
+
+
+def check_login(login: str) -> str:
+    if not login or len(login) > MAX_LOGIN or any(c.isspace() or c == ":" for c in login):
+        raise UsageError(f"a login is 1 to {MAX_LOGIN} characters without spaces or ':' (HTTP Basic splits there)")
+    return login
+
+
+def read_password(given: str | None) -> str:
+    """--password, else a prompt (twice) on a terminal, else the first line of stdin."""
+    if given is not None:
+        password = given
+    elif sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise UsageError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageError("the password is empty")
+    if len(password) < 8:
+        print("platehub user: warning: a password shorter than 8 characters is easy to guess", file=sys.stderr)
+    return password
+
+
+def _store(args: argparse.Namespace):
+    from platehub.config import Settings
+    from platehub.core.store import Store
+
+    return Store.open(Settings.from_env(data_dir=Path(args.data) if args.data else None,
+                                        database_url=args.database_url))
+
+
+def user_add(args: argparse.Namespace) -> int:
+    login = check_login(args.login)
+    rights = parse_rights(args.rights)
+    store = _store(args)
+    if store.users.get(login) is not None:
+        raise UsageError(f"user {login!r} exists already (change the password with `platehub user passwd`)")
+    user = store.users.create(login, read_password(args.password), is_admin=args.admin, rights=rights)
+    print(f"user {user.login} added{' (admin)' if user.is_admin else ''}"
+          f"{': ' + ','.join(user.rights) if user.rights else ''}")
+    return 0
+
+
+def user_list(args: argparse.Namespace) -> int:
+    for u in _store(args).users.list():
+        rights = "all rights" if u.is_admin else (",".join(u.rights) or "no rights")
+        print(f"{u.login}\t{'admin' if u.is_admin else 'user'}\t{rights}")
+    return 0
+
+
+def user_remove(args: argparse.Namespace) -> int:
+    store = _store(args)
+    user = store.users.get(args.login)
+    if user is None:
+        print(f"platehub user: no user {args.login!r}", file=sys.stderr)
+        return 1
+    if user.is_admin and not any(u.is_admin and u.login != user.login for u in store.users.list()):
+        raise UsageError(f"{user.login!r} is the last admin; add another admin first")
+    store.users.remove(user.login)
+    print(f"user {user.login} removed")
+    return 0
+
+
+def user_passwd(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if store.users.get(args.login) is None:
+        print(f"platehub user: no user {args.login!r}", file=sys.stderr)
+        return 1
+    store.users.set_password(args.login, read_password(args.password))
+    print(f"password of {args.login} changed")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return args.user_func(args)
+    except UsageError as e:
+        print(f"platehub user: {e}", file=sys.stderr)
+        return 2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    u = sub.add_parser("user", help="manage user accounts (TS-API sign-in: push, search)",
+                       description="Add, list and remove users, and change their passwords. Users sign in to "
+                       "TS-API with HTTP Basic or auth= (base64 of user:password).")
+    usub = u.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(name: str, help: str, func) -> argparse.ArgumentParser:
+        p = usub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+        p.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
+        p.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
+        p.set_defaults(user_func=func)
+        return p
+
+    a = action("add", "add a user", user_add)
+    a.add_argument("login")
+    a.add_argument("--password", help="the password (default: asked on the terminal, or read from stdin)")
+    a.add_argument("--admin", action="store_true", help="an administrator (all rights)")
+    a.add_argument("--rights", help=f"comma-separated TS-API rights: {','.join(RIGHTS)}")
+    action("list", "list users and their rights", user_list)
+    r = action("remove", "remove a user", user_remove)
+    r.add_argument("login")
+    pw = action("passwd", "change a user's password", user_passwd)
+    pw.add_argument("login")
+    pw.add_argument("--password", help="the new password (default: asked on the terminal, or read from stdin)")
+    u.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="platehub", description="platehub user accounts.")
+    add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
