@@ -52,7 +52,7 @@ class Settings:
     allinone_io_path: str = "/devicemanagement/php/gio.php"
     allinone_serial_path: str = "/devicemanagement/php/serial.php"
     allinone_snapshot_path: str = "/devicemanagement/php/snapshot.php"
-    comet_hold: float = 20.0  # seconds a comet poll is held when no command is pending
+    comet_hold: float = 4.0  # seconds a comet poll is held when idle (below the camera's 5 s default timeout)
     offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
     gate_default: str = "closed"  # open | closed: the gate reply for a plate, until access lists exist
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
@@ -86,7 +86,7 @@ class Settings:
             allinone_io_path=_env("ALLINONE_IO_PATH", "/devicemanagement/php/gio.php"),
             allinone_serial_path=_env("ALLINONE_SERIAL_PATH", "/devicemanagement/php/serial.php"),
             allinone_snapshot_path=_env("ALLINONE_SNAPSHOT_PATH", "/devicemanagement/php/snapshot.php"),
-            comet_hold=float(_env("COMET_HOLD", "20")),
+            comet_hold=float(_env("COMET_HOLD", "4")),
             offline_after=float(_env("OFFLINE_AFTER", "90")),
             gate_default=_env("GATE_DEFAULT", "closed"),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),

@@ -1,9 +1,74 @@
-"""Placeholder: this door is being written (issue 3)."""
+"""HTTP routes of the all-in-one cameras' push protocol (spec 001). Thin: read the body, hand it to the
+door (`service.Door`, `comet.CometPolls`), answer its reply.
 
-from fastapi import APIRouter
+Every configured path accepts every message, by content: a JSON body is a pushed message
+(AlarmInfoPlate, AlarmIoIn, SerialData or TriggerImage, whatever the Content-Type says: the spec's own
+screenshot example posts TriggerImage to the registration path), a form (multipart, urlencoded, or
+query string for GET) is a heartbeat or comet poll. So a camera with paths mixed up still works.
+Bad input gets a reply that does not open the gate; a server fault a 503 with such a reply, so the
+camera keeps the record and sends it again."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.protocols.allinone import codec
+from platehub.protocols.allinone.codec import BadMessage
+from platehub.protocols.allinone.comet import CometPolls
+from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Door, Origin
+
+log = logging.getLogger("platehub.allinone")
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _form(request: Request, body: bytes) -> dict[str, str]:
+    fields = {k: v for k, v in request.query_params.items() if k != SNAPSHOT_DEVICE_PARAM}
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    parsed: dict[str, str] | None = None
+    if body and ctype in FORM_TYPES:
+        try:
+            form = await request.form()
+            parsed = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        except Exception as e:  # malformed multipart raises several types
+            log.debug("all-in-one form not parsed as %s (%s); trying leniently", ctype, e)
+    if parsed is None and body:
+        parsed = codec.parse_form_fallback(body)
+    fields.update(parsed or {})
+    return fields
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    door = Door(settings)
+    polls = CometPolls(door, settings.comet_hold)
+    r = APIRouter(tags=["All-in-one ANPR cameras (HTTP push)"])
+
+    async def receive(request: Request) -> JSONResponse:
+        hub = request.app.state.platehub
+        client = request.client.host if request.client else None
+        try:
+            body = await request.body()
+            origin = Origin(request.url.scheme, request.headers.get("host") or request.url.netloc, client,
+                            request.query_params.get(SNAPSHOT_DEVICE_PARAM))
+            if codec.looks_like_json(body):
+                status, reply = await run_in_threadpool(door.handle_json, hub, body, origin)
+                return JSONResponse(reply, status_code=status)
+            try:
+                reg = codec.parse_registration(await _form(request, body))
+            except BadMessage as e:
+                log.warning("all-in-one: bad request from %s to %s: %s", client, request.url.path, e)
+                return JSONResponse(codec.refusal(str(e)))
+            return JSONResponse(await polls.poll(hub, reg, origin, request.receive))
+        except Exception:
+            log.exception("all-in-one: failed on %s from %s", request.url.path, client)
+            return JSONResponse(codec.refusal("server error; send it again"), status_code=503)
+
+    paths = (settings.allinone_plate_path, settings.allinone_register_path, settings.allinone_io_path,
+             settings.allinone_serial_path, settings.allinone_snapshot_path)
+    for path in dict.fromkeys(paths):
+        r.add_api_route(path, receive, methods=["GET", "POST"], name=f"allinone:{path}")
+    return r

@@ -1,0 +1,187 @@
+"""What the all-in-one door does with each parsed message: the domain calls (device registry, ingest,
+gate decision, command queue, image store, bus) in the order the protocol needs them.
+
+Blocking: the routes run these methods in the thread pool. The decisions themselves belong to the
+domain (`core.gate.opens_gate`, `core.ingest`, `core.commands`); this module only applies the one rule
+the protocol itself implies: an offline record never opens the gate (see `gate`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from platehub.config import Settings
+from platehub.core.gate import opens_gate
+from platehub.core.read import Read, new_id, utcnow
+from platehub.core.store.devices import Device
+from platehub.engine.image import sniff
+from platehub.protocols.allinone import codec, events
+from platehub.protocols.allinone.codec import (
+    PROTOCOL,
+    AlarmInfoPlate,
+    AlarmIoIn,
+    BadMessage,
+    Registration,
+    Reply,
+    SerialData,
+    TriggerImage,
+)
+
+log = logging.getLogger("platehub.allinone")
+SNAPSHOT_DEVICE_PARAM = "device"  # query parameter of the screenshot URL handed to the camera
+
+
+@dataclass(frozen=True)
+class Origin:
+    """How the request reached us: what the screenshot URL is built from, and who sent it."""
+
+    scheme: str
+    host: str
+    client: str | None = None
+    device_hint: str | None = None  # ?device= of a screenshot upload
+
+    def snapshot(self, path: str, device: str) -> codec.SnapshotTarget:
+        return codec.snapshot_target(self.scheme, self.host, path, device, SNAPSHOT_DEVICE_PARAM)
+
+
+def gate(settings: Settings, device: Device | None, msg: AlarmInfoPlate, read: Read) -> bool:
+    """The gate decision for a pushed plate. An offline record (isoffline=1) is a vehicle that passed
+    while the server was unreachable, minutes or hours ago; the camera decided on the spot then (from
+    its own whitelist). Opening the barrier on its retransmission would open it for whoever stands
+    there now, so only live records are decided by the domain. A result without a serial number
+    cannot be tied to a device, and one with malformed fields is not trusted: neither opens (bad input;
+    both are still stored)."""
+    if msg.offline or not msg.serialno or msg.problems:
+        return False
+    return opens_gate(settings, device, read)
+
+
+class Door:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, device: str) -> threading.Lock:
+        with self._guard:
+            if len(self._locks) > 10_000:
+                self._locks.clear()
+            return self._locks.setdefault(device, threading.Lock())
+
+    def seen(self, hub, code: str, **fields) -> Device:
+        try:
+            return hub.devices.seen(code, PROTOCOL, **fields)
+        except IntegrityError:  # first message of a device, registered by a concurrent request
+            return hub.devices.seen(code, PROTOCOL, **fields)
+
+    # ------------------------------------------------------------------ commands
+
+    def take(self, hub, device: str, origin: Origin, via: str, **reply_args) -> Reply:
+        """The reply with the device's pending commands that fit in it, marked delivered. One reply at a
+        time per device, so a plate reply and a comet poll never carry the same command twice."""
+        with self._lock(device):
+            pending = hub.commands.pending(device)
+            reply = codec.reply(pending, snapshot=origin.snapshot(self.settings.allinone_snapshot_path, device),
+                                **reply_args)
+            if reply.carried:
+                hub.commands.delivered(list(reply.carried), via)
+        return reply
+
+    # ------------------------------------------------------------------ messages
+
+    def handle_json(self, hub, body: bytes, origin: Origin) -> tuple[int, dict]:
+        """A JSON push (any path): parse, act, reply. Returns (HTTP status, reply body)."""
+        received = utcnow()
+        try:
+            msg = codec.parse_json(body)
+        except BadMessage as e:
+            log.warning("all-in-one: bad message from %s: %s", origin.client, e)
+            return 200, codec.refusal(str(e))
+        if isinstance(msg, AlarmInfoPlate):
+            return self.plate(hub, msg, origin, received)
+        if isinstance(msg, AlarmIoIn):
+            self.io_in(hub, msg, origin, received)
+            return 200, codec.ack("AlarmIoIn")
+        if isinstance(msg, SerialData):
+            self.serial_data(hub, msg, origin, received)
+            return 200, codec.ack("SerialData")
+        self.snapshot(hub, msg, origin, received)
+        return 200, codec.ack("TriggerImage")
+
+    def plate(self, hub, msg: AlarmInfoPlate, origin: Origin, received: datetime) -> tuple[int, dict]:
+        pr = msg.result
+        if msg.problems or msg.notes:
+            log.warning("all-in-one plate from %s (%s): %s", msg.serialno or origin.client, pr.plateid,
+                        "; ".join(msg.problems + msg.notes))
+        device = None
+        if msg.serialno:
+            device = self.seen(hub, msg.serialno, name=msg.device_name, address=msg.ipaddr)
+        else:
+            log.warning("all-in-one plate without serialno from %s: stored, gate not opened", origin.client)
+        read = codec.to_read(msg, received, source=msg.ipaddr or origin.client)
+        ingested = hub.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment)
+        if not ingested.new and pr.isoffline:
+            log.info("all-in-one offline record %s of %s received again", pr.plateid, msg.serialno)
+        opens = gate(hub.settings, device, msg, ingested.read)
+        args = {"info": opens, "plateid": pr.plateid, "offline": pr.isoffline}
+        if not msg.serialno:
+            return 200, codec.reply(**args).body
+        return 200, self.take(hub, msg.serialno, origin, "reply", **args).body
+
+    def _device_of(self, hub, serial: str | None, ipaddr: str | None, **fields) -> str | None:
+        if serial:
+            self.seen(hub, serial, address=ipaddr, **fields)
+        return serial
+
+    def io_in(self, hub, msg: AlarmIoIn, origin: Origin, received: datetime) -> None:
+        device = self._device_of(hub, msg.serialno, msg.ipaddr, name=msg.device_name)
+        log.info("all-in-one IO input from %s (%s): source %s value %s", device or "?", msg.ipaddr or origin.client,
+                 msg.source, msg.value)
+        hub.bus.publish(events.IO_IN, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
+                                       "source": msg.source, "value": msg.value, "received_at": received,
+                                       "raw": msg.raw})
+
+    def serial_data(self, hub, msg: SerialData, origin: Origin, received: datetime) -> None:
+        device = self._device_of(hub, msg.serialno, msg.ipaddr, name=msg.device_name)
+        if msg.data_len is not None and msg.data_len != len(msg.data):
+            log.warning("all-in-one serial data from %s: %d bytes, dataLen says %d", device, len(msg.data),
+                        msg.data_len)
+        log.info("all-in-one serial data from %s (%s), port %s: %d bytes %s", device or "?",
+                 msg.ipaddr or origin.client, msg.serial_channel, len(msg.data), msg.data[:64].hex())
+        hub.bus.publish(events.SERIAL_DATA, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
+                                             "channel": msg.channel, "serial_channel": msg.serial_channel,
+                                             "data": msg.data, "received_at": received})
+
+    def snapshot(self, hub, msg: TriggerImage, origin: Origin, received: datetime) -> str:
+        """A screenshot the camera was asked for (TriggerImage reply). The spec's upload names only the
+        camera's `ipaddr`; the URL platehub hands out carries `?device=SERIAL`, else the address is matched
+        against the known devices (when exactly one has it). It is kept whatever PLATEHUB_IMAGE_RETENTION
+        says: an operator asked for it (the retention setting is about plate reads)."""
+        device = msg.serialno or origin.device_hint
+        if not device and msg.ipaddr:
+            known = [d.code for d in hub.store.devices.list(PROTOCOL) if d.address == msg.ipaddr]
+            device = known[0] if len(known) == 1 else None  # an ambiguous address names no device
+        if device:
+            self.seen(hub, device, address=msg.ipaddr)
+        if msg.image_len is not None and msg.image_len != len(msg.image):
+            log.warning("all-in-one screenshot from %s: %d bytes, imageFileLen says %d", device, len(msg.image),
+                        msg.image_len)
+        kind = sniff(msg.image) or "bin"
+        name = f"snapshot-{re.sub(r'[^A-Za-z0-9_.-]', '_', device or 'unknown')}-{new_id()}"
+        path = hub.store.images.save(name, msg.image, received, "jpg" if kind == "jpeg" else kind)
+        log.info("all-in-one screenshot from %s (%s): %d bytes saved as %s", device or "?",
+                 msg.ipaddr or origin.client, len(msg.image), path)
+        hub.bus.publish(events.SNAPSHOT, {"device": device, "address": msg.ipaddr, "image": path,
+                                          "size": len(msg.image), "received_at": received})
+        return path
+
+    def register(self, hub, reg: Registration, mode: str) -> Device:
+        """A heartbeat or comet poll: the device is known and alive (the password is not kept)."""
+        meta = {"registration": mode, "port": reg.port, "user_name": reg.user_name}
+        return self.seen(hub, reg.serialno, name=reg.device_name, address=reg.ipaddr, channels=reg.channel_num,
+                         heartbeat=True, meta={k: v for k, v in meta.items() if v is not None})
