@@ -39,19 +39,23 @@ def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
 
 
 def test_fast_mode_uses_one_detection_pass(engine):
-    """On an image without plates regular mode tries a second (colour) pass; fast never does."""
+    """On an image without plates regular mode tries a second (colour) pass; fast never does, and
+    uses the quick (int8) detector."""
     calls = []
-    original = engine.detector.detect
-    engine.detector.detect = lambda img, size, *a, **k: calls.append(size) or original(img, size, *a, **k)
+    originals = engine.detector.detect, engine.quick_detector.detect
+    assert engine.quick_detector is not engine.detector
+    engine.detector.detect = lambda img, size, *a, **k: calls.append(("fp32", size)) or originals[0](img, size, *a, **k)
+    engine.quick_detector.detect = lambda img, size, *a, **k: calls.append(("int8", size)) or originals[1](
+        img, size, *a, **k)
     blank = np.full((480, 640, 3), 127, np.uint8)
     try:
         engine.recognize(blank, EngineOptions(mode="fast"))
-        assert calls == [512]
+        assert calls == [("int8", 512)]
         calls.clear()
         engine.recognize(blank, EngineOptions(mode="regular"))
-        assert calls == [704, 704]
+        assert calls == [("fp32", 704), ("fp32", 704)]
     finally:
-        engine.detector.detect = original
+        engine.detector.detect, engine.quick_detector.detect = originals
 
 
 def test_redaction_mode_finds_at_least_what_regular_finds(engine, dev_data):
