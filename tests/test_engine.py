@@ -116,3 +116,17 @@ def test_decode_refuses_a_truncated_photo(photo):
     assert decode(data).shape == (480, 640, 3)
     with pytest.raises(ImageError, match="truncated"):
         decode(data[: len(data) // 2])
+
+
+def test_whole_box_is_read_only_when_the_rows_are_doubtful(engine, dev_data):
+    calls = []
+    original = engine.recognizer.recognize
+    engine.recognizer.recognize = lambda pieces: calls.append(len(pieces)) or original(pieces)
+    try:
+        assert engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("hr",)))[0].plate == "ZG9757HG"
+        assert len(calls) == 2 and calls[1] == 0  # a confident row read: no whole-box reading
+        calls.clear()
+        engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("cn",)))  # fits no Chinese template
+        assert calls[1] == 1
+    finally:
+        engine.recognizer.recognize = original

@@ -80,3 +80,16 @@ def test_region_inferred_from_templates():
     code, score = infer_region("皖A00E66", ())
     assert (code, score) == ("cn", 1.0)
     assert infer_region("!!!", ()) == ("", 0.0)
+
+
+def test_confidence_decides_whether_a_second_reading_is_needed():
+    from platehub.engine.rules import confident
+
+    ua = guide_for(EngineOptions(regions=("ua",)))
+    assert confident(candidates(readings([line("AB1234CO")], 0), ua), ua)
+    assert not confident(candidates(readings([line("AB3391AK9")], 0), ua), ua)  # fits no Ukrainian template
+    assert not confident(candidates(readings([line("AB1234CO", probs=[0.5] * 8)], 0), ua), ua)  # weak
+    free = guide_for(EngineOptions())
+    assert confident(candidates(readings([line("AB1234CO")], 0), free), free)
+    assert not confident(candidates(readings([line("AB")], 0), free), free)  # too short for a plate
+    assert not confident([], free)

@@ -117,24 +117,30 @@ class Engine:
         return found[0] if found else None
 
     def _read(self, plates, options: EngineOptions, profile: ModeProfile) -> list[PlateResult]:
+        """Recognise every plate: first its text rows (one recogniser call for all pieces of all
+        plates); then, in a second call, the whole box of the plates whose rows gave no confident
+        read (nothing found, a weak score, or a read that fits none of the requested templates)."""
         guide = rules.guide_for(options)
-        # one recogniser call for every text piece and whole box of every plate
-        pieces = [p for _, rows, _, box in plates for p in [*(p for row in rows for p in row), box]]
-        lines = iter(self.recognizer.recognize(pieces))
+        lines = iter(self.recognizer.recognize([p for _, rows, _, _ in plates for row in rows for p in row]))
+        row_lines = [[_join([next(lines) for _ in row]) for row in rows] for _, rows, _, _ in plates]
+        cands = [rules.candidates(rules.readings(rl, main), guide, profile.candidates)
+                 for rl, (_, _, main, _) in zip(row_lines, plates)]
+        doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
+        wholes = iter(self.recognizer.recognize([plates[i][3] for i in doubtful]))
+        for i in doubtful:
+            readings = rules.readings(row_lines[i], plates[i][2], next(wholes))
+            cands[i] = rules.candidates(readings, guide, profile.candidates)
         results = []
-        for det, rows, main, _box in plates:
-            row_lines = [_join([next(lines) for _ in row]) for row in rows]
-            whole = next(lines)
-            cands = rules.candidates(rules.readings(row_lines, main, whole), guide, profile.candidates)
-            if not cands or cands[0].score < options.threshold_o:
+        for (det, rows, _, _), found in zip(plates, cands):
+            if not found or found[0].score < options.threshold_o:
                 continue
-            region, region_score = rules.infer_region(cands[0].plate, options.regions)
+            region, region_score = rules.infer_region(found[0].plate, options.regions)
             results.append(PlateResult(
                 box=det.box(),
                 dscore=round(det.score, 3),
-                plate=cands[0].plate,
-                score=cands[0].score,
-                candidates=tuple(cands),
+                plate=found[0].plate,
+                score=found[0].score,
+                candidates=tuple(found),
                 region=region,
                 region_score=region_score,
                 rows=len(rows),

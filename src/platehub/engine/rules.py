@@ -162,6 +162,18 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
 
 
 
+CONFIDENT_SCORE = 0.85
+PLAUSIBLE_LENGTH = range(4, 11)
+
+
+def confident(cands: Sequence[Candidate], guide: Guide) -> bool:
+    """Whether the best candidate needs no second reading: a good score, and a text that fits the
+    requested templates/formats (or, with none requested, has a plate's length)."""
+    if not cands or cands[0].score < CONFIDENT_SCORE:
+        return False
+    return guide.fits(cands[0].plate) if guide.active else len(cands[0].plate) in PLAUSIBLE_LENGTH
+
+
 def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
     """A template-based guess: the requested region (else any country) whose templates fit the
     plate, scored 1/number of countries that fit equally. ("", 0.0) when none fits.
