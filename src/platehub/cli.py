@@ -156,7 +156,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_command(args: argparse.Namespace) -> int:
-    from platehub.core.commands import CommandError, validate
+    from platehub.core.commands import CommandError, CommandQueue
 
     store = _store(args)
     if args.action == "add":
@@ -166,7 +166,8 @@ def cmd_command(args: argparse.Namespace) -> int:
         if args.blacklist:
             payload["need_alarm"] = 1
         try:
-            command = store.commands.enqueue(args.device, args.kind, validate(args.kind, payload))
+            # a held comet poll in a running server sees it when its hold ends (the API wakes it at once)
+            command = CommandQueue(store.commands).enqueue(args.device, args.kind, payload)
         except CommandError as e:
             print(f"platehub command: {e}", file=sys.stderr)
             return 2
