@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__
@@ -30,7 +30,9 @@ from platehub.protocols.ffjson import routes as ffjson
 from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
-from platehub.protocols.tsapi import push as tsapi_push
+from platehub.protocols.tsapi import routes as tsapi
+from platehub.protocols.tsapi.common import TsApiError
+from platehub.protocols.tsapi.common import error as tsapi_error
 
 log = logging.getLogger("platehub")
 
@@ -103,6 +105,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(TsApiError)
+    async def _tsapi_error(request, exc: TsApiError) -> Response:
+        return tsapi_error(request, exc)
+
     @app.exception_handler(Exception)
     async def _server_error(request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -111,7 +117,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(snapshot.router)
     app.include_router(ffjson.router(settings))
     app.include_router(allinone.router(settings))
-    app.include_router(tsapi_push.router(settings))
+    app.include_router(tsapi.router(settings))
     app.include_router(manage.router(settings))
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(BodyLimit, limit=settings.upload_limit)

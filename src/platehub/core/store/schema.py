@@ -115,3 +115,15 @@ commands = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
 )
+
+event_log = Table(
+    "event_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("user", String(64)),
+    Column("source", String(128)),
+    Column("details", JSON),
+)

@@ -1,0 +1,9 @@
+"""Placeholder: being written (issue 4)."""
+
+from fastapi import APIRouter
+
+from platehub.config import Settings
+
+
+def router(settings: Settings) -> APIRouter:
+    return APIRouter()
