@@ -49,7 +49,7 @@ def test_migrations_are_repeatable(store):
 
     migrate(store.engine)  # a second run is a no-op
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_reads_round_trip_and_search(store):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__
 from platehub.config import Settings
+from platehub.core import eventlog
 from platehub.core.bus import Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
@@ -84,9 +85,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
         dispatcher.start()
         state.devices.start()
+        await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
+        await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
         await state.devices.stop()
         await dispatcher.stop()
         state.recognizer.close()

@@ -1,9 +1,96 @@
-"""Placeholder: being written (issue 4)."""
+"""TS-API `GET /api/find` (spec 004): `what=carNo` (vehicle number log search, with `export=true` the
+spreadsheet export), `what=similarCarNo` (similar vehicle numbers) and `what=eventLog` (the event
+log, answered by `tsapi/eventlog.py`). Thin: parameters in (`carno.py`), the store's search
+(`core/store/search.py`), JSON out. Rights: LPR; the export also needs DataExport."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import inspect
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.core.read import normalize_plate
+from platehub.core.store.search import PlateSearch
+from platehub.protocols.tsapi import carno, export
+from platehub.protocols.tsapi.common import TsApiError, require_user, respond
+
+CODE_INVALID = -2  # the guide's "invalid parameters"
+
+
+def _bad(message: str) -> TsApiError:
+    return TsApiError(400, message, code=CODE_INVALID)
+
+
+def _search(request: Request) -> PlateSearch:
+    state = request.app.state
+    engine = state.platehub.store.engine
+    found = getattr(state, "tsapi_plate_search", None)
+    if found is None or found.engine is not engine:
+        found = state.tsapi_plate_search = PlateSearch(engine)
+    return found
+
+
+async def _car_no(request: Request) -> Response:
+    user = await require_user(request, right="LPR")
+    try:
+        query = carno.parse_query(request.query_params)
+    except carno.ParamError as e:
+        raise _bad(str(e)) from None
+    base = str(request.base_url)
+    app = request.app.state.platehub
+    if query.export:
+        if not (user.is_admin or "DataExport" in user.rights):
+            raise TsApiError(403, "The DataExport right is required.")
+        urls = await run_in_threadpool(export.export, app.store, app.settings, query, base)
+        return respond(request, urls)
+    hits, total = await run_in_threadpool(_search(request).search, query.keyword, query.since, query.until,
+                                          query.sources, query.sort, query.at, query.max_count)
+    return respond(request, {"totalCount": total, "at": query.at,
+                             "data": [carno.item(h.read, h.source_name, base) for h in hits]})
+
+
+async def _similar(request: Request) -> Response:
+    await require_user(request, right="LPR")
+    keyword = normalize_plate(request.query_params.get("keyword") or "")
+    if not keyword:
+        raise _bad("`keyword` is required: the vehicle number (or some of its characters)")
+    try:
+        limit = min(carno.MAX_COUNT, carno.parse_int(request.query_params.get("maxCount"), "maxCount",
+                                                     carno.DEFAULT_COUNT))
+    except carno.ParamError as e:
+        raise _bad(str(e)) from None
+    plates = await run_in_threadpool(_search(request).similar, keyword, limit)
+    return respond(request, plates)
+
+
+async def _event_log(request: Request) -> Response:
+    from platehub.protocols.tsapi.eventlog import find_event_log
+
+    result = find_event_log(request)
+    if inspect.isawaitable(result):
+        result = await result
+    return result if isinstance(result, Response) else respond(request, result)
+
+
+HANDLERS = {"carno": _car_no, "similarcarno": _similar, "eventlog": _event_log}
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    r = APIRouter(tags=["TS-API"])
+
+    @r.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
+           description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
+           "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
+    async def find(request: Request) -> Response:
+        what = (request.query_params.get("what") or "").strip()
+        handler = HANDLERS.get(what.lower())
+        if handler is None:
+            await require_user(request)
+            raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
+        return await handler(request)
+
+    r.include_router(export.router(settings))
+    return r

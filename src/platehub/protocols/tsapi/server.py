@@ -1,9 +1,321 @@
-"""Placeholder: being written (issue 4)."""
+"""TS-API server routes (spec 004): `/api/auth` (sessions), `/api/info`, `/api/system`, `/api/status`,
+`/api/enum`. Thin: sign-in through `auth`/`common`, data from the store, the event log and the host.
 
-from fastapi import APIRouter
+What platehub is, told honestly: an LPR server without video channels, recording, parking lots or
+object detection, so those lists are empty and the licence says so. The router's lifespan runs the
+event log's bus consumer (device online/offline, emergency calls)."""
 
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from platehub import __version__
 from platehub.config import Settings
+from platehub.core import eventlog as core_eventlog
+from platehub.core.store.accounts import RIGHTS, User
+from platehub.protocols.tsapi import messages, system_info
+from platehub.protocols.tsapi.auth import (
+    BadCredentials,
+    SignInRefused,
+    credentials,
+    decode_pair,
+    failed_sign_ins,
+    sign_in,
+)
+from platehub.protocols.tsapi.common import TsApiError, require_user, respond, sessions
+from platehub.protocols.tsapi.eventlog import event_types
+from platehub.protocols.tsapi.session import COOKIE
+
+log = logging.getLogger("platehub.tsapi")
+
+API_VERSION = "TS-API@0.9.19"  # the guide version the implemented parts follow
+PRODUCT = "platehub"
+PUBLIC_INFO = ("apiVersion", "siteName", "timezone", "product", "license")
+REALTIME_EVENTS = ("LPR", "channelStatus", "emergencyCall", "systemEvent", "parkingCount", "recordingStatus",
+                   "motionChanges", "object")
+ENUM_ITEMS = ("channel", "lprSrc", "emergencyCall", "eventType", "parkingLot", "realtimeEvent", "objectType",
+              "objectAttr")
+
+
+def site_name() -> str:
+    return os.environ.get("PLATEHUB_SITE_NAME", "").strip() or "platehub"
+
+
+def _bias(when: datetime) -> str:
+    minutes = int((when.utcoffset() or when - when).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def timezone_name() -> str | None:
+    """The IANA name of the server's zone: $TZ, /etc/timezone, or the /etc/localtime link."""
+    tz = os.environ.get("TZ", "").lstrip(":").strip()
+    if "/" in tz and not tz.startswith("/"):
+        return tz
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    target = os.path.realpath("/etc/localtime")
+    if "zoneinfo/" in target:
+        return target.split("zoneinfo/", 1)[1]
+    return None
+
+
+def timezone_info() -> dict[str, str]:
+    bias = _bias(datetime.now().astimezone())
+    return {"name": timezone_name() or f"UTC{bias}", "bias": bias}
+
+
+def product_info() -> dict[str, str]:
+    return {"name": PRODUCT, "version": f"v{__version__} ({struct.calcsize('P') * 8}-bit)"}
+
+
+def license_info() -> dict[str, Any]:
+    """What platehub offers: plate recognition and emergency-call reception, no video channels,
+    recording, LPR zones on video, object/face detection, traffic count or speed; no licence key."""
+    return {"type": "genuine", "maxChannels": 0, "nLprZone": 0, "nChObjDetection": 0, "nChFaceRecognition": 0,
+            "nChTrafficCount": 0, "nChSpeedometer": 0, "mediaType": "Software",
+            "extension": ["lprExt", "emergencyCall"]}
+
+
+def who_am_i(user: User) -> dict[str, Any]:
+    granted = {r: user.is_admin or r in user.rights for r in RIGHTS}
+    return {"uid": user.login, "name": user.login, "accessRights2": granted,
+            "accessRights": [r for r in RIGHTS if granted[r]]}
+
+
+def public_info(item: str) -> Any:
+    return {"apiVersion": lambda: API_VERSION, "siteName": lambda: quote(site_name(), safe=""),
+            "timezone": timezone_info, "product": product_info, "license": license_info}[item]()
+
+
+async def _user(request: Request, lang: str, right: str | None = None, admin: bool = False) -> User:
+    """`require_user` with its message in the request's language."""
+    try:
+        return await require_user(request, right=right, admin=admin)
+    except TsApiError as e:
+        raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _sign_in_login(request: Request, encoded: str, lang: str) -> User:
+    """`login=`: the same checks and slow-down of failures as HTTP Basic / `auth=` (auth.sign_in)."""
+    client = _address(request) or "?"
+    throttle = failed_sign_ins(request)
+    wait = throttle.wait(client)
+    if wait > 0:
+        after = throttle.retry_after(wait)
+        raise TsApiError(429, f"Too many failed sign-ins; try again in {after} s.", {"Retry-After": after})
+    user, login, problem = None, None, ""
+    try:
+        login, password = decode_pair(encoded)
+    except BadCredentials as e:
+        problem = str(e)
+    else:
+        user = await run_in_threadpool(request.app.state.platehub.store.users.verify, login, password)
+    if user is None:
+        delay = throttle.failed(client)
+        log.warning("TS-API sign-in refused for %r from %s: %s%s", login, client, problem or "wrong user or password",
+                    f"; client blocked for {delay:g} s" if delay else "")
+        raise TsApiError(401, messages.text("wrong_credentials", lang) if not problem
+                         else f"Unreadable credentials: {problem}.")
+    throttle.succeeded(client)
+    return user
+
+
+def _items(request: Request, known: tuple[str, ...]) -> list[str]:
+    return [k for k in request.query_params if k in known]
+
+
+def _list_param(raw: str | None, supported: tuple[str, ...], lang: str,
+                aliases: dict[str, str] | None = None) -> list[str] | None:
+    """`info=os,cpu` → items; None for `supported`; every item for empty/`all`; 400 for unknown ones."""
+    if raw is None or raw.strip() in ("", "all"):
+        return list(supported)
+    if raw.strip() == "supported":
+        return None
+    out = []
+    for part in raw.split(","):
+        item = (aliases or {}).get(part.strip(), part.strip())
+        if item == "all":
+            return list(supported)
+        if item not in supported:
+            raise TsApiError(400, messages.text("unknown_item", lang, item=part.strip(),
+                                                supported=", ".join((*supported, "all"))))
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _channels(request: Request, lang: str) -> list[int] | None:
+    raw = request.query_params.get("ch")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        chans = [int(p) for p in raw.split(",") if p.strip()]
+    except ValueError:
+        raise TsApiError(400, messages.text("bad_param", lang, name="ch", value=raw)) from None
+    if any(c < 1 for c in chans):
+        raise TsApiError(400, messages.text("bad_param", lang, name="ch", value=raw))
+    return chans
+
+
+def _lpr_sources(app) -> list[dict[str, Any]]:
+    devices = sorted(app.state.platehub.store.devices.list(), key=lambda d: (d.first_seen, d.code))
+    return [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
+             "online": d.online, "protocol": d.protocol}
+            for i, d in enumerate(devices, 1)]
+
+
+def _emergency_sources(app) -> list[dict[str, Any]]:
+    sources = core_eventlog.of(app).repo.sources(core_eventlog.EMERGENCY)
+    return [{"id": i, "code": src, "name": entry.details.get("device") or src, "linkedChannel": []}
+            for i, (src, entry) in enumerate(sources, 1)]
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    @asynccontextmanager
+    async def lifespan(app):
+        eventlog = core_eventlog.of(app)
+        eventlog.start()
+        try:
+            yield
+        finally:
+            await eventlog.stop()
+
+    r = APIRouter(tags=["TS-API"], lifespan=lifespan)
+
+    @r.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
+    async def auth(request: Request) -> Response:
+        lang = messages.lang_of(request)
+        q = request.query_params
+        store = sessions(request)
+        old = request.cookies.get(COOKIE)
+        eventlog = core_eventlog.of(request.app)
+        if "logout" in q:
+            user = store.close(old)
+            if user is not None:
+                await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
+            resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
+                                                                         lang)})
+            resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+            return resp
+        if "login" in q:
+            user, via = await _sign_in_login(request, q["login"], lang), "login"
+        else:
+            try:
+                sent = credentials(request) is not None
+            except BadCredentials:
+                sent = True  # sign_in reports them
+            if not sent:  # nothing to sign in with: say whether the session is alive
+                if store.user(old) is None:
+                    raise TsApiError(401, messages.text("auth_required", lang))
+                return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+            try:
+                user = await sign_in(request)
+            except SignInRefused as e:
+                raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
+            via = "auth" if "auth" in q else "basic"
+        if old:
+            store.close(old)
+        token = store.open(user)
+        await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
+        resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
+                        secure=request.url.scheme == "https")
+        return resp
+
+    @r.get("/api/info", summary="Server information: apiVersion, siteName, timezone, product, license, whoAmI, all")
+    async def info(request: Request) -> Response:
+        lang = messages.lang_of(request)
+        items = _items(request, (*PUBLIC_INFO, "whoAmI", "all"))
+        if not items:
+            raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
+        everything = "all" in items
+        wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
+        data = {item: public_info(item) for item in wanted if item in PUBLIC_INFO}
+        if "whoAmI" in wanted:
+            try:
+                user = await _user(request, lang)
+            except TsApiError as e:
+                if everything and e.status == 401:  # spec: the public items with 401, without whoAmI
+                    return respond(request, data, 401, e.headers)
+                raise
+            data["whoAmI"] = who_am_i(user)
+        return respond(request, data)
+
+    @r.get("/api/system", summary="Host information (info), health, hddsmart; restart/reboot (admin)")
+    async def system(request: Request) -> Response:
+        lang = messages.lang_of(request)
+        q = request.query_params
+        if "restart" in q or "reboot" in q:
+            await _user(request, lang, admin=True)
+            raise TsApiError(501, messages.text("restart_unsupported", lang))
+        await _user(request, lang)
+        if "health" in q:
+            items = _list_param(q.get("health"), system_info.HEALTH_ITEMS, lang)
+            if items is None:
+                return respond(request, [*system_info.HEALTH_ITEMS, "all"])
+            return respond(request, await run_in_threadpool(system_info.system_health, items))
+        if "hddsmart" in q:
+            raw = q.get("hddsmart") or ""
+            try:
+                numbers = [int(p) for p in raw.split(",") if p.strip()] or None
+            except ValueError:
+                raise TsApiError(400, messages.text("bad_param", lang, name="hddsmart", value=raw)) from None
+            return respond(request, await run_in_threadpool(system_info.smart, numbers))
+        items = _list_param(q.get("info"), system_info.INFO_ITEMS, lang, system_info.ALIASES)
+        if items is None:
+            return respond(request, [*system_info.INFO_ITEMS, "all"])
+        return respond(request, await run_in_threadpool(system_info.system_info, items))
+
+    @r.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
+    async def status(request: Request) -> Response:
+        lang = messages.lang_of(request)
+        await _user(request, lang)
+        _channels(request, lang)  # validated; no channel exists to match it
+        return respond(request, [])
+
+    @r.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
+           "realtimeEvent, objectType, objectAttr")
+    async def enum(request: Request) -> Response:
+        lang = messages.lang_of(request)
+        await _user(request, lang)
+        what = request.query_params.get("what")
+        if what not in ENUM_ITEMS:
+            raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
+                                                supported=", ".join(ENUM_ITEMS)))
+        if what == "channel":
+            return respond(request, [])
+        if what == "lprSrc":
+            return respond(request, await run_in_threadpool(_lpr_sources, request.app))
+        if what == "emergencyCall":
+            return respond(request, await run_in_threadpool(_emergency_sources, request.app))
+        if what == "eventType":
+            return respond(request, event_types(lang))
+        if what == "parkingLot":
+            return respond(request, {"counter": [], "group": []})
+        if what == "realtimeEvent":
+            return respond(request, list(REALTIME_EVENTS))
+        if what == "objectType":
+            return respond(request, [])  # platehub reads plates; it has no object detector
+        return respond(request, {})  # objectAttr: no object types, so no attributes
+
+    return r

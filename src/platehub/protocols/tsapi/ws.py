@@ -1,9 +1,243 @@
-"""Placeholder: being written (issue 4)."""
+"""TS-API real-time events over a WebSocket (spec 004, "Real-time event monitoring"):
+`/wsapi/subscribeEvents` and `/api/subscribeEvents` (the guide's example page uses the latter).
 
-from fastapi import APIRouter
+Each socket signs in on its own: `auth=` (or HTTP Basic), else a session — the `session=`
+parameter or the session cookie. A socket that fails to sign in, names an unsupported topic or
+lacks the right is accepted and closed at once with code 1008 and the reason ("disconnected
+immediately", as the guide says). Otherwise the first message is `{"subscriberId", "topics"}`,
+then events as they happen, and a ping message whenever nothing was sent for `PLATEHUB_WS_PING`
+seconds (default 30).
+
+Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a vehicle pass is a
+new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
+`systemEvent` ← `eventlog.added` for entries of the "System log" type and of platehub's LPR
+device type (device connected / disconnected), in the event log search's format. `device.status`
+itself feeds no topic: `channelStatus` is about video channels (integer `chid`, video status
+codes), which platehub does not have. The other topics have no source yet: accepted, silent.
+
+Each socket has its own bounded bus queue (oldest dropped when it falls behind), so a slow
+client never holds up the others; the subscription is closed when the socket goes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from platehub.config import Settings
+from platehub.core import bus as topics_
+from platehub.core import eventlog as core_eventlog
+from platehub.core.read import Read, utcnow
+from platehub.core.store.accounts import User
+from platehub.protocols.tsapi import eventlog, events
+from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
+from platehub.protocols.tsapi.common import dumps, sessions
+from platehub.protocols.tsapi.session import COOKIE
+
+log = logging.getLogger("platehub.tsapi")
+
+PING_ENV = "PLATEHUB_WS_PING"
+PING_DEFAULT = 30.0
+QUEUE = 1000  # events buffered per socket before the oldest are dropped
+POLICY_VIOLATION = 1008
+
+# guide topic → bus topics feeding it
+SOURCES: dict[str, tuple[str, ...]] = {
+    events.LPR: (topics_.READ_STORED, topics_.READ_UPDATED),
+    events.EMERGENCY_CALL: (topics_.EMERGENCY_CALL,),
+    events.SYSTEM_EVENT: (core_eventlog.EVENT_LOGGED,),
+}
+# the event log types sent as systemEvent
+SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE)
+# the access right a topic needs (accessRights2 names); admins have them all
+RIGHTS = {events.LPR: "LPR"}
+
+
+def ping_interval() -> float | None:
+    """Seconds between pings (`PLATEHUB_WS_PING`, default 30); 0 or less turns them off."""
+    raw = os.environ.get(PING_ENV, "").strip()
+    try:
+        value = float(raw) if raw else PING_DEFAULT
+    except ValueError:
+        log.warning("%s=%r is not a number; using %g", PING_ENV, raw, PING_DEFAULT)
+        value = PING_DEFAULT
+    return value if value > 0 else None
+
+
+class _Refused(Exception):
+    pass
+
+
+async def _user(websocket: WebSocket) -> User:
+    """Who the socket signs in as: its own credentials (auth= / Basic) first, else a session."""
+    try:
+        given = credentials(websocket) is not None  # type: ignore[arg-type]
+    except BadCredentials:
+        given = True  # sign_in reports them (and counts the failure)
+    if given:
+        try:
+            return await sign_in(websocket)  # type: ignore[arg-type]
+        except SignInRefused as e:
+            raise _Refused(e.message) from None
+    token = websocket.query_params.get("session") or websocket.cookies.get(COOKIE)
+    user = sessions(websocket).user(token) if token else None  # type: ignore[arg-type]
+    if user is None:
+        raise _Refused("Sign-in required: the auth= parameter or a session." if not token
+                       else "The session has ended; sign in again.")
+    return user
+
+
+class _DeviceNames:
+    """Device code → name, looked up once a minute at most (LPR messages carry `deviceName`)."""
+
+    TTL = 60.0
+
+    def __init__(self, app) -> None:
+        self._app = app
+        self._names: dict[str, tuple[str | None, float]] = {}
+
+    async def get(self, code: str | None) -> str | None:
+        if not code:
+            return None
+        now = time.monotonic()
+        hit = self._names.get(code)
+        if hit and now - hit[1] < self.TTL:
+            return hit[0]
+        try:
+            device = await run_in_threadpool(self._app.state.platehub.store.devices.get, code)
+        except Exception:  # a name is a nicety; the event still goes out
+            log.exception("device lookup for %r failed", code)
+            device = None
+        name = device.name if device else None
+        if len(self._names) > 10_000:
+            self._names.clear()
+        self._names[code] = (name, now)
+        return name
+
+
+def _names(websocket: WebSocket) -> _DeviceNames:
+    state = websocket.app.state
+    if getattr(state, "tsapi_device_names", None) is None:
+        state.tsapi_device_names = _DeviceNames(websocket.app)
+    return state.tsapi_device_names
+
+
+def base_url(websocket: WebSocket) -> str:
+    """http(s)://host[:port] the client reached this socket by (for image links)."""
+    url = websocket.url
+    scheme = "https" if url.scheme in ("wss", "https") else "http"
+    return f"{scheme}://{url.netloc}"
+
+
+async def _message(websocket: WebSocket, event: topics_.Event, verbose: bool) -> dict[str, Any] | None:
+    payload = event.payload
+    if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
+        return events.lpr(payload, await _names(websocket).get(payload.source), base_url(websocket))
+    if event.topic == topics_.EMERGENCY_CALL and isinstance(payload, dict):
+        return events.emergency_call(payload, verbose)
+    if event.topic == core_eventlog.EVENT_LOGGED and getattr(payload, "type", None) in SYSTEM_TYPES:
+        return events.system_event(eventlog.entry_json(payload, websocket.query_params.get("lang")))
+    return None
+
+
+async def _close(websocket: WebSocket, reason: str) -> None:
+    reason = reason.encode()[:120].decode("utf-8", "ignore")  # a close reason is at most 123 bytes
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        try:
+            await websocket.close(POLICY_VIOLATION, reason)
+        except (RuntimeError, WebSocketDisconnect):
+            pass
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it disconnects."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, verbose: bool,
+                       ping: float | None) -> None:
+    """Send each event's message; a ping when nothing was sent for `ping` seconds."""
+    last_sent = time.monotonic()
+    while True:
+        wait = max(0.0, last_sent + ping - time.monotonic()) if ping else None
+        event = None
+        if sub is None:
+            await asyncio.sleep(3600 if wait is None else wait)
+        else:
+            try:
+                event = await asyncio.wait_for(sub.get(), wait)
+            except TimeoutError:
+                event = None
+        if event is None and ping is None:
+            continue
+        message = events.ping(utcnow()) if event is None else await _message(websocket, event, verbose)
+        if message is not None:
+            await websocket.send_text(dumps(message, None).decode())
+            last_sent = time.monotonic()
+
+
+async def subscribe_events(websocket: WebSocket) -> None:
+    await websocket.accept()
+    client = websocket.client.host if websocket.client else "?"
+    params = websocket.query_params
+    try:
+        user = await _user(websocket)
+        try:
+            wanted = events.parse_topics(params.get("topics"))
+            events.parse_channels(params.get("ch"))  # no channels in platehub: checked, nothing to filter
+        except ValueError as e:
+            raise _Refused(str(e)) from None
+        for topic in wanted:
+            right = RIGHTS.get(topic)
+            if right and not (user.is_admin or right in user.rights):
+                raise _Refused(f"The {right} right is required for the {topic} topic.")
+    except _Refused as e:
+        log.info("TS-API event socket from %s refused: %s", client, e)
+        await _close(websocket, str(e))
+        return
+
+    feeds = sorted({bus_topic for topic in wanted for bus_topic in SOURCES.get(topic, ())})
+    bus = websocket.app.state.platehub.bus
+    sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
+    verbose = events.parse_flag(params.get("verbose"))
+    hello = events.subscriber(wanted)
+    log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
+    tasks: list[asyncio.Task] = []
+    try:
+        await websocket.send_text(dumps(hello, None).decode())
+        tasks = [asyncio.create_task(_until_closed(websocket)),
+                 asyncio.create_task(_send_events(websocket, sub, verbose, ping_interval()))]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                exc = task.exception()
+                if not isinstance(exc, WebSocketDisconnect | RuntimeError | OSError):
+                    log.error("TS-API event socket %s failed", hello["subscriberId"], exc_info=exc)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if sub is not None:
+            if sub.dropped:
+                log.warning("TS-API event socket %s fell behind: %d events dropped", hello["subscriberId"],
+                            sub.dropped)
+            sub.close()
+        log.info("TS-API event socket %s closed", hello["subscriberId"])
 
 
 def router(settings: Settings) -> APIRouter:
-    return APIRouter()
+    r = APIRouter()
+    r.add_api_websocket_route("/wsapi/subscribeEvents", subscribe_events)
+    r.add_api_websocket_route("/api/subscribeEvents", subscribe_events)
+    return r

@@ -1,0 +1,133 @@
+"""TS-API vehicle number log (spec 004, "Vehicle number log search"): the request's parameters and
+the JSON of one read. Pure: no web framework, no database.
+
+What platehub gives where the guide describes a video recorder:
+- `id` is the read's id (a hex string: platehub's reads have no serial number);
+- `image` lists the plate crop (else the whole image) at `/api/image/{id}/plate|full`, omitted when
+  the read has no image; `score` (0..100) and `roi` are omitted when the read has none;
+- `timeRange` is [first seen, last seen] in the server's local offset, milliseconds;
+- `srcName` is the device's name (URL-encoded, as in the guide), else its code;
+- `direction` only when the read has one that means entry or exit;
+- `vod` is always `[]`: platehub records no video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from platehub.core.read import Read
+
+DEFAULT_COUNT = 50  # the guide: "only the log entries from the most recent to the maximum 50 items"
+MAX_COUNT = 1000  # platehub's cap on one page
+SORTS = ("desc", "asc")
+
+_ENTRY = {"entry", "in", "incoming", "approaching", "enter"}
+_EXIT = {"exit", "out", "outgoing", "leaving", "away"}
+
+
+class ParamError(ValueError):
+    """A parameter is unusable (400)."""
+
+
+@dataclass(frozen=True)
+class CarNoQuery:
+    keyword: str | None
+    since: datetime | None
+    until: datetime | None
+    at: int
+    max_count: int
+    sort: str
+    sources: tuple[str, ...]
+    export: bool
+    lang: str | None
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """ISO 8601 with an offset or `Z`; without an offset it is the server's local time; a date alone
+    is its local midnight. Stray whitespace (the guide's own examples end in %0D%0A) is ignored."""
+    if value is None or not value.strip():
+        return None
+    raw = value.strip()
+    try:
+        if len(raw) == 10:
+            d = date.fromisoformat(raw)
+            ts = datetime(d.year, d.month, d.day)
+        else:
+            ts = datetime.fromisoformat(raw.replace(" ", "+") if raw[10:11] == "T" else raw)
+    except ValueError:
+        raise ParamError(f"`{name}` is not an ISO 8601 date and time (e.g. 2018-01-01T00:00:00-05:00): "
+                         f"{value!r}") from None
+    return ts if ts.tzinfo is not None else ts.astimezone()
+
+
+def parse_int(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise ParamError(f"`{name}` must be a whole number, not {value!r}") from None
+    if n < 0:
+        raise ParamError(f"`{name}` must not be negative")
+    return n
+
+
+def parse_bool(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("true", "1", "yes", "on", "")
+
+
+def parse_query(params) -> CarNoQuery:
+    """`params`: a mapping of the query string (`request.query_params`)."""
+    since = parse_time(params.get("timeBegin"), "timeBegin")
+    until = parse_time(params.get("timeEnd"), "timeEnd")
+    if until is not None and until.microsecond % 1000 == 0:  # times are shown to the ms: include that whole ms
+        until += timedelta(microseconds=999)
+    if since and until and since > until:
+        raise ParamError("`timeBegin` is after `timeEnd`")
+    sort = (params.get("sort") or "desc").strip().lower()
+    if sort not in SORTS:
+        raise ParamError(f"`sort` must be desc or asc, not {params.get('sort')!r}")
+    src = params.get("src") or ""
+    sources = tuple(dict.fromkeys(s.strip() for s in src.split(",") if s.strip()))
+    keyword = (params.get("keyword") or "").strip() or None
+    return CarNoQuery(keyword, since, until, parse_int(params.get("at"), "at", 0),
+                      min(MAX_COUNT, parse_int(params.get("maxCount"), "maxCount", DEFAULT_COUNT)), sort, sources,
+                      "export" in params and parse_bool(params.get("export")), params.get("lang"))
+
+
+def iso_local(ts: datetime) -> str:
+    return ts.astimezone().isoformat(timespec="milliseconds")
+
+
+def direction(value: str | None) -> str | None:
+    v = (value or "").strip().lower()
+    return "entry" if v in _ENTRY else "exit" if v in _EXIT else None
+
+
+def image_urls(read: Read, base_url: str) -> list[str]:
+    kind = "plate" if read.image_plate else "full" if read.image_full else None
+    return [f"{base_url}api/image/{read.id}/{kind}"] if kind else []
+
+
+def item(read: Read, source_name: str | None, base_url: str) -> dict[str, Any]:
+    """One entry of `data`, in the guide's order of fields."""
+    out: dict[str, Any] = {"id": read.id, "plateNo": read.plate}
+    if read.score is not None:
+        out["score"] = round(read.score * 100)
+    if read.box is not None:
+        out["roi"] = {"offset": [read.box.xmin, read.box.ymin],
+                      "size": [read.box.xmax - read.box.xmin, read.box.ymax - read.box.ymin]}
+    images = image_urls(read, base_url)
+    if images:
+        out["image"] = images
+    out["timeRange"] = [iso_local(read.first_seen), iso_local(read.last_seen or read.first_seen)]
+    code = read.source or ""
+    out["srcCode"] = code
+    out["srcName"] = quote(source_name or code, safe="")
+    d = direction(read.direction)
+    if d:
+        out["direction"] = d
+    out["vod"] = []
+    return out

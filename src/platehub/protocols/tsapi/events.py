@@ -1,0 +1,152 @@
+"""TS-API real-time event messages (spec 004, "Real-time event monitoring"): pure functions from
+domain records to the JSON objects `/wsapi/subscribeEvents` sends. No I/O here.
+
+platehub has no video channels, parking lots or video links, so an LPR message leaves out what
+would describe them (`chid`, `parkingLot`) and gives `linkedChannel` as an empty list; `image` is
+the read's plate crop (else whole image) at `/api/image/{id}/plate|full` when one was kept;
+everything else the read knows is filled in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from platehub.core.read import Read, normalize_plate
+
+LPR = "LPR"
+CHANNEL_STATUS = "channelStatus"
+EMERGENCY_CALL = "emergencyCall"
+SYSTEM_EVENT = "systemEvent"
+MOTION_CHANGES = "motionChanges"
+PARKING_COUNT = "parkingCount"
+PACKING = "packing"
+RECORDING_STATUS = "recordingStatus"
+OBJECT = "object"
+# Every topic the guide lists; those without a source in platehub are accepted and stay silent.
+TOPICS = (CHANNEL_STATUS, LPR, EMERGENCY_CALL, SYSTEM_EVENT, MOTION_CHANGES, PARKING_COUNT, PACKING,
+          RECORDING_STATUS, OBJECT)
+_BY_LOWER = {t.lower(): t for t in TOPICS}
+
+_DIRECTIONS = {"entry": "entry", "in": "entry", "exit": "exit", "out": "exit"}
+
+
+class UnknownTopic(ValueError):
+    pass
+
+
+def parse_topics(raw: str | None) -> list[str]:
+    """`topics=LPR,emergencyCall` → the guide's topic names, in order, without repeats (matched
+    case-insensitively). Raises UnknownTopic naming the first unsupported one, or when none is given."""
+    names = [t.strip() for t in (raw or "").split(",") if t.strip()]
+    if not names:
+        raise UnknownTopic("The topics parameter is required, e.g. topics=LPR.")
+    topics: list[str] = []
+    for name in names:
+        topic = _BY_LOWER.get(name.lower())
+        if topic is None:
+            raise UnknownTopic(f"Unsupported topic: {name[:40]}.")
+        if topic not in topics:
+            topics.append(topic)
+    return topics
+
+
+def parse_channels(raw: str | None) -> frozenset[int] | None:
+    """`ch=1,2` → {1, 2}; None when not given (all channels). Raises ValueError on a non-number."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return frozenset(int(c) for c in raw.split(",") if c.strip())
+    except ValueError:
+        raise ValueError("ch must be channel numbers separated by commas, e.g. ch=1,2.") from None
+
+
+def parse_flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("true", "1", "yes", "on")
+
+
+def timestamp(when: datetime) -> str:
+    """ISO 8601 with milliseconds in the server's local offset, as the guide's examples."""
+    return when.astimezone().isoformat(timespec="milliseconds")
+
+
+def subscriber(topics: Iterable[str], subscriber_id: str | None = None) -> dict[str, Any]:
+    """The first message of every accepted socket."""
+    return {"subscriberId": subscriber_id or str(uuid.uuid4()), "topics": list(topics)}
+
+
+def ping(now: datetime) -> dict[str, Any]:
+    """The keep-alive message sent when nothing else was sent for a while (the guide says only
+    "a ping message every 30 seconds"; browsers cannot see protocol pings, so it is a message)."""
+    return {"timestamp": timestamp(now), "topic": "ping"}
+
+
+def direction(value: str | None) -> str | None:
+    """The read's direction as the guide's "entry" / "exit"; None when unknown."""
+    return _DIRECTIONS.get((value or "").strip().lower())
+
+
+def image_url(read: Read, base_url: str) -> str | None:
+    """Where the read's kept image is served (protocols/tsapi/images.py); None when none was kept."""
+    kind = "plate" if read.image_plate else "full" if read.image_full else None
+    return f"{base_url.rstrip('/')}/api/image/{read.id}/{kind}" if kind else None
+
+
+def lpr(read: Read, device_name: str | None = None, base_url: str | None = None) -> dict[str, Any]:
+    """A stored (or updated) read as a "Car number recognition event"."""
+    when = read.last_seen or read.first_seen
+    msg: dict[str, Any] = {
+        "timestamp": timestamp(when),
+        "deviceCode": read.source or "",
+        "deviceName": device_name or read.source or "",
+        "linkedChannel": [],
+    }
+    image = image_url(read, base_url) if base_url else None
+    if image:
+        msg["image"] = image
+    msg["plateNo"] = normalize_plate(read.plate or read.plate_raw)
+    if read.score is not None:
+        msg["score"] = max(0, min(100, round(read.score * 100)))
+    box = read.box
+    if box is not None and box.xmax > box.xmin and box.ymax > box.ymin:
+        msg["roi"] = {"offset": [box.xmin, box.ymin], "size": [box.xmax - box.xmin, box.ymax - box.ymin]}
+    msg["timeBegin"] = timestamp(min(read.first_seen, when))
+    msg["topic"] = LPR
+    moving = direction(read.direction)
+    if moving:
+        msg["direction"] = moving
+    return msg
+
+
+def system_event(item: dict[str, Any]) -> dict[str, Any]:
+    """An event log entry, as the event log search gives it (`id`, `type`, `typeName`, `code`,
+    `codeName`, `timeRange`, `param`, `comment`), as a "System event"."""
+    return {"topic": SYSTEM_EVENT, **{k: v for k, v in item.items() if k != "topic"}}
+
+
+def _reformat(when: Any) -> str:
+    """A time given as ISO 8601 text in the guide's form (milliseconds, local offset); text that
+    is not ISO 8601 is passed on as it is."""
+    if isinstance(when, datetime):
+        return timestamp(when)
+    try:
+        parsed = datetime.fromisoformat(str(when))
+    except ValueError:
+        return str(when or "")
+    return timestamp(parsed) if parsed.tzinfo else parsed.isoformat(timespec="milliseconds")
+
+
+def emergency_call(payload: dict[str, Any], verbose: bool = False) -> dict[str, Any]:
+    """An `emergency.call` bus payload (a TS-API push event) as an "Emergency call event".
+
+    platehub links no video channels, so `linkedChannel` is empty (and `verbose` adds nothing)."""
+    return {
+        "timestamp": _reformat(payload.get("when")),
+        "caller": str(payload.get("src") or ""),
+        "device": payload.get("device") or "",
+        "event": payload.get("event"),
+        "linkedChannel": [],
+        "name": str(payload.get("name") or payload.get("src") or ""),
+        "topic": EMERGENCY_CALL,
+    }
