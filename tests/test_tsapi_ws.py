@@ -94,13 +94,12 @@ def test_topics_channels_and_flags():
 
 
 def test_ping_interval_from_the_environment(monkeypatch):
-    from platehub.protocols.tsapi import ws
+    from platehub.config import Settings
 
     monkeypatch.delenv("PLATEHUB_WS_PING", raising=False)
-    assert ws.ping_interval() == 30.0
-    for raw, expected in (("0.5", 0.5), ("0", None), ("-1", None), ("soon", 30.0)):
-        monkeypatch.setenv("PLATEHUB_WS_PING", raw)
-        assert ws.ping_interval() == expected
+    assert Settings.from_env().ws_ping == 30.0
+    monkeypatch.setenv("PLATEHUB_WS_PING", "0.5")
+    assert Settings.from_env().ws_ping == 0.5
 
 
 def test_emergency_call_message():

@@ -1,6 +1,7 @@
 """One settings object for the whole server, read from PLATEHUB_* environment variables.
 
-CLI flags override the environment; nothing else reads the environment directly.
+CLI flags override the environment; apart from the one-time PLATEHUB_ADMIN_PASSWORD (read when the
+admin user is created), nothing else reads PLATEHUB_* variables.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Settings:
     offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
     gate_default: str = "closed"  # open | closed: the gate reply for a plate, until access lists exist
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
+    # TS-API
+    site_name: str = "platehub"  # /api/info?siteName
+    ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
 
     @property
     def db_url(self) -> str:
@@ -90,6 +94,8 @@ class Settings:
             offline_after=float(_env("OFFLINE_AFTER", "90")),
             gate_default=_env("GATE_DEFAULT", "closed"),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
+            site_name=_env("SITE_NAME", "").strip() or "platehub",
+            ws_ping=float(_env("WS_PING", "30")),
         )
         s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
         if s.gate_default not in ("open", "closed"):

@@ -48,10 +48,6 @@ ENUM_ITEMS = ("channel", "lprSrc", "emergencyCall", "eventType", "parkingLot", "
               "objectAttr")
 
 
-def site_name() -> str:
-    return os.environ.get("PLATEHUB_SITE_NAME", "").strip() or "platehub"
-
-
 def _bias(when: datetime) -> str:
     minutes = int((when.utcoffset() or when - when).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
@@ -98,8 +94,8 @@ def who_am_i(user: User) -> dict[str, Any]:
             "accessRights": [r for r in RIGHTS if granted[r]]}
 
 
-def public_info(item: str) -> Any:
-    return {"apiVersion": lambda: API_VERSION, "siteName": lambda: quote(site_name(), safe=""),
+def public_info(item: str, settings: Settings) -> Any:
+    return {"apiVersion": lambda: API_VERSION, "siteName": lambda: quote(settings.site_name, safe=""),
             "timezone": timezone_info, "product": product_info, "license": license_info}[item]()
 
 
@@ -250,7 +246,7 @@ def router(settings: Settings) -> APIRouter:
             raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
         everything = "all" in items
         wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
-        data = {item: public_info(item) for item in wanted if item in PUBLIC_INFO}
+        data = {item: public_info(item, settings) for item in wanted if item in PUBLIC_INFO}
         if "whoAmI" in wanted:
             try:
                 user = await _user(request, lang)

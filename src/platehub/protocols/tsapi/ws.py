@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 
@@ -42,8 +41,6 @@ from platehub.protocols.tsapi.session import COOKIE
 
 log = logging.getLogger("platehub.tsapi")
 
-PING_ENV = "PLATEHUB_WS_PING"
-PING_DEFAULT = 30.0
 QUEUE = 1000  # events buffered per socket before the oldest are dropped
 POLICY_VIOLATION = 1008
 
@@ -57,17 +54,6 @@ SOURCES: dict[str, tuple[str, ...]] = {
 SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE)
 # the access right a topic needs (accessRights2 names); admins have them all
 RIGHTS = {events.LPR: "LPR"}
-
-
-def ping_interval() -> float | None:
-    """Seconds between pings (`PLATEHUB_WS_PING`, default 30); 0 or less turns them off."""
-    raw = os.environ.get(PING_ENV, "").strip()
-    try:
-        value = float(raw) if raw else PING_DEFAULT
-    except ValueError:
-        log.warning("%s=%r is not a number; using %g", PING_ENV, raw, PING_DEFAULT)
-        value = PING_DEFAULT
-    return value if value > 0 else None
 
 
 class _Refused(Exception):
@@ -209,13 +195,14 @@ async def subscribe_events(websocket: WebSocket) -> None:
     bus = websocket.app.state.platehub.bus
     sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
     verbose = events.parse_flag(params.get("verbose"))
+    ping = websocket.app.state.platehub.settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
     hello = events.subscriber(wanted)
     log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
     tasks: list[asyncio.Task] = []
     try:
         await websocket.send_text(dumps(hello, None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, sub, verbose, ping_interval()))]
+                 asyncio.create_task(_send_events(websocket, sub, verbose, ping))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
