@@ -1,0 +1,76 @@
+"""Fuzzing /api/*: whatever the query string, body and credentials, no server error; wrong or
+missing credentials never reach data (only the public /api/info items answer without a user)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from platehub.app import create_app
+from platehub.config import Settings
+
+PASSWORD = "fuzz-admin-pass"
+PATHS = ["/api/info", "/api/auth", "/api/enum", "/api/find", "/api/system", "/api/status", "/api/push",
+         "/api/image/0123456789abcdef0123456789abcdef/full", "/api/image/x/plate"]
+PARAM_NAMES = ["what", "keyword", "timeBegin", "timeEnd", "at", "maxCount", "sort", "src", "lang", "indent",
+               "export", "login", "auth", "logout", "apiVersion", "siteName", "whoAmI", "all", "info", "health",
+               "type", "code", "ch", "plateNo"]
+WHATS = ["carNo", "similarCarNo", "eventLog", "lprSrc", "channel", "emergencyCall", "eventType", "parkingLot",
+         "realtimeEvent", "objectType", "objectAttr", "nonsense"]
+PROTECTED_KEYS = {"data", "whoAmI", "cpu", "memory", "disk", "lprSrc", "totalCount"}
+
+
+@pytest.fixture(scope="module")
+def client(engine, tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv("PLATEHUB_ADMIN_PASSWORD", PASSWORD)
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("tsfuzz"), workers=1), engine=engine)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+values = st.one_of(st.sampled_from(WHATS), st.text(max_size=25), st.integers(-5, 10**6).map(str),
+                   st.sampled_from(["2026-11-21T08:00:00Z", "2026-11-21T08:00:00+09:00", "yesterday", ""]))
+queries = st.dictionaries(st.sampled_from(PARAM_NAMES), values, max_size=5)
+wrong_auth = st.one_of(
+    st.none(),
+    st.text(max_size=20).map(lambda t: {"Authorization": "Basic " + base64.b64encode(t.encode()).decode()}),
+    st.just({"Authorization": "Basic " + base64.b64encode(b"admin:wrong").decode()}),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(lambda t: {"Authorization": t}),
+)
+bodies = st.one_of(st.none(), st.binary(max_size=100), st.just(b'{"topic":"LPR","src":"F1","plateNo":"AB1"}'),
+                   st.just(b'[{"topic":"LPR"}, 7, null]'))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(PATHS), query=queries, headers=wrong_auth, body=bodies,
+       method=st.sampled_from(["GET", "POST"]))
+def test_no_server_errors_and_no_data_without_a_user(client, path, query, headers, body, method):
+    query = {k: v for k, v in query.items() if k not in ("auth", "login")}  # credentials come from `headers`
+    client.cookies.clear()
+    r = client.request(method, path, params=query, headers=headers or {}, content=body)
+    assert r.status_code < 500, (path, query, r.text)
+    if r.status_code == 200 and r.headers.get("content-type", "").startswith("application/json"):
+        data = r.json()
+        if isinstance(data, dict):
+            assert not PROTECTED_KEYS & set(data), (path, query, data)
+    assert r.status_code != 200 or path in ("/api/info", "/api/auth") or r.content == b"", (path, r.status_code)
+
+
+def test_the_right_user_still_gets_data(client):
+    client.cookies.clear()
+    assert client.get("/api/find", params={"what": "carNo"}, auth=("admin", PASSWORD)).status_code in (200, 429)
+    client.app.state.tsapi_failed_sign_ins = None  # the fuzzing's wrong passwords slowed this client down
+    auth = (client.app.state.platehub.store.users.get("admin").login, PASSWORD)
+    r = client.get("/api/find", params={"what": "carNo"}, auth=auth)
+    assert r.status_code == 200 and "data" in r.json()
