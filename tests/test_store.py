@@ -111,3 +111,9 @@ def test_webhook_health(store):
     for _ in range(3):
         updated = store.webhooks.record_failure(hook.id, "refused", disable_after=3)
     assert not updated.enabled and store.webhooks.list(enabled_only=True) == []
+
+
+def test_normalize_plate_drops_separators_control_and_zero_width_characters():
+    assert normalize_plate("zg 9757-hg") == "ZG9757HG"
+    assert normalize_plate("AB\x0012\u200b34\ufeff") == "AB1234"  # NUL once broke the FTS5 search
+    assert normalize_plate("京A·12345") == "京A12345"

@@ -74,3 +74,19 @@ def test_the_right_user_still_gets_data(client):
     auth = (client.app.state.platehub.store.users.get("admin").login, PASSWORD)
     r = client.get("/api/find", params={"what": "carNo"}, auth=auth)
     assert r.status_code == 200 and "data" in r.json()
+
+
+keywords = st.one_of(st.text(max_size=12), st.sampled_from(['"', "'", "*", "%", "_", "AB*", 'A"B', "NEAR(a b)",
+                                                             "a OR b", "-AB", "^A", "京A", "\\", "(", ")"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(what=st.sampled_from(["carNo", "similarCarNo", "eventLog"]), keyword=keywords,
+       extra=st.dictionaries(st.sampled_from(["timeBegin", "timeEnd", "at", "maxCount", "sort", "src", "lang",
+                                              "export", "keyword"]), values, max_size=3))
+def test_signed_in_searches_never_fail(client, what, keyword, extra):
+    """Search input reaches the queries (FTS5/trigram syntax, LIKE wildcards): 200 or 400, never 5xx."""
+    client.app.state.tsapi_failed_sign_ins = None
+    params = {"what": what, "keyword": keyword, **{k: v for k, v in extra.items() if k != "keyword"}}
+    r = client.get("/api/find", params=params, auth=("admin", PASSWORD))
+    assert r.status_code in (200, 400), (params, r.status_code, r.text)

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-_SEPARATORS = re.compile(r"[\s\-_.·•:/|]+")
+_SEPARATORS = re.compile(r"[\s\-_.·•:/|\x00-\x1f\x7f-\x9f\u200b-\u200f\ufeff]+")
 
 
 def normalize_plate(text: str) -> str:
-    """Upper-case, separators removed: the form reads are searched and compared by."""
+    """Upper-case, separators (and control or zero-width characters) removed: the form reads are
+    searched and compared by."""
     return _SEPARATORS.sub("", text or "").upper()
 
 
