@@ -364,7 +364,8 @@ def test_event_log_records_sign_in_out_and_devices(make_server):
     assert offline and offline[0]["param"]["code"] == "SN-EVT-1"
     everything = event_log(c, sort="asc")["data"]
     assert (everything[0]["type"], everything[0]["code"]) == (0, 1)  # the server's own start comes first
-    data = [e for e in everything if e["type"] != 0]
+    assert [e["param"]["setting"] for e in everything if e["type"] == 2] == ["user"]  # add_user, by the CLI
+    data = [e for e in everything if e["type"] not in (0, 2)]
     kinds = [(e["type"], e["code"], e["param"].get("uid") or e["param"].get("code")) for e in data]
     assert [k for k in kinds if k[0] == 1] == [(1, 4, "auditor"), (1, 5, "auditor"), (1, 4, "admin")]
     assert [k for k in kinds if k[0] == 3] == [(3, 50, "SN-EVT-1"), (3, 51, "SN-EVT-1")]
@@ -389,13 +390,13 @@ def test_event_log_search(make_server):
     c = signed_in(srv)
     assert httpx.get(srv.url + "/api/find?what=eventLog").status_code == 401
     everything = event_log(c)
-    # 3 sign-ins and sign-outs of u1, the admin's sign-in, and the server's start
-    assert everything["totalCount"] == 8 and everything["at"] == 0 and len(everything["data"]) == 8
+    # 3 sign-ins and sign-outs of u1, the admin's sign-in, the server's start, and u1 added (settings)
+    assert everything["totalCount"] == 9 and everything["at"] == 0 and len(everything["data"]) == 9
     ids = [e["id"] for e in everything["data"]]
     assert ids == sorted(ids, reverse=True)  # newest first by default
     assert [e["id"] for e in event_log(c, sort="asc")["data"]] == sorted(ids)
     page = event_log(c, at=2, maxCount=3)
-    assert (page["totalCount"], page["at"], [e["id"] for e in page["data"]]) == (8, 2, ids[2:5])
+    assert (page["totalCount"], page["at"], [e["id"] for e in page["data"]]) == (9, 2, ids[2:5])
     assert event_log(c, type=1)["totalCount"] == 7 and event_log(c, type=0)["totalCount"] == 1
     assert event_log(c, code=5)["totalCount"] == 3 and event_log(c, code="4,5")["totalCount"] == 7
     assert event_log(c, type=0, code=4)["totalCount"] == 0 and event_log(c, type=99)["totalCount"] == 0
@@ -404,9 +405,9 @@ def test_event_log_search(make_server):
     assert event_log(c, timeBegin=(last + timedelta(seconds=1)).isoformat())["totalCount"] == 0
     assert event_log(c, timeEnd=(last - timedelta(days=1)).isoformat())["totalCount"] == 0
     window = event_log(c, timeBegin=(last - timedelta(minutes=5)).isoformat(), timeEnd=last.isoformat())
-    assert window["totalCount"] == 8
+    assert window["totalCount"] == 9
     utc_z = (last - timedelta(minutes=5)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + "Z"
-    assert event_log(c, timeBegin=utc_z)["totalCount"] == 8
+    assert event_log(c, timeBegin=utc_z)["totalCount"] == 9
     es = event_log(c, lang="es-ES", maxCount=1)["data"][0]
     assert (es["typeName"], es["codeName"]) == ("Privacidad", "Iniciar sesión")
     assert len(event_log(c, maxCount=0)["data"]) == 0
@@ -456,3 +457,15 @@ def test_event_log_service_records_start_stop_settings(tmp_path):
         assert log.repo.find(kinds=[("system", "shutdown")], ascending=True)[1][0].code == "shutdown"
     finally:
         store.close()
+
+
+def test_settings_changes_are_in_the_event_log(make_server):
+    srv = make_server()
+    assert srv.cli("user", "add", "clerk", "--password", "clerk-pass-1", "--rights", "LPR").returncode == 0
+    assert srv.cli("webhook", "add", "http://127.0.0.1:9/hook").returncode == 0
+    assert srv.cli("token", "create", "api").returncode == 0
+    c = signed_in(srv)
+    entries = event_log(c, type=2, sort="asc")["data"]
+    settings = [e["param"]["setting"] for e in entries]
+    assert settings == ["user", "webhook", "apiToken"], entries
+    assert "clerk-pass-1" not in json.dumps(entries)  # never a secret

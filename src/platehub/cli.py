@@ -97,10 +97,17 @@ def cmd_reads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setting(store, what: str, **change) -> None:
+    from platehub.core.eventlog import record_setting
+
+    record_setting(store, what, user="cli", **change)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.action == "create":
         token, secret = store.tokens.create(args.name)
+        _setting(store, "apiToken", after={"name": token.name, "prefix": token.prefix})
         print(secret)
         print(f"token {token.id} '{token.name}' created; the key above is shown only now.", file=sys.stderr)
     elif args.action == "list":
@@ -112,6 +119,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         if not store.tokens.revoke(args.ident):
             print(f"no active token matches {args.ident!r}", file=sys.stderr)
             return 1
+        _setting(store, "apiToken", before={"revoked": args.ident})
         print(f"revoked {args.ident}")
     return 0
 
@@ -123,6 +131,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
             print("the target must be an http(s) URL", file=sys.stderr)
             return 2
         hook = store.webhooks.add(args.target, args.with_image)
+        _setting(store, "webhook", after={"id": hook.id, "target": hook.target, "with_image": hook.with_image})
         print(f"{hook.id}\t{hook.target}\t{'with image' if hook.with_image else 'data only'}")
     elif args.action == "list":
         for h in store.webhooks.list():
@@ -134,6 +143,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         if not store.webhooks.remove(args.id):
             print(f"no webhook {args.id}", file=sys.stderr)
             return 1
+        _setting(store, "webhook", before={"id": args.id})
         print(f"removed {args.id}")
     return 0
 
@@ -148,9 +158,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
                   f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {gate}")
     elif args.action == "gate":
         value = None if args.value == "default" else args.value
-        if not store.devices.set_gate_default(args.code, value):
+        before = store.devices.get(args.code)
+        if before is None or not store.devices.set_gate_default(args.code, value):
             print(f"no device {args.code!r}", file=sys.stderr)
             return 1
+        _setting(store, f"device {args.code} gate", before=before.gate_default or "default", after=args.value)
         print(f"{args.code}: gate {args.value}")
     return 0
 

@@ -9,6 +9,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from platehub.core.eventlog import record_setting
 from platehub.core.store.accounts import RIGHTS
 
 MAX_LOGIN = 64
@@ -72,6 +73,8 @@ def user_add(args: argparse.Namespace) -> int:
     if store.users.get(login) is not None:
         raise UsageError(f"user {login!r} exists already (change the password with `platehub user passwd`)")
     user = store.users.create(login, read_password(args.password), is_admin=args.admin, rights=rights)
+    record_setting(store, "user", user="cli", after={"login": user.login, "admin": user.is_admin,
+                                                     "rights": list(user.rights)})
     print(f"user {user.login} added{' (admin)' if user.is_admin else ''}"
           f"{': ' + ','.join(user.rights) if user.rights else ''}")
     return 0
@@ -93,6 +96,7 @@ def user_remove(args: argparse.Namespace) -> int:
     if user.is_admin and not any(u.is_admin and u.login != user.login for u in store.users.list()):
         raise UsageError(f"{user.login!r} is the last admin; add another admin first")
     store.users.remove(user.login)
+    record_setting(store, "user", user="cli", before={"login": user.login})
     print(f"user {user.login} removed")
     return 0
 
@@ -103,6 +107,7 @@ def user_passwd(args: argparse.Namespace) -> int:
         print(f"platehub user: no user {args.login!r}", file=sys.stderr)
         return 1
     store.users.set_password(args.login, read_password(args.password))
+    record_setting(store, "user password", user="cli", after={"login": args.login})  # never the password
     print(f"password of {args.login} changed")
     return 0
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core.commands import CommandError
+from platehub.core.eventlog import record_setting
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
 from platehub.protocols.manage.auth import require_api_token
 
@@ -66,9 +67,13 @@ def router(settings: Settings) -> APIRouter:
         value = (await _json_object(request)).get("gate")
         if value not in GATE_VALUES:
             raise HTTPException(400, f"`gate` must be one of {', '.join(GATE_VALUES)}.")
-        repo = request.app.state.platehub.store.devices
-        if not await run_in_threadpool(repo.set_gate_default, code, None if value == "default" else value):
+        hub = request.app.state.platehub
+        before = await run_in_threadpool(hub.store.devices.get, code)
+        if before is None or not await run_in_threadpool(
+                hub.store.devices.set_gate_default, code, None if value == "default" else value):
             raise HTTPException(404, f"No device {code!r}.")
+        await run_in_threadpool(record_setting, hub.store, f"device {code} gate", "api",
+                                before.gate_default or "default", value, hub.bus)
         return _render(await _device(request, code))
 
     @r.post("/devices/{code}/commands/", status_code=201,

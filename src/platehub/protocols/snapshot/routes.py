@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from platehub.core.eventlog import record_setting
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
 from platehub.engine.image import ImageError
@@ -196,14 +197,17 @@ async def add_webhook(request: Request) -> dict[str, Any]:
         raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false}.') from None
     if not target.startswith(("http://", "https://")):
         raise HTTPException(400, "target must be an http(s) URL.")
-    hook = await run_in_threadpool(
-        request.app.state.platehub.store.webhooks.add, target, bool(body.get("with_image", False))
-    )
+    hub = request.app.state.platehub
+    hook = await run_in_threadpool(hub.store.webhooks.add, target, bool(body.get("with_image", False)))
+    await run_in_threadpool(record_setting, hub.store, "webhook", "api",
+                            None, {"id": hook.id, "target": hook.target, "with_image": hook.with_image}, hub.bus)
     return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "enabled": hook.enabled}
 
 
 @router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,
                summary="Remove a webhook target")
 async def remove_webhook(request: Request, hook_id: int) -> None:
-    if not await run_in_threadpool(request.app.state.platehub.store.webhooks.remove, hook_id):
+    hub = request.app.state.platehub
+    if not await run_in_threadpool(hub.store.webhooks.remove, hook_id):
         raise HTTPException(404, "No such webhook.")
+    await run_in_threadpool(record_setting, hub.store, "webhook", "api", {"id": hook_id}, None, hub.bus)
