@@ -22,7 +22,8 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
     )
 
 
-def _store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace):
+    """The store of `--data` / `--database-url` (else the environment's), migrated."""
     from platehub.core.store import Store
 
     return Store.open(_settings(args))
@@ -89,7 +90,7 @@ def _parse_time(value: str) -> datetime:
 def cmd_reads(args: argparse.Namespace) -> int:
     from platehub.core.read import normalize_plate
 
-    store = _store(args)
+    store = open_store(args)
     since = _parse_time(args.since) if args.since else None
     plate = normalize_plate(args.plate.replace("*", "\x00")).replace("\x00", "*") if args.plate else None
     for read in reversed(store.reads.find(plate=plate, since=since, limit=args.limit)):
@@ -104,7 +105,7 @@ def _setting(store, what: str, **change) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = open_store(args)
     if args.action == "create":
         token, secret = store.tokens.create(args.name)
         _setting(store, "apiToken", after={"name": token.name, "prefix": token.prefix})
@@ -125,7 +126,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = open_store(args)
     if args.action == "add":
         if not args.target.startswith(("http://", "https://")):
             print("the target must be an http(s) URL", file=sys.stderr)
@@ -149,7 +150,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = open_store(args)
     if args.action == "list":
         for d in store.devices.list():
             state = "online" if d.online else "OFFLINE"
@@ -170,7 +171,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_command(args: argparse.Namespace) -> int:
     from platehub.core.commands import CommandError, CommandQueue
 
-    store = _store(args)
+    store = open_store(args)
     if args.action == "add":
         payload = {k: v for k, v in (("channel", args.channel), ("text", args.text), ("data", args.serial_data),
                                      ("plate", args.plate), ("enable_time", args.enable_time),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 
 from platehub.core.eventlog import record_setting
 from platehub.core.store.accounts import RIGHTS
@@ -59,11 +58,9 @@ def read_password(given: str | None) -> str:
 
 
 def _store(args: argparse.Namespace):
-    from platehub.config import Settings
-    from platehub.core.store import Store
+    from platehub.cli import open_store
 
-    return Store.open(Settings.from_env(data_dir=Path(args.data) if args.data else None,
-                                        database_url=args.database_url))
+    return open_store(args)
 
 
 def user_add(args: argparse.Namespace) -> int:

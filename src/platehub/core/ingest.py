@@ -12,7 +12,7 @@ from platehub.config import Settings
 from platehub.core.bus import READ_STORED, READ_UPDATED, Bus
 from platehub.core.read import Read
 from platehub.core.store import Store
-from platehub.engine.image import sniff
+from platehub.engine.image import extension
 
 log = logging.getLogger("platehub.ingest")
 MAX_PASS_EVENTS = 20  # raw payloads kept per merged pass
@@ -23,11 +23,6 @@ class Ingested:
     read: Read
     new: bool  # False: a duplicate (already stored) or an update of a stored pass
     updated: bool = False
-
-
-def _ext(data: bytes) -> str:
-    kind = sniff(data) or "bin"
-    return "jpg" if kind == "jpeg" else kind
 
 
 class Ingestor:
@@ -46,9 +41,9 @@ class Ingestor:
         images = self.store.images
         name = name or read.id
         if full and retention == "full":
-            read = replace(read, image_full=images.save(name, full, read.received_at, _ext(full)))
+            read = replace(read, image_full=images.save(name, full, read.received_at, extension(full)))
         if plate and retention in ("full", "plate"):
-            read = replace(read, image_plate=images.save(f"{name}-plate", plate, read.received_at, _ext(plate)))
+            read = replace(read, image_plate=images.save(f"{name}-plate", plate, read.received_at, extension(plate)))
         return read
 
     def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None) -> Ingested:

@@ -21,7 +21,7 @@ from platehub.core.bus import READ_STORED, SNAPSHOT_DONE, Bus
 from platehub.core.read import Read, new_id, utcnow
 from platehub.core.store import Store
 from platehub.engine import Engine, EngineOptions, PlateResult
-from platehub.engine.image import decode, encode_jpeg, sniff
+from platehub.engine.image import decode, encode_jpeg, extension
 
 log = logging.getLogger("platehub.recognition")
 
@@ -105,7 +105,7 @@ class Recognizer:
     def _store(self, rec_id, data, img, plates, options, filename, camera_id, when, received):
         retention = self.settings.image_retention
         images = self.store.images
-        full = images.save(rec_id, data, received, _extension(data)) if retention == "full" and plates else None
+        full = images.save(rec_id, data, received, extension(data)) if retention == "full" and plates else None
         reads = []
         for i, p in enumerate(plates):
             read_id = new_id()
@@ -141,8 +141,3 @@ class Recognizer:
         self.store.reads.add(reads)
         calls = self.store.usage.count_call(received)
         return reads, calls
-
-
-def _extension(data: bytes) -> str:
-    kind = sniff(data) or "bin"
-    return "jpg" if kind == "jpeg" else kind

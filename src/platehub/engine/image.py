@@ -26,6 +26,12 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def extension(data: bytes) -> str:
+    """The file extension for encoded image bytes ("jpg", "png" …; "bin" when not an image)."""
+    kind = sniff(data) or "bin"
+    return "jpg" if kind == "jpeg" else kind
+
+
 def decode(data: bytes) -> np.ndarray:
     """BGR image from encoded bytes (JPEG, PNG, WebP, BMP, TIFF)."""
     if not data:

@@ -19,7 +19,7 @@ from platehub.config import Settings
 from platehub.core.gate import opens_gate
 from platehub.core.read import Read, new_id, utcnow
 from platehub.core.store.devices import Device
-from platehub.engine.image import sniff
+from platehub.engine.image import extension
 from platehub.protocols.allinone import codec, events
 from platehub.protocols.allinone.codec import (
     PROTOCOL,
@@ -171,9 +171,8 @@ class Door:
         if msg.image_len is not None and msg.image_len != len(msg.image):
             log.warning("all-in-one screenshot from %s: %d bytes, imageFileLen says %d", device, len(msg.image),
                         msg.image_len)
-        kind = sniff(msg.image) or "bin"
         name = f"snapshot-{re.sub(r'[^A-Za-z0-9_.-]', '_', device or 'unknown')}-{new_id()}"
-        path = hub.store.images.save(name, msg.image, received, "jpg" if kind == "jpeg" else kind)
+        path = hub.store.images.save(name, msg.image, received, extension(msg.image))
         log.info("all-in-one screenshot from %s (%s): %d bytes saved as %s", device or "?",
                  msg.ipaddr or origin.client, len(msg.image), path)
         hub.bus.publish(events.SNAPSHOT, {"device": device, "address": msg.ipaddr, "image": path,
