@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 IMAGE_RETENTION = ("none", "plate", "full")
+GATE_POLICIES = ("allow_list", "deny_list", "always", "never", "manual")  # see core/gate.py
 
 
 def _env(name: str, default: str) -> str:
@@ -55,7 +56,11 @@ class Settings:
     allinone_snapshot_path: str = "/devicemanagement/php/snapshot.php"
     comet_hold: float = 4.0  # seconds a comet poll is held when idle (below the camera's 5 s default timeout)
     offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
-    gate_default: str = "closed"  # open | closed: the gate reply for a plate, until access lists exist
+    gate_policy: str = "allow_list"  # core.gate.POLICIES: the policy of devices that have none of their own
+    alert_unknown: bool = False  # alert for vehicles on no list (devices may override)
+    match_edits: int = 1  # 0..2: character edits a list entry may differ from a read by (fuzzy match)
+    match_lookalikes: bool = True  # 0/O/D/Q, 1/I/L, 8/B, 5/S, 2/Z, 6/G look alike when matching lists
+    timezone: str = ""  # IANA name for schedules of list entries (site local time); "" = the machine's
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
@@ -92,14 +97,21 @@ class Settings:
             allinone_snapshot_path=_env("ALLINONE_SNAPSHOT_PATH", "/devicemanagement/php/snapshot.php"),
             comet_hold=float(_env("COMET_HOLD", "4")),
             offline_after=float(_env("OFFLINE_AFTER", "90")),
-            gate_default=_env("GATE_DEFAULT", "closed"),
+            gate_policy=_env("GATE_POLICY", "") or {"open": "always", "closed": "allow_list"}.get(
+                _env("GATE_DEFAULT", "closed"), "?"),
+            alert_unknown=_env_bool("ALERT_UNKNOWN", False),
+            match_edits=int(_env("MATCH_EDITS", "1")),
+            match_lookalikes=_env_bool("MATCH_LOOKALIKES", True),
+            timezone=_env("TIMEZONE", ""),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
         )
         s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
-        if s.gate_default not in ("open", "closed"):
-            raise ValueError("PLATEHUB_GATE_DEFAULT must be open or closed")
+        if s.gate_policy not in GATE_POLICIES:
+            raise ValueError(f"PLATEHUB_GATE_POLICY must be one of {', '.join(GATE_POLICIES)}")
+        if not 0 <= s.match_edits <= 2:
+            raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
         if s.image_retention not in IMAGE_RETENTION:
             raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
         return s

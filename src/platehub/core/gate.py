@@ -1,5 +1,4 @@
-"""The gate decision for a plate read at a device. Until access lists exist: the device's own
-default (set per device), else the server's (PLATEHUB_GATE_DEFAULT)."""
+"""The gate decision for a plate read at a device (interim: being rebuilt on access lists)."""
 
 from __future__ import annotations
 
@@ -9,5 +8,5 @@ from platehub.core.store.devices import Device
 
 
 def opens_gate(settings: Settings, device: Device | None, read: Read | None) -> bool:
-    default = (device.gate_default if device and device.gate_default else None) or settings.gate_default
-    return default == "open"
+    policy = (device.gate_policy if device and device.gate_policy else None) or settings.gate_policy
+    return policy == "always"

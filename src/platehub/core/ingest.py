@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -34,6 +35,17 @@ class Ingestor:
         self.bus = bus
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # domain reactions to each new read (parking occupancy …), run after it is stored and before it
+        # is published; a failing one is logged and never loses the read
+        self.observers: list[Callable[[Read], None]] = []
+
+    def _observe(self, read: Read) -> None:
+        for observer in self.observers:
+            try:
+                observer(read)
+            except Exception:
+                log.exception("read %s stored, but %s failed on it", read.id,
+                              getattr(observer, "__qualname__", observer))
 
     def _images(self, read: Read, full: bytes | None, plate: bytes | None, name: str | None = None) -> Read:
         """The read with the given images saved (as the retention setting allows) under `name`."""
@@ -58,6 +70,7 @@ class Ingestor:
                      read.source, read.source_key)
             return Ingested(read, new=False)
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
+        self._observe(read)
         self.bus.publish(READ_STORED, read)
         return Ingested(read, new=True)
 

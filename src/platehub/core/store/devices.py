@@ -22,16 +22,21 @@ class Device:
     channels: int | None
     heartbeat: bool
     online: bool
-    gate_default: str | None
     meta: dict[str, Any]
     first_seen: datetime
     last_seen: datetime
+    gate_policy: str | None = None  # core.gate.POLICIES; None = the server's
+    alert_unknown: bool | None = None  # None = the server's setting
+    lot_entrance: int | None = None  # parking lot a read of this source enters
+    lot_exit: int | None = None  # parking lot a read of this source leaves
+    gate_device: str | None = None  # the all-in-one camera opening this source's gate; None = itself
 
 
 def _device(row) -> Device:
     return Device(row.code, row.protocol, row.name, row.address, row.channels, bool(row.heartbeat),
-                  bool(row.online), row.gate_default, dict(row.meta or {}), as_utc(row.first_seen),
-                  as_utc(row.last_seen))
+                  bool(row.online), dict(row.meta or {}), as_utc(row.first_seen), as_utc(row.last_seen),
+                  row.gate_policy, None if row.alert_unknown is None else bool(row.alert_unknown),
+                  row.lot_entrance, row.lot_exit, row.gate_device)
 
 
 class DeviceRepo:
@@ -86,9 +91,24 @@ class DeviceRepo:
             rows = conn.execute(update(devices).where(cond).values(online=False).returning(*devices.c)).all()
         return [replace(_device(r), online=False) for r in rows]
 
-    def set_gate_default(self, code: str, value: str | None) -> bool:
+    def configure(self, code: str, **values: Any) -> bool:
+        """Set operator settings of a device: gate_policy, alert_unknown, gate_device, lot_entrance, lot_exit (None
+        clears one: the server's default, no lot). False when the device is unknown."""
+        allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"settable: {', '.join(sorted(allowed))}")
         with self.engine.begin() as conn:
-            return conn.execute(update(devices).where(devices.c.code == code).values(gate_default=value)).rowcount > 0
+            return conn.execute(update(devices).where(devices.c.code == code).values(**values)).rowcount > 0
+
+    def add(self, code: str, protocol: str, name: str | None = None) -> Device:
+        """Register a source before it first sends anything (to set its policy or lots in advance);
+        an existing device is returned unchanged."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(insert_ignore(self.engine, devices).values(
+                code=code, protocol=protocol, name=name, heartbeat=False, online=False, meta={},
+                first_seen=now, last_seen=now))
+        return self.get(code)  # type: ignore[return-value]
 
 
 COMMAND_KINDS = ("open_gate", "serial_data", "trigger", "screenshot", "whitelist_add", "whitelist_delete",

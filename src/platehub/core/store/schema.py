@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -75,6 +76,7 @@ webhooks = Table(
     Column("target", Text, nullable=False),
     Column("with_image", Boolean, nullable=False, default=False),
     Column("enabled", Boolean, nullable=False, default=True),
+    Column("events", String(16)),  # recognition (NULL) | alert
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -97,7 +99,11 @@ devices = Table(
     Column("channels", Integer),
     Column("heartbeat", Boolean, nullable=False, default=False),  # sends heartbeats: can go offline
     Column("online", Boolean, nullable=False, default=True),
-    Column("gate_default", String(8)),  # open | closed | NULL (the server's default)
+    Column("gate_policy", String(16)),  # core.gate.POLICIES; NULL = the server's (PLATEHUB_GATE_POLICY)
+    Column("alert_unknown", Boolean),  # alert for vehicles on no list; NULL = the server's setting
+    Column("gate_device", String(128)),  # the all-in-one camera that opens this source's gate (open_gate)
+    Column("lot_entrance", Integer),  # the parking lot a read of this source enters (TS-API parkingLot)
+    Column("lot_exit", Integer),  # the parking lot a read of this source leaves
     Column("meta", JSON),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
@@ -126,4 +132,93 @@ event_log = Table(
     Column("user", String(64)),
     Column("source", String(128)),
     Column("details", JSON),
+)
+
+access_entries = Table(
+    "access_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("list", String(8), nullable=False),  # allow | deny
+    Column("plate", String(32), nullable=False),  # normalised
+    Column("plate_key", String(32), nullable=False),  # look-alike canonical form of `plate`
+    Column("valid_from", DateTime(timezone=True)),
+    Column("valid_until", DateTime(timezone=True)),
+    Column("schedule", JSON),  # weekly windows in site local time; NULL = always
+    Column("tag", String(64)),
+    Column("comment", Text),
+    Column("devices", JSON),  # device codes the entry applies to; NULL = every device
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("list", "plate", name="uq_access_list_plate"),
+)
+
+access_version = Table(
+    "access_version",
+    metadata,
+    Column("name", String(32), primary_key=True),  # "lists"
+    Column("value", Integer, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("read_id", String(32), primary_key=True),
+    Column("device", String(128)),
+    Column("policy", String(16), nullable=False),
+    Column("action", String(8), nullable=False),  # open | closed
+    Column("reason", String(32), nullable=False),
+    Column("list", String(8)),
+    Column("entry_id", Integer),
+    Column("entry_plate", String(32)),
+    Column("distance", Integer),
+    Column("alert", String(16)),  # deny | unknown | NULL
+    Column("detail", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+camera_lists = Table(
+    "camera_lists",
+    metadata,
+    Column("device", String(128), primary_key=True),
+    Column("plate", String(32), primary_key=True),
+    Column("need_alarm", Integer, nullable=False),
+    Column("enable_time", String(19)),
+    Column("overdue_time", String(19)),
+    Column("synced_at", DateTime(timezone=True), nullable=False),
+)
+
+camera_sync = Table(
+    "camera_sync",
+    metadata,
+    Column("device", String(128), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("last_batch", JSON),
+    Column("last_batch_at", DateTime(timezone=True)),
+)
+
+parking_lots = Table(
+    "parking_lots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("type", String(8), nullable=False),  # counter | group
+    Column("max_count", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("members", JSON),  # group: counter ids
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lot_id", Integer, nullable=False),
+    Column("plate", String(32), nullable=False),
+    Column("status", String(12), nullable=False),  # open | closed | exit_only
+    Column("entry_read", String(32)),
+    Column("exit_read", String(32)),
+    Column("exit_plate", String(32)),
+    Column("distance", Integer),
+    Column("entered_at", DateTime(timezone=True)),
+    Column("exited_at", DateTime(timezone=True)),
 )
