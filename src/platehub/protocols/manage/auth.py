@@ -1,14 +1,69 @@
-"""The API token that platehub's own management endpoints require (`Authorization: Token <key>`,
-created by `platehub token create NAME`), whatever the Snapshot API's token setting is."""
+"""Who may use platehub's own management endpoints (`/v1/devices/`, `/v1/lists/`, `/v1/lots/` …):
+
+- a client with an API token (`Authorization: Token <key>`, created by `platehub token create NAME`),
+  whatever the Snapshot API's token setting is: tokens are full access, for scripts;
+- a signed-in platehub user (the TS-API session cookie, as the web console has) holding the access
+  right the endpoint names (`accessRights2` names; admins hold every right). A state-changing request
+  authenticated by the cookie must come from platehub's own pages: a cross-site one is refused
+  (the cookie alone would otherwise let any web page act for the user).
+
+Errors are `{"detail": ...}`, as the Snapshot API's."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from platehub.core.store.accounts import User
+from platehub.protocols.tsapi.common import sessions
+from platehub.protocols.tsapi.session import COOKIE
 
-async def require_api_token(request: Request) -> None:
-    app = request.app.state.platehub
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _same_site(request: Request) -> bool:
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    return not origin or urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def _token(request: Request) -> bool:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "token" or await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
+    if scheme.lower() != "token":
+        return False
+    app = request.app.state.platehub
+    if await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
         raise HTTPException(403, "A valid API token is required.")
+    return True
+
+
+def session_user(request: Request) -> User | None:
+    return sessions(request).user(request.cookies.get(COOKIE))
+
+
+def require(right: str | None = None, admin: bool = False) -> Callable[[Request], Awaitable[User | None]]:
+    """A dependency: an API token, or a signed-in user with `right` (or an admin when `admin`).
+    Returns the user (None for a token)."""
+
+    async def dependency(request: Request) -> User | None:
+        if await _token(request):
+            return None
+        user = session_user(request)
+        if user is None:
+            raise HTTPException(403, "A valid API token or a signed-in user is required.")
+        if request.method not in SAFE_METHODS and not _same_site(request):
+            raise HTTPException(403, "Cross-site requests are refused.")
+        if admin and not user.is_admin:
+            raise HTTPException(403, "Administrator rights required.")
+        if right and not (user.is_admin or right in user.rights):
+            raise HTTPException(403, f"The {right} right is required.")
+        return user
+
+    return dependency
+
+
+require_api_token = require(admin=True)  # endpoints for settings: a token or an admin
