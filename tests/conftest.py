@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+
+from platehub.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -117,3 +123,44 @@ def make_server(tmp_path):
     yield make
     for srv in started:
         srv.stop()
+
+
+class InProcess:
+    """The app served by uvicorn on its own event loop in a thread of the test process."""
+
+    def __init__(self, data: Path, **overrides) -> None:
+        from platehub.app import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = Settings(data_dir=data, host="127.0.0.1", port=self.port, **overrides)
+        os.environ.setdefault("PLATEHUB_ADMIN_PASSWORD", "admin-test")
+        self.app = create_app(self.settings)
+        self.hub = self.app.state.platehub
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+
+    def start(self) -> InProcess:
+        self.thread.start()
+        deadline = time.time() + 90
+        while not self.server.started:
+            assert self.thread.is_alive() and time.time() < deadline, "in-process server did not start"
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+    def call(self, fn, timeout: float = 5.0):
+        """Run fn() on the server's loop (awaited when it returns an awaitable)."""
+
+        async def run():
+            result = fn()
+            return await result if inspect.isawaitable(result) else result
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+
+    def status(self, serial: str) -> list[tuple[str, str, str | None]]:
+        return [(c.kind, c.status, c.via) for c in reversed(self.hub.store.commands.list(serial))]

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import inspect
 import json
 import os
 import random
-import threading
 import time
 import uuid
 from collections import Counter
@@ -22,8 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from conftest import Server, free_port
+from conftest import InProcess, Server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -86,47 +83,6 @@ def srv(tmp_path_factory):
     server = Server(tmp_path_factory.mktemp("allinone") / "data", PLATEHUB_COMET_HOLD="2").start()
     yield server
     server.stop()
-
-
-class InProcess:
-    """The app served by uvicorn on its own event loop in a thread of the test process."""
-
-    def __init__(self, data: Path, **overrides) -> None:
-        from platehub.app import create_app
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = Settings(data_dir=data, host="127.0.0.1", port=self.port, **overrides)
-        os.environ.setdefault("PLATEHUB_ADMIN_PASSWORD", "admin-test")
-        self.app = create_app(self.settings)
-        self.hub = self.app.state.platehub
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
-
-    def start(self) -> InProcess:
-        self.thread.start()
-        deadline = time.time() + 90
-        while not self.server.started:
-            assert self.thread.is_alive() and time.time() < deadline, "in-process server did not start"
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-    def call(self, fn, timeout: float = 5.0):
-        """Run fn() on the server's loop (awaited when it returns an awaitable)."""
-
-        async def run():
-            result = fn()
-            return await result if inspect.isawaitable(result) else result
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
-
-    def status(self, serial: str) -> list[tuple[str, str, str | None]]:
-        return [(c.kind, c.status, c.via) for c in reversed(self.hub.store.commands.list(serial))]
 
 
 @pytest.fixture(scope="module")
@@ -357,7 +313,7 @@ async def test_offline_record_sent_twice_is_stored_once_and_continued(srv):
     assert len(stored(srv.data, source=serial)) == 1
 
 
-def test_gate_default_per_device(srv):
+def test_gate_policy_per_device(srv):
     async def push(cam, **kw):
         return inner(await cam.push(cam.record("沪A88888", **kw)))
 
@@ -365,13 +321,13 @@ def test_gate_default_per_device(srv):
         async with httpx.AsyncClient(timeout=10) as client:
             cam = Camera(client, srv.url, serial)
             assert (await push(cam))["info"] == "no"
-            r = await asyncio.to_thread(srv.cli, "devices", "gate", serial, "open")
+            r = await asyncio.to_thread(srv.cli, "devices", "set", serial, "--policy", "always")
             assert r.returncode == 0, r.stderr
             live = await push(cam)
             assert (live["info"], live["channelNum"]) == ("ok", 0)
             offline = await push(cam, offline=True, sec=time.time() - 600)
             assert offline["info"] == "no" and offline["ContinuePushOffline"]["continue"] == 1
-            assert (await asyncio.to_thread(srv.cli, "devices", "gate", serial, "default")).returncode == 0
+            assert (await asyncio.to_thread(srv.cli, "devices", "set", serial, "--policy", "default")).returncode == 0
             assert (await push(cam))["info"] == "no"
             assert cam.gate_openings == [0]
 

@@ -15,7 +15,6 @@ from platehub.config import Settings
 from platehub.core.bus import DEVICE_STATUS, READ_STORED, READ_UPDATED, Bus
 from platehub.core.commands import CommandError, CommandQueue, validate
 from platehub.core.devices import DeviceRegistry
-from platehub.core.gate import opens_gate
 from platehub.core.ingest import Ingestor
 from platehub.core.read import Read
 from platehub.core.store import Store
@@ -239,25 +238,6 @@ def test_a_pass_keeps_the_image_of_its_best_read(tmp_path, store):
     assert best.plate == "AB123" and best.image_full and best.image_full != with_image.image_full
     ing.ingest_pass(_read("AB1", key, T0 + timedelta(seconds=3), 0.3), full=_jpeg())  # worse: image kept
     assert store.reads.get(first.read.id).image_full == best.image_full
-
-
-# ── gate ───────────────────────────────────────────────────────────────────────────────────────
-
-
-def test_gate_decision_per_device_then_server_default(tmp_path, store):
-    closed, opened = Settings(data_dir=tmp_path), Settings(data_dir=tmp_path, gate_default="open")
-    read = _read("AB123", None)
-    store.devices.seen("CAM1", "allinone")
-    plain = store.devices.get("CAM1")
-    assert not opens_gate(closed, None, read) and opens_gate(opened, None, read)
-    assert not opens_gate(closed, plain, read) and opens_gate(opened, plain, read)
-    assert store.devices.set_gate_default("CAM1", "open")
-    assert opens_gate(closed, store.devices.get("CAM1"), read)
-    assert store.devices.set_gate_default("CAM1", "closed")
-    assert not opens_gate(opened, store.devices.get("CAM1"), read)
-    assert store.devices.set_gate_default("CAM1", None)
-    assert opens_gate(opened, store.devices.get("CAM1"), read)
-    assert not store.devices.set_gate_default("NOPE", "open")
 
 
 def test_resent_pass_event_is_not_merged_twice(tmp_path):

@@ -44,17 +44,23 @@ def utc(text: str) -> datetime:
 
 def test_every_route_needs_a_token(api):
     server, _ = api
-    routes = [("GET", "/v1/devices/"), ("GET", "/v1/devices/MGR-1/"), ("PUT", "/v1/devices/MGR-1/gate"),
+    routes = [("GET", "/v1/devices/"), ("GET", "/v1/devices/MGR-1/"), ("PUT", "/v1/devices/MGR-1/"),
+              ("POST", "/v1/devices/"), ("GET", "/v1/devices/MGR-1/whitelist/"),
+              ("DELETE", "/v1/devices/MGR-1/whitelist/"), ("GET", "/v1/reads/abc/"),
               ("POST", "/v1/devices/MGR-1/commands/"), ("GET", "/v1/devices/MGR-1/commands/"),
               ("GET", "/v1/commands/1/"), ("DELETE", "/v1/commands/1/")]
     for header in ({}, {"Authorization": "Token wrong"}, {"Authorization": "Basic Y2FtLXVzZXI6Y2FtLXBhc3MtMQ=="}):
         for method, path in routes:
-            r = httpx.request(method, server.url + path, headers=header, json={"gate": "open", "kind": "trigger"})
+            r = httpx.request(method, server.url + path, headers=header,
+                              json={"gate_policy": "always", "kind": "trigger", "code": "X"})
             assert r.status_code == 403, (method, path, header)
-            assert r.json() == {"detail": "A valid API token is required."}
+            wrong_token = header.get("Authorization", "").startswith("Token")
+            assert r.json() == {"detail": "A valid API token is required." if wrong_token else
+                                "A valid API token or a signed-in user is required."}
     # nothing changed
     _, client = api
-    assert client.get("/v1/devices/MGR-1/").json()["gate_default"] is None
+    assert client.get("/v1/devices/MGR-1/").json()["gate_policy"] is None
+    assert client.get("/v1/devices/X/").status_code == 404
 
 
 def test_list_and_get_devices(api):
@@ -64,8 +70,8 @@ def test_list_and_get_devices(api):
     by_code = {d["code"]: d for d in r.json()}
     assert {"MGR-1", "MGR-2"} <= set(by_code)
     d = by_code["MGR-1"]
-    assert set(d) == {"code", "protocol", "name", "address", "channels", "heartbeat", "online", "gate_default",
-                      "meta", "first_seen", "last_seen"}
+    assert set(d) == {"code", "protocol", "name", "address", "channels", "heartbeat", "online", "gate_policy",
+                      "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "meta", "first_seen", "last_seen"}
     assert (d["protocol"], d["address"], d["online"], d["heartbeat"], d["meta"]) == ("push", "127.0.0.1", True,
                                                                                       False, {})
     assert utc(d["first_seen"]) <= utc(d["last_seen"])
@@ -77,19 +83,29 @@ def test_list_and_get_devices(api):
     assert r.status_code == 404 and "NOPE" in r.json()["detail"]
 
 
-def test_gate_default(api):
+def test_device_settings(api):
     _, client = api
-    for value, stored in (("open", "open"), ("closed", "closed"), ("default", None)):
-        r = client.put("/v1/devices/MGR-2/gate", json={"gate": value})
-        assert r.status_code == 200 and r.json()["gate_default"] == stored
-        assert client.get("/v1/devices/MGR-2/").json()["gate_default"] == stored
-    assert client.put("/v1/devices/MGR-2/gate/", json={"gate": "open"}).json()["gate_default"] == "open"
-    for body in ({"gate": "ajar"}, {}, [], "open"):
-        r = client.put("/v1/devices/MGR-2/gate", json=body)
+    for value, stored in (("always", "always"), ("never", "never"), ("manual", "manual"), ("default", None),
+                          ("deny_list", "deny_list"), (None, None)):
+        r = client.put("/v1/devices/MGR-2/", json={"gate_policy": value})
+        assert r.status_code == 200 and r.json()["gate_policy"] == stored
+        assert client.get("/v1/devices/MGR-2/").json()["gate_policy"] == stored
+    r = client.put("/v1/devices/MGR-2/", json={"alert_unknown": "on", "gate_device": "MGR-1", "whitelist_sync": "0"})
+    d = r.json()
+    assert (d["alert_unknown"], d["gate_device"], d["meta"]["whitelist_sync"]) == (True, "MGR-1", False)
+    d = client.put("/v1/devices/MGR-2/", json={"whitelist_sync": "default", "gate_device": None}).json()
+    assert "whitelist_sync" not in d["meta"] and d["gate_device"] is None
+    for body in ({"gate_policy": "ajar"}, {"alert_unknown": "maybe"}, {"lot_entrance": "-1"}, {"colour": "red"},
+                 [], "open"):
+        r = client.put("/v1/devices/MGR-2/", json=body)
         assert r.status_code == 400 and r.json()["detail"], body
-    assert client.put("/v1/devices/MGR-2/gate", content=b"{oops").status_code == 400
-    assert client.put("/v1/devices/NOPE/gate", json={"gate": "open"}).status_code == 404
-    assert client.get("/v1/devices/MGR-2/").json()["gate_default"] == "open"
+    assert client.put("/v1/devices/MGR-2/", content=b"{oops").status_code == 400
+    assert client.put("/v1/devices/NOPE/", json={"gate_policy": "always"}).status_code == 404
+    assert client.put("/v1/devices/MGR-2/", json={"gate_device": "NOPE"}).status_code == 404
+    # registering a device in advance, to configure it before it first calls
+    r = client.post("/v1/devices/", json={"code": "LANE-9", "protocol": "allinone", "name": "Lane 9"})
+    assert r.status_code == 201 and (r.json()["code"], r.json()["online"]) == ("LANE-9", False)
+    assert client.post("/v1/devices/", json={"code": ""}).status_code == 400
 
 
 def test_command_queue(api):

@@ -14,20 +14,26 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from platehub import __version__
+from platehub import __version__, console
 from platehub.config import Settings
-from platehub.core import eventlog
+from platehub.core import eventlog, parking
+from platehub.core.access import AccessLists
 from platehub.core.bus import Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
+from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.store import Store
+from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
 from platehub.protocols.allinone import routes as allinone
 from platehub.protocols.ffjson import routes as ffjson
+from platehub.protocols.manage import accounts as manage_accounts
+from platehub.protocols.manage import lists as manage_lists
+from platehub.protocols.manage import parking as manage_parking
 from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
@@ -50,6 +56,9 @@ class Platehub:
     devices: DeviceRegistry
     commands: CommandQueue
     ingestor: Ingestor
+    lists: AccessLists
+    gate: GateKeeper
+    whitelist: WhitelistSync
     version: str = __version__
 
 
@@ -72,9 +81,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if generated:
         print(f"platehub: created user 'admin' with password: {generated}  (shown once)", flush=True)
     bus = Bus()
+    commands = CommandQueue(store.commands)
+    lists = AccessLists(store.access, settings)
     state = Platehub(
         settings, store, bus, Recognizer(settings, store, bus, engine), RateLimiter(settings.rate_limit),
-        DeviceRegistry(settings, store.devices, bus), CommandQueue(store.commands), Ingestor(settings, store, bus),
+        DeviceRegistry(settings, store.devices, bus), commands, Ingestor(settings, store, bus), lists,
+        GateKeeper(settings, lists, store.decisions, bus, commands), WhitelistSync(settings, store.camera_lists,
+                                                                                   settings.zone),
     )
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
 
@@ -103,6 +116,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.platehub = state
+    state.gate.eventlog = eventlog.of(app)
+    state.ingestor.gate = state.gate  # every new read of a camera door is decided
+    state.ingestor.observers.append(parking.of(app).on_read)  # occupancy and visits from every new read
+    state.recognizer.observers.append(parking.of(app).on_read)  # … and Snapshot API reads (camera_id = source)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:
@@ -122,6 +139,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(allinone.router(settings))
     app.include_router(tsapi.router(settings))
     app.include_router(manage.router(settings))
+    app.include_router(manage_lists.router(settings))
+    app.include_router(manage_parking.router(settings))
+    app.include_router(manage_accounts.router(settings))
+    console.mount(app)  # last: `/` and `/console/` shadow no API route
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(BodyLimit, limit=settings.upload_limit)
     return app

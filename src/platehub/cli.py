@@ -107,8 +107,13 @@ def _setting(store, what: str, **change) -> None:
 def cmd_token(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.action == "create":
-        token, secret = store.tokens.create(args.name)
-        _setting(store, "apiToken", after={"name": token.name, "prefix": token.prefix})
+        from platehub.core.accounts import AccountError, create_token
+
+        try:
+            token, secret = create_token(store, args.name, by="cli")
+        except AccountError as e:
+            print(f"platehub token: {e}", file=sys.stderr)
+            return 2
         print(secret)
         print(f"token {token.id} '{token.name}' created; the key above is shown only now.", file=sys.stderr)
     elif args.action == "list":
@@ -117,10 +122,13 @@ def cmd_token(args: argparse.Namespace) -> int:
             used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
             print(f"{t.id}\t{t.name}\t{t.prefix}…\t{state}\tlast used {used}")
     elif args.action == "revoke":
-        if not store.tokens.revoke(args.ident):
-            print(f"no active token matches {args.ident!r}", file=sys.stderr)
+        from platehub.core.accounts import NoSuchAccount, revoke_token
+
+        try:
+            revoke_token(store, args.ident, by="cli")
+        except NoSuchAccount as e:
+            print(e, file=sys.stderr)
             return 1
-        _setting(store, "apiToken", before={"revoked": args.ident})
         print(f"revoked {args.ident}")
     return 0
 
@@ -131,14 +139,15 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         if not args.target.startswith(("http://", "https://")):
             print("the target must be an http(s) URL", file=sys.stderr)
             return 2
-        hook = store.webhooks.add(args.target, args.with_image)
-        _setting(store, "webhook", after={"id": hook.id, "target": hook.target, "with_image": hook.with_image})
-        print(f"{hook.id}\t{hook.target}\t{'with image' if hook.with_image else 'data only'}")
+        hook = store.webhooks.add(args.target, args.with_image, args.events)
+        _setting(store, "webhook", after={"id": hook.id, "target": hook.target, "with_image": hook.with_image,
+                                          "events": hook.events})
+        print(f"{hook.id}\t{hook.target}\t{hook.events}\t{'with image' if hook.with_image else 'data only'}")
     elif args.action == "list":
         for h in store.webhooks.list():
             state = "enabled" if h.enabled else "DISABLED"
             err = f"\tlast error: {h.last_error}" if h.last_error else ""
-            print(f"{h.id}\t{h.target}\t{'with image' if h.with_image else 'data only'}\t{state}"
+            print(f"{h.id}\t{h.target}\t{h.events}\t{'with image' if h.with_image else 'data only'}\t{state}"
                   f"\tfailures {h.failures}{err}")
     elif args.action == "remove":
         if not store.webhooks.remove(args.id):
@@ -150,21 +159,55 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    from platehub.core.devices import DeviceRegistry, SettingError
+    from platehub.core.gate import policy_of
+
+    settings = _settings(args)
     store = open_store(args)
     if args.action == "list":
         for d in store.devices.list():
             state = "online" if d.online else "OFFLINE"
-            gate = d.gate_default or "server default"
+            policy = d.gate_policy or f"{policy_of(settings, d)} (server default)"
+            via = f" via {d.gate_device}" if d.gate_device else ""
             print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\t{state}\t"
-                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {gate}")
-    elif args.action == "gate":
-        value = None if args.value == "default" else args.value
-        before = store.devices.get(args.code)
-        if before is None or not store.devices.set_gate_default(args.code, value):
-            print(f"no device {args.code!r}", file=sys.stderr)
+                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}")
+    elif args.action == "add":
+        d = store.devices.add(args.code, args.protocol, args.name)
+        _setting(store, f"device {args.code}", after={"added": args.protocol})
+        print(f"{d.code}\t{d.protocol}\t{d.name or '-'}")
+    elif args.action == "set":
+        values = {k: v for k, v in (("gate_policy", args.policy), ("alert_unknown", args.alert_unknown),
+                                    ("gate_device", args.gate_device), ("whitelist_sync", args.whitelist_sync))
+                  if v is not None}
+        if not values:
+            print("nothing to set: give --policy, --alert-unknown, --gate-device or --whitelist-sync",
+                  file=sys.stderr)
+            return 2
+        try:
+            device, before, after = DeviceRegistry(settings, store.devices, None).configure(args.code, values)
+        except SettingError as e:
+            print(f"platehub devices set: {e}", file=sys.stderr)
+            return 2
+        except KeyError as e:
+            print(f"no device {e.args[0]!r} (platehub devices add registers one in advance)", file=sys.stderr)
             return 1
-        _setting(store, f"device {args.code} gate", before=before.gate_default or "default", after=args.value)
-        print(f"{args.code}: gate {args.value}")
+        _setting(store, f"device {args.code}", before=before, after=after)
+        print(f"{device.code}: " + ", ".join(f"{k} {'default' if v is None else v}" for k, v in after.items()))
+    elif args.action == "whitelist":
+        from platehub.core.whitelist import WhitelistSync
+
+        if args.reset:
+            WhitelistSync(settings, store.camera_lists).reset(args.code)
+            _setting(store, f"device {args.code} whitelist", after="reset")
+            print(f"{args.code}: what the camera holds is forgotten; the next sync clears it and sends all")
+            return 0
+        state = store.camera_lists.state(args.code)
+        held = store.camera_lists.held(args.code)
+        synced = "never synced" if state is None else (
+            "in sync" if state.version == store.camera_lists.lists_version() else "sync in progress")
+        print(f"# {args.code}: {len(held)} plates held ({synced})", file=sys.stderr)
+        for e in held.values():
+            print(f"{e.plate}\t{'deny' if e.need_alarm else 'allow'}\t{e.enable_time or '-'}\t{e.overdue_time or '-'}")
     return 0
 
 
@@ -254,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     wa = with_data(wsub.add_parser("add", help="add a target URL"))
     wa.add_argument("target", help="http(s) URL that receives a POST per recognition")
     wa.add_argument("--with-image", action="store_true", help="multipart with the image (`upload`) and `json`")
+    wa.add_argument("--events", choices=["recognition", "alert"], default="recognition",
+                    help="recognition: a POST per Snapshot API call (default); alert: a POST per gate alert "
+                    "(deny-list or unknown vehicle)")
     with_data(wsub.add_parser("list", help="list targets and their health"))
     wr = with_data(wsub.add_parser("remove", help="remove a target"))
     wr.add_argument("id", type=int)
@@ -262,10 +308,24 @@ def build_parser() -> argparse.ArgumentParser:
     dv = sub.add_parser("devices", help="list LPR sources (cameras and other senders)",
                         description="Devices that sent something: code, protocol, name, address, online state.")
     dsub = dv.add_subparsers(dest="action", required=True, metavar="ACTION")
-    with_data(dsub.add_parser("list", help="list devices"))
-    dg = with_data(dsub.add_parser("gate", help="the gate reply for a device's plates (until access lists)"))
-    dg.add_argument("code", help="device code (all-in-one serial number, FF sensor id, push src)")
-    dg.add_argument("value", choices=["open", "closed", "default"])
+    with_data(dsub.add_parser("list", help="list devices and their gate policy"))
+    code_help = "device code (all-in-one serial number, FF sensor id, push src)"
+    da = with_data(dsub.add_parser("add", help="register a device before it first calls (to configure it)"))
+    da.add_argument("code", help=code_help)
+    da.add_argument("--protocol", default="allinone", help="allinone, ffjson, push … (default allinone)")
+    da.add_argument("--name")
+    ds = with_data(dsub.add_parser(
+        "set", help="a device's gate policy, alerts, gate camera, whitelist sync",
+        description="Gate policies: allow_list (open for allow-listed vehicles), deny_list (everyone but the "
+        "deny list), always, never, manual (an operator opens by hand); default = PLATEHUB_GATE_POLICY."))
+    ds.add_argument("code", help=code_help)
+    ds.add_argument("--policy", help="allow_list | deny_list | always | never | manual | default")
+    ds.add_argument("--alert-unknown", help="on | off | default: alert for vehicles on no list")
+    ds.add_argument("--gate-device", help="the all-in-one camera that opens this source's gate (default: itself)")
+    ds.add_argument("--whitelist-sync", help="on | off | default: keep the camera's own whitelist equal to the lists")
+    dw = with_data(dsub.add_parser("whitelist", help="what an all-in-one camera holds in its own whitelist"))
+    dw.add_argument("code", help=code_help)
+    dw.add_argument("--reset", action="store_true", help="forget it: the next sync clears the camera and sends all")
     dv.set_defaults(func=cmd_devices)
 
     from platehub.core.store.devices import COMMAND_KINDS
@@ -289,10 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("id", type=int)
     cm.set_defaults(func=cmd_command)
 
+    from platehub.cli_lists import add_parser as add_lists
+    from platehub.cli_parking import add_parser as add_parking
     from platehub.cli_users import add_parser as add_users
     from platehub.simulator import add_parsers as add_simulator
 
     add_users(sub)
+    add_lists(sub)
+    add_parking(sub)
     add_simulator(sub)
 
     b = sub.add_parser("bench", help="measure accuracy and speed on a manifest",

@@ -8,36 +8,13 @@ import argparse
 import getpass
 import sys
 
-from platehub.core.eventlog import record_setting
+from platehub.core.accounts import AccountError, NoSuchAccount, check_login, parse_rights
+from platehub.core.accounts import add_user as _add_user
+from platehub.core.accounts import remove_user as _remove_user
+from platehub.core.accounts import set_password as _set_password
 from platehub.core.store.accounts import RIGHTS
 
-MAX_LOGIN = 64
-
-
-class UsageError(ValueError):
-    pass
-
-
-def parse_rights(text: str | None) -> tuple[str, ...]:
-    """"LPR,dataexport" → ("LPR", "DataExport"): TS-API's accessRights2 names, any case."""
-    if not text:
-        return ()
-    known = {r.lower(): r for r in RIGHTS}
-    out: list[str] = []
-    for name in (x.strip() for x in text.split(",")):
-        if not name:
-            continue
-        if name.lower() not in known:
-            raise UsageError(f"unknown right {name!r}; the rights are {', '.join(RIGHTS)}")
-        if known[name.lower()] not in out:
-            out.append(known[name.lower()])
-    return tuple(out)
-
-
-def check_login(login: str) -> str:
-    if not login or len(login) > MAX_LOGIN or any(c.isspace() or c == ":" for c in login):
-        raise UsageError(f"a login is 1 to {MAX_LOGIN} characters without spaces or ':' (HTTP Basic splits there)")
-    return login
+UsageError = AccountError  # the CLI's name for a refused change
 
 
 def read_password(given: str | None) -> str:
@@ -69,9 +46,7 @@ def user_add(args: argparse.Namespace) -> int:
     store = _store(args)
     if store.users.get(login) is not None:
         raise UsageError(f"user {login!r} exists already (change the password with `platehub user passwd`)")
-    user = store.users.create(login, read_password(args.password), is_admin=args.admin, rights=rights)
-    record_setting(store, "user", user="cli", after={"login": user.login, "admin": user.is_admin,
-                                                     "rights": list(user.rights)})
+    user = _add_user(store, login, read_password(args.password), admin=args.admin, rights=rights, by="cli")
     print(f"user {user.login} added{' (admin)' if user.is_admin else ''}"
           f"{': ' + ','.join(user.rights) if user.rights else ''}")
     return 0
@@ -85,15 +60,11 @@ def user_list(args: argparse.Namespace) -> int:
 
 
 def user_remove(args: argparse.Namespace) -> int:
-    store = _store(args)
-    user = store.users.get(args.login)
-    if user is None:
+    try:
+        user = _remove_user(_store(args), args.login, by="cli")
+    except NoSuchAccount:
         print(f"platehub user: no user {args.login!r}", file=sys.stderr)
         return 1
-    if user.is_admin and not any(u.is_admin and u.login != user.login for u in store.users.list()):
-        raise UsageError(f"{user.login!r} is the last admin; add another admin first")
-    store.users.remove(user.login)
-    record_setting(store, "user", user="cli", before={"login": user.login})
     print(f"user {user.login} removed")
     return 0
 
@@ -103,8 +74,7 @@ def user_passwd(args: argparse.Namespace) -> int:
     if store.users.get(args.login) is None:
         print(f"platehub user: no user {args.login!r}", file=sys.stderr)
         return 1
-    store.users.set_password(args.login, read_password(args.password))
-    record_setting(store, "user password", user="cli", after={"login": args.login})  # never the password
+    _set_password(store, args.login, read_password(args.password), by="cli")
     print(f"password of {args.login} changed")
     return 0
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IMAGE_RETENTION = ("none", "plate", "full")
 GATE_POLICIES = ("allow_list", "deny_list", "always", "never", "manual")  # see core/gate.py
@@ -61,10 +63,17 @@ class Settings:
     match_edits: int = 1  # 0..2: character edits a list entry may differ from a read by (fuzzy match)
     match_lookalikes: bool = True  # 0/O/D/Q, 1/I/L, 8/B, 5/S, 2/Z, 6/G look alike when matching lists
     timezone: str = ""  # IANA name for schedules of list entries (site local time); "" = the machine's
+    whitelist_sync: bool = False  # keep all-in-one cameras' own whitelists equal to the access lists (devices
+    # may override); off by default: a camera's first sync clears the whitelist it held
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
     ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The site's time zone (PLATEHUB_TIMEZONE); None = the machine's local zone."""
+        return ZoneInfo(self.timezone) if self.timezone else None
 
     @property
     def db_url(self) -> str:
@@ -103,6 +112,7 @@ class Settings:
             match_edits=int(_env("MATCH_EDITS", "1")),
             match_lookalikes=_env_bool("MATCH_LOOKALIKES", True),
             timezone=_env("TIMEZONE", ""),
+            whitelist_sync=_env_bool("WHITELIST_SYNC", False),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
@@ -110,6 +120,10 @@ class Settings:
         s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
         if s.gate_policy not in GATE_POLICIES:
             raise ValueError(f"PLATEHUB_GATE_POLICY must be one of {', '.join(GATE_POLICIES)}")
+        try:
+            s.zone  # noqa: B018 - validates the name
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"PLATEHUB_TIMEZONE: unknown time zone {s.timezone!r}") from None
         if not 0 <= s.match_edits <= 2:
             raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
         if s.image_retention not in IMAGE_RETENTION:

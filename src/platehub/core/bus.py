@@ -20,6 +20,8 @@ READ_UPDATED = "read.updated"  # payload: core.read.Read (a later event of the s
 SNAPSHOT_DONE = "snapshot.done"  # payload: core.recognition.Recognition (one per API call)
 DEVICE_STATUS = "device.status"  # payload: core.store.devices.Device (came online / went offline)
 EMERGENCY_CALL = "emergency.call"  # payload: dict (TS-API push emergencyCall event)
+PARKING_COUNT = "parking.count"  # payload: core.parking.CountChange (changed counters + their groups)
+PARKING_FULL = "parking.full"  # payload: dict (an entry into a full lot: lot, name, count, maxCount, read, plateNo)
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,14 @@ EVENT_LOGGED = "eventlog.added"  # payload: core.store.eventlog.LogEntry
 
 # platehub's names for the entries (type → codes); the TS-API numbers live in protocols/tsapi/eventlog.py
 SYSTEM, PRIVACY, SETTINGS, DEVICE, EMERGENCY = "system", "privacy", "settings", "device", "emergency"
+ACCESS = "access"  # gate alerts: a deny-list vehicle, an unknown vehicle (when the policy asks for it)
 KINDS: dict[str, tuple[str, ...]] = {
     SYSTEM: ("startup", "shutdown"),
     PRIVACY: ("signIn", "signOut"),
     SETTINGS: ("changed",),
     DEVICE: ("online", "offline"),
     EMERGENCY: ("callStart", "callEnd"),
+    ACCESS: ("denied", "unknown"),
 }
 
 

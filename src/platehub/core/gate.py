@@ -1,12 +1,174 @@
-"""The gate decision for a plate read at a device (interim: being rebuilt on access lists)."""
+"""The gate decision for a plate read at a device: its policy applied to what the access lists say.
+
+Policies (per device, else PLATEHUB_GATE_POLICY):
+
+- `allow_list` — open for an active allow-list entry only (the default: with empty lists nobody opens);
+- `deny_list`  — open for everyone but an active deny-list entry (and a read without a plate);
+- `always`     — open for every vehicle (a deny-list hit still raises its alert);
+- `never`      — never open;
+- `manual`     — never opens by itself: an operator opens by hand (an `open_gate` command).
+
+The lists are matched tolerantly (`core.access.AccessLists.match`: exact, look-alike characters, up to
+PLATEHUB_MATCH_EDITS character edits), best match first. Between an allow and a deny entry the better
+match wins and, when both are equally good, the deny entry: a one-character misread of a banned car is
+not let in because a resident's plate is one character away.
+
+Only live reads open anything. An all-in-one camera's offline record (`live=False`) is a vehicle that
+passed minutes or hours ago while the server was unreachable; the camera decided then, from its own
+whitelist. Such reads are decided for the record (and a deny-list hit still alerts) but never open.
+
+Each decision is stored with the read (`decisions` table: which entry matched, how, why), published
+on the bus (`gate.decision`), and an alert — a deny-list vehicle always, an unknown vehicle when the
+device (else PLATEHUB_ALERT_UNKNOWN) asks for it — is written to the event log (type `access`; the
+TS-API `systemEvent` topic carries it) and published as `gate.alert` (alert webhooks). A device whose
+barrier is wired to another camera (`gate_device`) gets its "open" as an `open_gate` command queued for
+that camera; an all-in-one camera opens its own through the reply (`info: ok`)."""
 
 from __future__ import annotations
 
-from platehub.config import Settings
-from platehub.core.read import Read
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from platehub.config import GATE_POLICIES, Settings
+from platehub.core.bus import Bus
+from platehub.core.read import Read, utcnow
+from platehub.core.store.decisions import Decision, DecisionRepo
 from platehub.core.store.devices import Device
 
+if TYPE_CHECKING:
+    from platehub.core.access import AccessLists, Match
 
-def opens_gate(settings: Settings, device: Device | None, read: Read | None) -> bool:
-    policy = (device.gate_policy if device and device.gate_policy else None) or settings.gate_policy
-    return policy == "always"
+log = logging.getLogger("platehub.gate")
+
+POLICIES = GATE_POLICIES
+GATE_DECISION = "gate.decision"  # payload: Decision
+GATE_ALERT = "gate.alert"  # payload: Alert
+
+_KIND_RANK = {"exact": 0, "lookalike": 1, "edit": 2}
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # deny | unknown
+    read: Read
+    decision: Decision
+
+    def as_json(self) -> dict[str, Any]:
+        """The alert webhook's body."""
+        r, d = self.read, self.decision
+        return {
+            "type": "alert", "alert": self.kind, "timestamp": d.at.isoformat(),
+            "read": {"id": r.id, "plate": r.plate, "plate_raw": r.plate_raw, "source": r.source,
+                     "protocol": r.protocol, "score": r.score, "direction": r.direction,
+                     "first_seen": r.first_seen.isoformat(),
+                     "image_full": f"/api/image/{r.id}/full" if r.image_full else None,
+                     "image_plate": f"/api/image/{r.id}/plate" if r.image_plate else None},
+            "decision": {"device": d.device, "policy": d.policy, "action": d.action, "reason": d.reason,
+                         "why": d.why, "list": d.list, "entry_id": d.entry_id, "entry_plate": d.entry_plate,
+                         "distance": d.distance},
+        }
+
+
+def _rank(m: Match) -> tuple[int, int]:
+    return (_KIND_RANK.get(m.kind, 3), m.distance)
+
+
+def verdict(matches: list[Match]) -> tuple[Match | None, Match | None]:
+    """(the deciding active entry or None, the best inactive one when no active entry matched).
+    Deny wins over allow at equal rank."""
+    active = [m for m in matches if m.active]
+    if active:
+        best = min(active, key=lambda m: (_rank(m), 0 if m.entry.list == "deny" else 1))
+        return best, None
+    return None, (matches[0] if matches else None)
+
+
+def policy_of(settings: Settings, device: Device | None) -> str:
+    return (device.gate_policy if device and device.gate_policy else None) or settings.gate_policy
+
+
+def alerts_unknown(settings: Settings, device: Device | None) -> bool:
+    if device is not None and device.alert_unknown is not None:
+        return device.alert_unknown
+    return settings.alert_unknown
+
+
+def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | None, live: bool,
+           alert_unknown: bool) -> tuple[bool, str, str, str | None]:
+    """The rule itself: (opens, reason, why, alert)."""
+    denied = deciding is not None and deciding.entry.list == "deny"
+    allowed = deciding is not None and deciding.entry.list == "allow"
+    alert = "deny" if denied else ("unknown" if alert_unknown and deciding is None and plate else None)
+    if deciding is not None:
+        reason, why = ("denied" if denied else "allowed"), deciding.why
+    elif inactive is not None:
+        reason, why = "inactive", inactive.why
+    elif not plate:
+        reason, why = "no_plate", "no plate was read"
+    else:
+        reason, why = "unknown", "on no list"
+    if policy == "always":
+        opens = True
+    elif policy == "deny_list":
+        opens = not denied
+    elif policy == "allow_list":
+        opens = allowed
+    else:  # never, manual
+        opens = False
+    if policy in ("always", "never", "manual"):
+        why = f"policy {policy}; {why}"
+        reason = policy if not denied else reason
+    if opens and not live:
+        opens, reason, why = False, "offline", f"offline record, not opened ({why})"
+    return opens, reason, why, alert
+
+
+class GateKeeper:
+    """Blocking (database): call off the event loop."""
+
+    def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus, commands=None,
+                 eventlog=None) -> None:
+        self.settings = settings
+        self.lists = lists
+        self.repo = repo
+        self.bus = bus
+        self.commands = commands  # core.commands.CommandQueue, for devices whose gate another camera opens
+        self.eventlog = eventlog  # core.eventlog.EventLog, for alerts
+
+    def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
+        """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided
+        before keeps its first decision (a camera resending a record gets the same answer)."""
+        known = self.repo.get(read.id)
+        if known is not None:
+            return known
+        policy = policy_of(self.settings, device)
+        code = device.code if device else read.source
+        at = read.received_at if live else read.first_seen  # an offline record: the lists as they were
+        matches = self.lists.match(read.plate, code, at) if read.plate else []
+        deciding, inactive = verdict(matches)
+        opens, reason, why, alert = decide(policy, read.plate, deciding, inactive, live,
+                                           alerts_unknown(self.settings, device))
+        m = deciding or inactive
+        decision = Decision(
+            read_id=read.id, device=code, policy=policy, action="open" if opens else "closed", reason=reason,
+            why=why, at=utcnow(), list=m.entry.list if m else None, entry_id=m.entry.id if m else None,
+            entry_plate=m.entry.plate if m else None, distance=m.distance if m else None, alert=alert)
+        self.repo.add(decision)
+        log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-", code or "?",
+                 reason, why, policy)
+        self.bus.publish(GATE_DECISION, decision)
+        if alert:
+            self._alert(alert, read, decision)
+        if opens and device is not None and device.gate_device and device.gate_device != device.code \
+                and self.commands is not None:
+            self.commands.enqueue(device.gate_device, "open_gate", {"channel": 0, "read": read.id})
+        return decision
+
+    def _alert(self, kind: str, read: Read, decision: Decision) -> None:
+        log.warning("gate alert (%s): %s at %s — %s", kind, read.plate or "-", decision.device, decision.why)
+        if self.eventlog is not None:
+            self.eventlog.record("access", "denied" if kind == "deny" else "unknown", source=decision.device,
+                                 details={"plate": read.plate, "read": read.id, "why": decision.why,
+                                          "action": decision.action, "policy": decision.policy})
+        self.bus.publish(GATE_ALERT, Alert(kind, read, decision))

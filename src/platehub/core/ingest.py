@@ -11,8 +11,10 @@ from datetime import timedelta
 
 from platehub.config import Settings
 from platehub.core.bus import READ_STORED, READ_UPDATED, Bus
+from platehub.core.gate import GateKeeper
 from platehub.core.read import Read
 from platehub.core.store import Store
+from platehub.core.store.decisions import Decision
 from platehub.engine.image import extension
 
 log = logging.getLogger("platehub.ingest")
@@ -24,6 +26,7 @@ class Ingested:
     read: Read
     new: bool  # False: a duplicate (already stored) or an update of a stored pass
     updated: bool = False
+    decision: Decision | None = None  # the gate decision (for a duplicate: the stored read's)
 
 
 class Ingestor:
@@ -38,6 +41,23 @@ class Ingestor:
         # domain reactions to each new read (parking occupancy …), run after it is stored and before it
         # is published; a failing one is logged and never loses the read
         self.observers: list[Callable[[Read], None]] = []
+        self.gate: GateKeeper | None = None  # decides every new read of a camera door (set by the app)
+
+    def _decide(self, read: Read, live: bool) -> Decision | None:
+        if self.gate is None:
+            return None
+        try:
+            return self.gate.decide(read, self.store.devices.get(read.source) if read.source else None, live)
+        except Exception:
+            log.exception("read %s stored, but deciding the gate failed (not opened)", read.id)
+            return None
+
+    def _duplicate(self, read: Read) -> Ingested:
+        log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
+                 read.source, read.source_key)
+        stored = self.store.reads.get_by_key(read.protocol, read.source_key) if read.source_key else None
+        decision = self.store.decisions.get(stored.id) if stored is not None else None
+        return Ingested(stored or read, new=False, decision=decision)
 
     def _observe(self, read: Read) -> None:
         for observer in self.observers:
@@ -58,21 +78,20 @@ class Ingestor:
             read = replace(read, image_plate=images.save(f"{name}-plate", plate, read.received_at, extension(plate)))
         return read
 
-    def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None) -> Ingested:
-        """Store one read (skipped when its (protocol, source_key) is stored already), then publish."""
+    def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None,
+               live: bool = True) -> Ingested:
+        """Store one read (skipped when its (protocol, source_key) is stored already), decide the gate
+        (`live`: the vehicle is at the gate now; see core.gate), then publish."""
         if read.source_key and self.store.reads.get_by_key(read.protocol, read.source_key):
-            log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
-                     read.source, read.source_key)
-            return Ingested(read, new=False)
+            return self._duplicate(read)
         read = self._images(read, full, plate)
         if not self.store.reads.add([read]):
-            log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
-                     read.source, read.source_key)
-            return Ingested(read, new=False)
+            return self._duplicate(read)
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
+        decision = self._decide(read, live)
         self._observe(read)
         self.bus.publish(READ_STORED, read)
-        return Ingested(read, new=True)
+        return Ingested(read, new=True, decision=decision)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._locks_guard:

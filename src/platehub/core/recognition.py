@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,9 @@ class Recognizer:
         self.bus = bus
         self._engine = engine
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognize")
+        # domain reactions to each stored read (parking occupancy …), as Ingestor.observers: run after it
+        # is stored and before it is published; a failing one is logged and never loses the read
+        self.observers: list[Callable[[Read], None]] = []
 
     @property
     def engine(self) -> Engine:
@@ -139,5 +143,12 @@ class Recognizer:
                      "mode": options.mode},
             ))
         self.store.reads.add(reads)
+        for read in reads:
+            for observer in self.observers:
+                try:
+                    observer(read)
+                except Exception:
+                    log.exception("read %s stored, but %s failed on it", read.id,
+                                  getattr(observer, "__qualname__", observer))
         calls = self.store.usage.count_call(received)
         return reads, calls

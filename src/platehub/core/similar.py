@@ -100,3 +100,24 @@ def rank(keyword: str, plates: Iterable[str], limit: int = 50,
             scored.append((d, plate))
     scored.sort()
     return [p for _, p in scored[:max(0, limit)]]
+
+
+def edits(a: str, b: str, lookalikes: bool = True, limit: int | None = None) -> int:
+    """Character edits (Levenshtein) between two normalised plates; with `lookalikes` swapping two
+    look-alike characters costs nothing. Above `limit` (when given) returns limit + 1 early."""
+    if lookalikes:
+        a, b = "".join(_CLASS.get(c, c) for c in a), "".join(_CLASS.get(c, c) for c in b)
+    if a == b:
+        return 0
+    cap = limit + 1 if limit is not None else None
+    if cap is not None and abs(len(a) - len(b)) >= cap:
+        return cap
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j - 1] + (ca != cb), prev[j] + 1, cur[j - 1] + 1))
+        if cap is not None and min(cur) >= cap:
+            return cap
+        prev = cur
+    return prev[-1] if cap is None else min(prev[-1], cap)

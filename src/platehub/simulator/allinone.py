@@ -177,6 +177,9 @@ class Camera:
         self.backlog_stopped: str | None = None  # why the backlog stopped early
         self.errors: list[str] = []
         self.polls = 0
+        self.lose_replies = 0  # replies to drop unread (the network failing right after the server answered)
+        self.outage = 0.0  # seconds the network then stays down (no request leaves the camera)
+        self.lost = 0
         self._uploads: list[dict[str, Any]] = []
         self._closed = False
 
@@ -222,6 +225,9 @@ class Camera:
         """Push one record, obey the reply, return it (raises on HTTP failure)."""
         self._sending(rec)
         reply = await self._post_plate(rec)
+        if self._lose():
+            await asyncio.sleep(self.outage)
+            return reply
         self.handle_reply(reply)
         await self.flush()
         return reply
@@ -238,6 +244,9 @@ class Camera:
                                    headers={"content-type": ctype}, **kwargs)
         self.polls += 1
         reply = r.json()
+        if self._lose():
+            await asyncio.sleep(self.outage)
+            return reply
         self.handle_reply(reply)
         await self.flush()
         return reply
@@ -274,6 +283,13 @@ class Camera:
         return r.json()
 
     # ------------------------------------------------------------------ replies
+
+    def _lose(self) -> bool:
+        if self.lose_replies <= 0:
+            return False
+        self.lose_replies -= 1
+        self.lost += 1
+        return True
 
     def handle_reply(self, reply: Any) -> None:
         """Do what the server's reply says (spec 7)."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platehub.core.store.access import AccessRepo
 from platehub.core.store.accounts import TokenRepo, UserRepo
+from platehub.core.store.camera_lists import CameraListRepo
 from platehub.core.store.database import connect, migrate
+from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import ImageStore
+from platehub.core.store.parking import LotRepo, VisitRepo
 from platehub.core.store.reads import ReadRepo
 from platehub.core.store.usage import UsageRepo
 
@@ -26,6 +30,11 @@ class Store:
         self.usage = UsageRepo(self.engine)
         self.devices = DeviceRepo(self.engine)
         self.commands = CommandRepo(self.engine)
+        self.access = AccessRepo(self.engine)
+        self.lots = LotRepo(self.engine)
+        self.visits = VisitRepo(self.engine)
+        self.decisions = DecisionRepo(self.engine)
+        self.camera_lists = CameraListRepo(self.engine)
         self.images = ImageStore(image_root)
 
     @classmethod

@@ -89,6 +89,12 @@ class UserRepo:
                              .values(password_hash=_hasher.hash(password))).rowcount
         return n > 0
 
+    def set_rights(self, login: str, rights: tuple[str, ...], is_admin: bool) -> bool:
+        with self.engine.begin() as conn:
+            n = conn.execute(update(users).where(users.c.login == login)
+                             .values(rights=list(rights), is_admin=is_admin)).rowcount
+        return n > 0
+
     def exists(self) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(users.c.id).limit(1)).first() is not None

@@ -92,13 +92,22 @@ class DeviceRepo:
         return [replace(_device(r), online=False) for r in rows]
 
     def configure(self, code: str, **values: Any) -> bool:
-        """Set operator settings of a device: gate_policy, alert_unknown, gate_device, lot_entrance, lot_exit (None
-        clears one: the server's default, no lot). False when the device is unknown."""
-        allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit"}
+        """Set operator settings of a device: gate_policy, alert_unknown, gate_device, lot_entrance, lot_exit,
+        whitelist_sync (kept in meta). None clears one: the server's default, no lot. False when the device
+        is unknown."""
+        allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "whitelist_sync"}
         if not values or set(values) - allowed:
             raise ValueError(f"settable: {', '.join(sorted(allowed))}")
         with self.engine.begin() as conn:
-            return conn.execute(update(devices).where(devices.c.code == code).values(**values)).rowcount > 0
+            row = conn.execute(select(devices).where(devices.c.code == code).with_for_update()).first()
+            if row is None:
+                return False
+            if "whitelist_sync" in values:  # kept in meta; None = the server's setting
+                meta = {k: v for k, v in (row.meta or {}).items() if k != "whitelist_sync"}
+                flag = values.pop("whitelist_sync")
+                values["meta"] = meta if flag is None else {**meta, "whitelist_sync": flag}
+            conn.execute(update(devices).where(devices.c.code == code).values(**values))
+            return True
 
     def add(self, code: str, protocol: str, name: str | None = None) -> Device:
         """Register a source before it first sends anything (to set its policy or lots in advance);

@@ -11,6 +11,9 @@ from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
 from platehub.core.store.schema import webhooks
 
+# recognition: one POST per Snapshot API call (spec 002); alert: one per gate alert (core.gate.Alert)
+EVENTS = ("recognition", "alert")
+
 
 @dataclass(frozen=True)
 class Webhook:
@@ -21,12 +24,13 @@ class Webhook:
     failures: int
     last_error: str | None
     created_at: datetime
+    events: str = "recognition"  # EVENTS: what the target receives
 
 
 def _from_row(row) -> Webhook:
     return Webhook(
         row.id, row.target, bool(row.with_image), bool(row.enabled), row.failures, row.last_error,
-        as_utc(row.created_at),
+        as_utc(row.created_at), row.events or "recognition",
     )
 
 
@@ -34,15 +38,18 @@ class WebhookRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, target: str, with_image: bool = False) -> Webhook:
+    def add(self, target: str, with_image: bool = False, events: str = "recognition") -> Webhook:
+        if events not in EVENTS:
+            raise ValueError(f"events: one of {', '.join(EVENTS)}")
         now = utcnow()
         with self.engine.begin() as conn:
             wid = conn.execute(
                 insert(webhooks).values(
-                    target=target, with_image=with_image, enabled=True, failures=0, created_at=now
+                    target=target, with_image=with_image, enabled=True, failures=0, created_at=now,
+                    events=None if events == "recognition" else events,
                 )
             ).inserted_primary_key[0]
-        return Webhook(int(wid), target, with_image, True, 0, None, now)
+        return Webhook(int(wid), target, with_image, True, 0, None, now, events)
 
     def list(self, enabled_only: bool = False) -> list[Webhook]:
         q = select(webhooks).order_by(webhooks.c.id)

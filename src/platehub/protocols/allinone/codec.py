@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from platehub.core.read import Box, Read, normalize_plate
+from platehub.core.store.camera_lists import CameraEntry
 from platehub.core.store.devices import Command
 
 PROTOCOL = "allinone"
@@ -559,6 +560,11 @@ class Reply:
     def inner(self) -> dict[str, Any]:
         return self.body["Response_AlarmInfoPlate"]
 
+    @property
+    def acts(self) -> bool:
+        """The reply makes the camera do something (a command, or the whitelist sync's operation)."""
+        return bool(self.carried) or "white_list_operate" in self.inner
+
 
 def _whitelist(commands: Sequence[Command]) -> tuple[dict[str, Any] | None, list[Command]]:
     """The oldest whitelist edits that fit one reply: one operate_type, at most 5 entries, in queue order;
@@ -590,13 +596,16 @@ def reply(
     plateid: int | None = None,
     offline: bool = False,
     snapshot: SnapshotTarget | None = None,
+    whitelist: dict[str, Any] | None = None,
 ) -> Reply:
     """`Response_AlarmInfoPlate` carrying the gate decision and what fits of the pending commands.
 
     `info`: the gate decision for a plate reply (True "ok", False "no"); None for a comet poll, whose
-    reply has `info` only when an open_gate command is carried. `offline`: the pushed record was an
-    offline one; the reply asks for the next one (ContinuePushOffline, continue 1). Commands not carried
-    (over the per-reply limits, or a screenshot without a target) stay pending for the next reply."""
+    reply has `info` only when an open_gate command is carried. `whitelist`: a `white_list_operate` of
+    the whitelist sync (core.whitelist), sent when no queued whitelist command takes the slot. `offline`:
+    the pushed record was an offline one; the reply asks for the next one (ContinuePushOffline,
+    continue 1). Commands not carried (over the per-reply limits, or a screenshot without a target)
+    stay pending for the next reply."""
     commands = list(commands)
     body: dict[str, Any] = {}
     carried: list[Command] = []
@@ -627,12 +636,46 @@ def reply(
     if shots and snapshot is not None:
         body["TriggerImage"] = snapshot.as_json()
         carried += shots
-    whitelist, taken = _whitelist(commands)
-    if whitelist is not None:
-        body["white_list_operate"] = whitelist
+    queued, taken = _whitelist(commands)
+    if queued is not None:
+        body["white_list_operate"] = queued
         carried += taken
+    elif whitelist is not None:  # the whitelist sync's operation, when no queued edit takes the slot
+        body["white_list_operate"] = whitelist
     order = {c.id: i for i, c in enumerate(commands)}
     return Reply({"Response_AlarmInfoPlate": body}, tuple(sorted(carried, key=lambda c: order[c.id])))
+
+
+def whitelist_operate(op: str, entries: Sequence[CameraEntry]) -> dict[str, Any]:
+    """A sync operation (core.whitelist.Batch: add | delete | clear of CameraEntry) as spec 7.5 writes it."""
+    if op == "clear":
+        return {"operate_type": 1, "white_list_data": [{"plate": ""}]}
+    if op == "delete":
+        return {"operate_type": 1, "white_list_data": [{"plate": e.plate} for e in entries]}
+    data = []
+    for e in entries:
+        item: dict[str, Any] = {"plate": e.plate, "enable": 1, "need_alarm": e.need_alarm}
+        if e.enable_time:
+            item["enable_time"] = e.enable_time
+        if e.overdue_time:
+            item["overdue_time"] = e.overdue_time
+        data.append(item)
+    return {"operate_type": 0, "white_list_data": data}
+
+
+def whitelist_edits(carried: Sequence[Command]) -> list[tuple[str, list[CameraEntry]]]:
+    """The queued whitelist commands a reply carried, as what the camera now holds: (op, [CameraEntry])."""
+    out: list[tuple[str, list[CameraEntry]]] = []
+    for c in carried:
+        if c.kind == "whitelist_clear":
+            out.append(("clear", []))
+        elif c.kind == "whitelist_delete":
+            out.append(("delete", [CameraEntry(normalize_plate(c.payload.get("plate", "")))]))
+        elif c.kind == "whitelist_add":
+            p = c.payload
+            out.append(("add", [CameraEntry(normalize_plate(p.get("plate", "")), int(p.get("need_alarm", 0)),
+                                            p.get("enable_time"), p.get("overdue_time"))]))
+    return out
 
 
 def refusal(error: str | None = None) -> dict[str, Any]:

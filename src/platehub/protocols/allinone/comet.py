@@ -83,7 +83,7 @@ class CometPolls:
             waiter = asyncio.create_task(hub.commands.wait(device, self.hold))
             await asyncio.sleep(0)
             reply = await run_in_threadpool(self.door.take, hub, device, origin, "comet")
-            if reply.carried or self.hold <= 0:
+            if reply.acts or self.hold <= 0:
                 return reply.body
             gone = asyncio.create_task(_disconnected(receive))
             await asyncio.wait({waiter, gone}, return_when=asyncio.FIRST_COMPLETED)

@@ -2,8 +2,8 @@
 gate decision, command queue, image store, bus) in the order the protocol needs them.
 
 Blocking: the routes run these methods in the thread pool. The decisions themselves belong to the
-domain (`core.gate.opens_gate`, `core.ingest`, `core.commands`); this module only applies the one rule
-the protocol itself implies: an offline record never opens the gate (see `gate`)."""
+domain (`core.gate`, `core.ingest`, `core.commands`); this module only tells the domain what the
+protocol itself implies: whether a record is live (see `live`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from platehub.config import Settings
-from platehub.core.gate import opens_gate
-from platehub.core.read import Read, new_id, utcnow
+from platehub.core.read import new_id, utcnow
 from platehub.core.store.devices import Device
 from platehub.engine.image import extension
 from platehub.protocols.allinone import codec, events
@@ -49,16 +48,13 @@ class Origin:
         return codec.snapshot_target(self.scheme, self.host, path, device, SNAPSHOT_DEVICE_PARAM)
 
 
-def gate(settings: Settings, device: Device | None, msg: AlarmInfoPlate, read: Read) -> bool:
-    """The gate decision for a pushed plate. An offline record (isoffline=1) is a vehicle that passed
-    while the server was unreachable, minutes or hours ago; the camera decided on the spot then (from
-    its own whitelist). Opening the barrier on its retransmission would open it for whoever stands
-    there now, so only live records are decided by the domain. A result without a serial number
-    cannot be tied to a device, and one with malformed fields is not trusted: neither opens (bad input;
-    both are still stored)."""
-    if msg.offline or not msg.serialno or msg.problems:
-        return False
-    return opens_gate(settings, device, read)
+def live(msg: AlarmInfoPlate) -> bool:
+    """Whether the pushed plate is a vehicle at the gate now, the only kind the domain may open for.
+    An offline record (isoffline=1) passed while the server was unreachable, minutes or hours ago (the
+    camera decided on the spot then, from its own whitelist); a result without a serial number cannot be
+    tied to a device; one with malformed fields is not trusted. All are still stored and decided for the
+    record (core.gate)."""
+    return not (msg.offline or not msg.serialno or msg.problems)
 
 
 class Door:
@@ -75,21 +71,35 @@ class Door:
 
     def seen(self, hub, code: str, **fields) -> Device:
         try:
-            return hub.devices.seen(code, PROTOCOL, **fields)
+            device = hub.devices.seen(code, PROTOCOL, **fields)
         except IntegrityError:  # first message of a device, registered by a concurrent request
-            return hub.devices.seen(code, PROTOCOL, **fields)
+            device = hub.devices.seen(code, PROTOCOL, **fields)
+        with self._lock(code):
+            hub.whitelist.contact(code)
+        return device
 
     # ------------------------------------------------------------------ commands
 
     def take(self, hub, device: str, origin: Origin, via: str, **reply_args) -> Reply:
-        """The reply with the device's pending commands that fit in it, marked delivered. One reply at a
-        time per device, so a plate reply and a comet poll never carry the same command twice."""
+        """The reply with the device's pending commands that fit in it, marked delivered, and the whitelist
+        sync's next operation when no queued whitelist edit takes its slot. One reply at a time per
+        device, so a plate reply and a comet poll never carry the same command twice."""
         with self._lock(device):
             pending = hub.commands.pending(device)
+            sync = hub.whitelist
+            batch = None
+            manual = any(c.kind.startswith("whitelist_") for c in pending)
+            if not manual and sync.enabled(hub.store.devices.get(device)):
+                batch = sync.next_batch(device)
             reply = codec.reply(pending, snapshot=origin.snapshot(self.settings.allinone_snapshot_path, device),
+                                whitelist=codec.whitelist_operate(batch.op, batch.entries) if batch else None,
                                 **reply_args)
             if reply.carried:
                 hub.commands.delivered(list(reply.carried), via)
+                for op, entries in codec.whitelist_edits(reply.carried):
+                    sync.recorded(device, op, entries)
+            if batch is not None:
+                sync.sent(device, batch)
         return reply
 
     # ------------------------------------------------------------------ messages
@@ -118,16 +128,15 @@ class Door:
         if msg.problems or msg.notes:
             log.warning("all-in-one plate from %s (%s): %s", msg.serialno or origin.client, pr.plateid,
                         "; ".join(msg.problems + msg.notes))
-        device = None
         if msg.serialno:
-            device = self.seen(hub, msg.serialno, name=msg.device_name, address=msg.ipaddr)
+            self.seen(hub, msg.serialno, name=msg.device_name, address=msg.ipaddr)
         else:
             log.warning("all-in-one plate without serialno from %s: stored, gate not opened", origin.client)
         read = codec.to_read(msg, received, source=msg.ipaddr or origin.client)
-        ingested = hub.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment)
+        ingested = hub.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment, live=live(msg))
         if not ingested.new and pr.isoffline:
             log.info("all-in-one offline record %s of %s received again", pr.plateid, msg.serialno)
-        opens = gate(hub.settings, device, msg, ingested.read)
+        opens = ingested.decision is not None and ingested.decision.opens
         args = {"info": opens, "plateid": pr.plateid, "offline": pr.isoffline}
         if not msg.serialno:
             return 200, codec.reply(**args).body

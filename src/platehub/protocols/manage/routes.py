@@ -1,7 +1,9 @@
-"""platehub's own management API: devices, their gate default and command queues.
+"""platehub's own management API: devices (settings, gate policy, camera whitelist), command queues,
+reads with their gate decision.
 
-Every route needs an API token (`Authorization: Token <key>`). Errors are `{"detail": ...}`
-(as the Snapshot API's); times are ISO 8601 in UTC."""
+Every route needs an API token (`Authorization: Token <key>`) or a signed-in user with the right:
+LPR to look, Settings to change settings, Control to send commands (see auth.py). Errors are
+`{"detail": ...}` (as the Snapshot API's); times are ISO 8601 in UTC."""
 
 from __future__ import annotations
 
@@ -16,19 +18,33 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core.commands import CommandError
+from platehub.core.devices import SettingError
 from platehub.core.eventlog import record_setting
+from platehub.core.read import Read
+from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
-from platehub.protocols.manage.auth import require_api_token
-
-GATE_VALUES = ("open", "closed", "default")
+from platehub.protocols.manage.auth import require, session_user
 
 
 def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _render(obj: Device | Command) -> dict[str, Any]:
+def _render(obj: Device | Command | Decision) -> dict[str, Any]:
     return {k: _time(v) if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
+
+
+def _render_read(read: Read) -> dict[str, Any]:
+    out = _render(read)  # type: ignore[arg-type]
+    out["candidates"] = [{"plate": p, "score": s} for p, s in read.candidates]
+    for key, path in (("image_full", read.image_full), ("image_plate", read.image_plate)):
+        out[key] = f"/api/image/{read.id}/{key.split('_')[1]}" if path else None
+    return out
+
+
+def _who(request: Request) -> str:
+    user = session_user(request)
+    return user.login if user is not None and not request.headers.get("authorization") else "api"
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -49,7 +65,7 @@ async def _device(request: Request, code: str) -> Device:
 
 
 def router(settings: Settings) -> APIRouter:
-    r = APIRouter(prefix="/v1", tags=["Management"], dependencies=[Depends(require_api_token)])
+    r = APIRouter(prefix="/v1", tags=["Management"], dependencies=[Depends(require("LPR"))])
 
     @r.get("/devices/", summary="List devices (LPR sources)")
     async def list_devices(request: Request, protocol: str | None = None) -> list[dict[str, Any]]:
@@ -60,23 +76,67 @@ def router(settings: Settings) -> APIRouter:
     async def get_device(request: Request, code: str) -> dict[str, Any]:
         return _render(await _device(request, code))
 
-    @r.put("/devices/{code}/gate", summary='Set the gate reply for the device\'s plates: {"gate": "open"|'
-           '"closed"|"default"}')
-    @r.put("/devices/{code}/gate/", include_in_schema=False)
-    async def set_gate(request: Request, code: str) -> dict[str, Any]:
-        value = (await _json_object(request)).get("gate")
-        if value not in GATE_VALUES:
-            raise HTTPException(400, f"`gate` must be one of {', '.join(GATE_VALUES)}.")
+    @r.post("/devices/", status_code=201, summary='Register a device before it first calls: {"code", '
+            '"protocol", "name"}', dependencies=[Depends(require("Settings"))])
+    async def add_device(request: Request) -> dict[str, Any]:
+        body = await _json_object(request)
+        code = str(body.get("code") or "").strip()
+        if not code or len(code) > 128:
+            raise HTTPException(400, "`code` is required (at most 128 characters).")
         hub = request.app.state.platehub
-        before = await run_in_threadpool(hub.store.devices.get, code)
-        if before is None or not await run_in_threadpool(
-                hub.store.devices.set_gate_default, code, None if value == "default" else value):
-            raise HTTPException(404, f"No device {code!r}.")
-        await run_in_threadpool(record_setting, hub.store, f"device {code} gate", "api",
-                                before.gate_default or "default", value, hub.bus)
-        return _render(await _device(request, code))
+        device = await run_in_threadpool(hub.store.devices.add, code, str(body.get("protocol") or "allinone")[:32],
+                                         (str(body["name"])[:255] if body.get("name") else None))
+        await run_in_threadpool(record_setting, hub.store, f"device {code}", _who(request),
+                                None, {"added": device.protocol}, hub.bus)
+        return _render(device)
 
-    @r.post("/devices/{code}/commands/", status_code=201,
+    @r.put("/devices/{code}/", summary="Change a device's settings: gate_policy, alert_unknown, gate_device, "
+           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default)",
+           dependencies=[Depends(require("Settings"))])
+    async def configure_device(request: Request, code: str) -> dict[str, Any]:
+        body = await _json_object(request)
+        hub = request.app.state.platehub
+        try:
+            device, before, after = await run_in_threadpool(hub.devices.configure, code, body)
+        except SettingError as e:
+            raise HTTPException(400, str(e)) from None
+        except KeyError as e:
+            raise HTTPException(404, f"No device {e.args[0]!r}.") from None
+        if after:
+            await run_in_threadpool(record_setting, hub.store, f"device {code}", _who(request), before, after,
+                                    hub.bus)
+        return _render(device)
+
+    @r.get("/devices/{code}/whitelist/", summary="What an all-in-one camera holds in its own whitelist")
+    async def camera_whitelist(request: Request, code: str) -> dict[str, Any]:
+        await _device(request, code)
+        repo = request.app.state.platehub.store.camera_lists
+        state, held, version = await run_in_threadpool(
+            lambda: (repo.state(code), repo.held(code), repo.lists_version()))
+        return {"device": code, "synced": state is not None and state.version == version,
+                "never_synced": state is None, "unconfirmed": state.last_batch if state else None,
+                "entries": [e.__dict__ for e in held.values()]}
+
+    @r.delete("/devices/{code}/whitelist/", status_code=204, dependencies=[Depends(require("Settings"))],
+              summary="Forget what the camera holds: the next sync clears it and sends every entry again")
+    async def reset_whitelist(request: Request, code: str) -> Response:
+        await _device(request, code)
+        hub = request.app.state.platehub
+        await run_in_threadpool(hub.whitelist.reset, code)
+        await run_in_threadpool(record_setting, hub.store, f"device {code} whitelist", _who(request), None,
+                                "reset", hub.bus)
+        return Response(status_code=204)
+
+    @r.get("/reads/{read_id}/", summary="One read with its gate decision (which list entry matched and why)")
+    async def get_read(request: Request, read_id: str) -> dict[str, Any]:
+        store = request.app.state.platehub.store
+        read = await run_in_threadpool(store.reads.get, read_id)
+        if read is None:
+            raise HTTPException(404, f"No read {read_id!r}.")
+        decision = await run_in_threadpool(store.decisions.get, read_id)
+        return {**_render_read(read), "decision": _render(decision) if decision else None}
+
+    @r.post("/devices/{code}/commands/", status_code=201, dependencies=[Depends(require("Control"))],
             summary='Queue a command: {"kind": ..., payload fields}; delivered on the camera\'s next reply or poll')
     async def add_command(request: Request, code: str) -> dict[str, Any]:
         await _device(request, code)
@@ -106,7 +166,8 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(404, f"No command {command_id}.")
         return _render(command)
 
-    @r.delete("/commands/{command_id}/", status_code=204, summary="Cancel a pending command")
+    @r.delete("/commands/{command_id}/", status_code=204, dependencies=[Depends(require("Control"))],
+              summary="Cancel a pending command")
     async def cancel_command(request: Request, command_id: int) -> Response:
         repo = request.app.state.platehub.store.commands
         if await run_in_threadpool(repo.cancel, command_id):

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from platehub.core.eventlog import record_setting
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
+from platehub.core.store.hooks import EVENTS
 from platehub.engine.image import ImageError
 from platehub.protocols.manage.auth import require_api_token
 from platehub.protocols.snapshot import codec
@@ -183,7 +184,7 @@ async def statistics(request: Request) -> dict[str, Any]:
 @router.get("/v1/webhooks/", dependencies=[Depends(require_api_token)], summary="List webhook targets")
 async def list_webhooks(request: Request) -> list[dict[str, Any]]:
     hooks = await run_in_threadpool(request.app.state.platehub.store.webhooks.list)
-    return [{"id": h.id, "target": h.target, "with_image": h.with_image, "enabled": h.enabled,
+    return [{"id": h.id, "target": h.target, "with_image": h.with_image, "events": h.events, "enabled": h.enabled,
              "failures": h.failures, "last_error": h.last_error} for h in hooks]
 
 
@@ -194,14 +195,20 @@ async def add_webhook(request: Request) -> dict[str, Any]:
         body = await request.json()
         target = str(body["target"])
     except Exception:
-        raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false}.') from None
+        raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false, '
+                                 '"events": "recognition" | "alert"}.') from None
     if not target.startswith(("http://", "https://")):
         raise HTTPException(400, "target must be an http(s) URL.")
+    events = str(body.get("events") or "recognition")
+    if events not in EVENTS:
+        raise HTTPException(400, f"events must be one of {', '.join(EVENTS)}.")
     hub = request.app.state.platehub
-    hook = await run_in_threadpool(hub.store.webhooks.add, target, bool(body.get("with_image", False)))
-    await run_in_threadpool(record_setting, hub.store, "webhook", "api",
-                            None, {"id": hook.id, "target": hook.target, "with_image": hook.with_image}, hub.bus)
-    return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "enabled": hook.enabled}
+    hook = await run_in_threadpool(hub.store.webhooks.add, target, bool(body.get("with_image", False)), events)
+    await run_in_threadpool(record_setting, hub.store, "webhook", "api", None,
+                            {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "events": events},
+                            hub.bus)
+    return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "events": hook.events,
+            "enabled": hook.enabled}
 
 
 @router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,

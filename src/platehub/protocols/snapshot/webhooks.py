@@ -3,6 +3,9 @@
 Data-only targets get the JSON payload; with-image targets get multipart/form-data with
 `upload` (the image) and `json` (the payload). A delivery is retried with exponential backoff;
 a target whose deliveries keep failing is disabled and the reason logged and shown by /info/.
+
+Targets added for `alert` events instead get one JSON POST per gate alert (a deny-list vehicle, an
+unknown vehicle where the policy asks for it: `core.gate.Alert.as_json`), with the same retries.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core.bus import SNAPSHOT_DONE, Bus
+from platehub.core.gate import GATE_ALERT, Alert
 from platehub.core.recognition import Recognition
 from platehub.core.store.hooks import Webhook, WebhookRepo
 from platehub.protocols.snapshot.codec import webhook_payload
@@ -35,7 +39,7 @@ class WebhookDispatcher:
 
     def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout, follow_redirects=False)
-        self._sub = self.bus.subscribe(SNAPSHOT_DONE, maxsize=10_000)
+        self._sub = self.bus.subscribe(SNAPSHOT_DONE, GATE_ALERT, maxsize=10_000)
         self._task = asyncio.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
@@ -49,15 +53,21 @@ class WebhookDispatcher:
 
     async def _run(self) -> None:
         async for event in self._sub:
-            hooks = await run_in_threadpool(self.repo.list, True)
+            wanted = "alert" if event.topic == GATE_ALERT else "recognition"
+            hooks = [h for h in await run_in_threadpool(self.repo.list, True) if h.events == wanted]
             for hook in hooks:
                 task = asyncio.create_task(self.deliver(hook, event.payload))
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
 
-    async def _post(self, hook: Webhook, rec: Recognition) -> None:
-        payload = webhook_payload(rec, hook.id, hook.target)
+    async def _post(self, hook: Webhook, rec: Recognition | Alert) -> None:
         assert self._client is not None
+        if isinstance(rec, Alert):
+            resp = await self._client.post(hook.target, json=rec.as_json())
+            if not 200 <= resp.status_code < 300:
+                raise RuntimeError(f"HTTP {resp.status_code}")
+            return
+        payload = webhook_payload(rec, hook.id, hook.target)
         if hook.with_image:
             files = {"upload": (rec.filename or "image.jpg", rec.image, "application/octet-stream")}
             resp = await self._client.post(hook.target, data={"json": json.dumps(payload)}, files=files)
@@ -66,7 +76,7 @@ class WebhookDispatcher:
         if not 200 <= resp.status_code < 300:
             raise RuntimeError(f"HTTP {resp.status_code}")
 
-    async def deliver(self, hook: Webhook, rec: Recognition) -> bool:
+    async def deliver(self, hook: Webhook, rec: Recognition | Alert) -> bool:
         delay = self.settings.webhook_backoff
         error = ""
         async with self._sem:
@@ -75,7 +85,9 @@ class WebhookDispatcher:
                     await self._post(hook, rec)
                     if hook.failures:
                         await run_in_threadpool(self.repo.record_success, hook.id)
-                    log.info("webhook %s delivered recognition %s to %s", hook.id, rec.id, hook.target)
+                    log.info("webhook %s delivered %s to %s", hook.id,
+                             f"alert for read {rec.read.id}" if isinstance(rec, Alert) else f"recognition {rec.id}",
+                             hook.target)
                     return True
                 except Exception as e:  # network errors, timeouts, non-2xx answers
                     error = f"{type(e).__name__}: {e}"

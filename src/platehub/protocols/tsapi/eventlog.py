@@ -20,7 +20,8 @@ from platehub.core.store.eventlog import LogEntry
 from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
 
-TYPE_IDS: dict[str, int] = {core.SYSTEM: 0, core.PRIVACY: 1, core.SETTINGS: 2, core.DEVICE: 3, core.EMERGENCY: 4}
+TYPE_IDS: dict[str, int] = {core.SYSTEM: 0, core.PRIVACY: 1, core.SETTINGS: 2, core.DEVICE: 3, core.EMERGENCY: 4,
+                            core.ACCESS: 5}
 CODE_IDS: dict[tuple[str, str], int] = {
     (core.SYSTEM, "startup"): 1,
     (core.SYSTEM, "shutdown"): 2,
@@ -31,6 +32,8 @@ CODE_IDS: dict[tuple[str, str], int] = {
     (core.DEVICE, "offline"): 51,
     (core.EMERGENCY, "callStart"): 70,
     (core.EMERGENCY, "callEnd"): 71,
+    (core.ACCESS, "denied"): 80,
+    (core.ACCESS, "unknown"): 81,
 }
 _TYPE_OF_ID = {v: k for k, v in TYPE_IDS.items()}
 _CODE_OF_ID = {v: k for k, v in CODE_IDS.items()}
@@ -67,6 +70,8 @@ def entry_json(entry: LogEntry, lang: str | None) -> dict[str, Any]:
         out["param"] = param
     if entry.type == core.DEVICE:
         out["comment"] = f"{param.get('name') or entry.source}: {out['codeName']}"
+    if entry.type == core.ACCESS:
+        out["comment"] = f"{param.get('plate') or '-'} at {entry.source or '-'}: {param.get('why', '')}"
     return out
 
 

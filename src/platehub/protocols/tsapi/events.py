@@ -1,8 +1,8 @@
 """TS-API real-time event messages (spec 004, "Real-time event monitoring"): pure functions from
 domain records to the JSON objects `/wsapi/subscribeEvents` sends. No I/O here.
 
-platehub has no video channels, parking lots or video links, so an LPR message leaves out what
-would describe them (`chid`, `parkingLot`) and gives `linkedChannel` as an empty list; `image` is
+platehub has no video channels or video links, so an LPR message leaves out `chid` and gives
+`linkedChannel` as an empty list; `parkingLot` is there when the source is mapped to parking lots; `image` is
 the read's plate crop (else whole image) at `/api/image/{id}/plate|full` when one was kept;
 everything else the read knows is filled in."""
 
@@ -93,8 +93,10 @@ def image_url(read: Read, base_url: str) -> str | None:
     return f"{base_url.rstrip('/')}/api/image/{read.id}/{kind}" if kind else None
 
 
-def lpr(read: Read, device_name: str | None = None, base_url: str | None = None) -> dict[str, Any]:
-    """A stored (or updated) read as a "Car number recognition event"."""
+def lpr(read: Read, device_name: str | None = None, base_url: str | None = None,
+        parking_lot: dict[str, int] | None = None, lot_direction: str | None = None) -> dict[str, Any]:
+    """A stored (or updated) read as a "Car number recognition event"; `parking_lot` ({entrance, exit})
+    and `lot_direction` (entry / exit) when its source is mapped to parking lots (core/parking.py)."""
     when = read.last_seen or read.first_seen
     msg: dict[str, Any] = {
         "timestamp": timestamp(when),
@@ -113,10 +115,17 @@ def lpr(read: Read, device_name: str | None = None, base_url: str | None = None)
         msg["roi"] = {"offset": [box.xmin, box.ymin], "size": [box.xmax - box.xmin, box.ymax - box.ymin]}
     msg["timeBegin"] = timestamp(min(read.first_seen, when))
     msg["topic"] = LPR
-    moving = direction(read.direction)
+    if parking_lot:
+        msg["parkingLot"] = parking_lot
+    moving = direction(read.direction) or lot_direction
     if moving:
         msg["direction"] = moving
     return msg
+
+
+def parking_count(lots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """A "Parking Count Event": `lots` as /api/enum?what=parkingLot gives them (core.parking.lot_json)."""
+    return {"timestamp": timestamp(now), "topic": PARKING_COUNT, "updated": lots}
 
 
 def system_event(item: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "code.device.offline": "Device disconnected",
         "code.emergency.callStart": "Emergency call started",
         "code.emergency.callEnd": "Emergency call ended",
+        "type.access": "Access control",
+        "code.access.denied": "Deny-list vehicle",
+        "code.access.unknown": "Unknown vehicle",
     },
     "es-ES": {
         "auth_required": "Se requiere autenticación.",
@@ -69,6 +72,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "code.device.offline": "Dispositivo desconectado",
         "code.emergency.callStart": "Llamada de emergencia iniciada",
         "code.emergency.callEnd": "Llamada de emergencia terminada",
+        "type.access": "Control de acceso",
+        "code.access.denied": "Vehículo en lista negra",
+        "code.access.unknown": "Vehículo desconocido",
     },
 }
 

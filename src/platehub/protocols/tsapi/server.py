@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from platehub import __version__
 from platehub.config import Settings
 from platehub.core import eventlog as core_eventlog
+from platehub.core import parking
 from platehub.core.store.accounts import RIGHTS, User
 from platehub.protocols.tsapi import messages, system_info
 from platehub.protocols.tsapi.auth import (
@@ -175,9 +176,19 @@ def _channels(request: Request, lang: str) -> list[int] | None:
 
 def _lpr_sources(app) -> list[dict[str, Any]]:
     devices = sorted(app.state.platehub.store.devices.list(), key=lambda d: (d.first_seen, d.code))
-    return [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
-             "online": d.online, "protocol": d.protocol}
-            for i, d in enumerate(devices, 1)]
+    out = [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
+            "online": d.online, "protocol": d.protocol}
+           for i, d in enumerate(devices, 1)]
+    for item, d in zip(out, devices, strict=True):
+        lots = parking.parking_lot_json(d)  # the guide's parkingLot {entrance, exit} of a mapped source
+        if lots:
+            item["parkingLot"] = lots
+    return out
+
+
+def _parking_lots(app) -> dict[str, list[dict[str, Any]]]:
+    lots = parking.of(app).all()
+    return {kind: [parking.lot_json(lot) for lot in lots if lot.type == kind] for kind in ("counter", "group")}
 
 
 def _emergency_sources(app) -> list[dict[str, Any]]:
@@ -307,7 +318,7 @@ def router(settings: Settings) -> APIRouter:
         if what == "eventType":
             return respond(request, event_types(lang))
         if what == "parkingLot":
-            return respond(request, {"counter": [], "group": []})
+            return respond(request, await run_in_threadpool(_parking_lots, request.app))
         if what == "realtimeEvent":
             return respond(request, list(REALTIME_EVENTS))
         if what == "objectType":

@@ -57,6 +57,14 @@ class SessionStore:
             session = self._sessions.pop(token or "", None)
         return session.user if session else None
 
+    def close_user(self, login: str) -> int:
+        """End every session of `login` (removed, or its rights or password changed); how many ended."""
+        with self._lock:
+            ended = [k for k, s in self._sessions.items() if s.user.login == login]
+            for token in ended:
+                del self._sessions[token]
+        return len(ended)
+
     def _expire(self, now: float) -> None:
         for token in [k for k, s in self._sessions.items() if now - s.last_used > self.idle]:
             del self._sessions[token]

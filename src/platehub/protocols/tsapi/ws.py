@@ -10,6 +10,8 @@ seconds (default 30).
 
 Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a vehicle pass is a
 new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
+`parkingCount` ← `parking.count` (the current counts of all lots, or of the lots `ch=` names, first;
+then each change: the changed counters and the groups containing them, as `updated`);
 `systemEvent` ← `eventlog.added` for entries of the "System log" type and of platehub's LPR
 device type (device connected / disconnected), in the event log search's format. `device.status`
 itself feeds no topic: `channelStatus` is about video channels (integer `chid`, video status
@@ -32,8 +34,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from platehub.config import Settings
 from platehub.core import bus as topics_
 from platehub.core import eventlog as core_eventlog
+from platehub.core import parking
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
+from platehub.core.store.devices import Device
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.common import dumps, sessions
@@ -49,9 +53,10 @@ SOURCES: dict[str, tuple[str, ...]] = {
     events.LPR: (topics_.READ_STORED, topics_.READ_UPDATED),
     events.EMERGENCY_CALL: (topics_.EMERGENCY_CALL,),
     events.SYSTEM_EVENT: (core_eventlog.EVENT_LOGGED,),
+    events.PARKING_COUNT: (topics_.PARKING_COUNT,),
 }
 # the event log types sent as systemEvent
-SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE)
+SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE, core_eventlog.ACCESS)  # access: gate alerts
 # the access right a topic needs (accessRights2 names); admins have them all
 RIGHTS = {events.LPR: "LPR"}
 
@@ -80,15 +85,16 @@ async def _user(websocket: WebSocket) -> User:
 
 
 class _DeviceNames:
-    """Device code → name, looked up once a minute at most (LPR messages carry `deviceName`)."""
+    """Device code → device, looked up once a minute at most (LPR messages carry `deviceName`, and
+    `parkingLot` for a source mapped to parking lots)."""
 
     TTL = 60.0
 
     def __init__(self, app) -> None:
         self._app = app
-        self._names: dict[str, tuple[str | None, float]] = {}
+        self._names: dict[str, tuple[Device | None, float]] = {}
 
-    async def get(self, code: str | None) -> str | None:
+    async def device(self, code: str | None) -> Device | None:
         if not code:
             return None
         now = time.monotonic()
@@ -100,11 +106,14 @@ class _DeviceNames:
         except Exception:  # a name is a nicety; the event still goes out
             log.exception("device lookup for %r failed", code)
             device = None
-        name = device.name if device else None
         if len(self._names) > 10_000:
             self._names.clear()
-        self._names[code] = (name, now)
-        return name
+        self._names[code] = (device, now)
+        return device
+
+    async def get(self, code: str | None) -> str | None:
+        device = await self.device(code)
+        return device.name if device else None
 
 
 def _names(websocket: WebSocket) -> _DeviceNames:
@@ -121,10 +130,16 @@ def base_url(websocket: WebSocket) -> str:
     return f"{scheme}://{url.netloc}"
 
 
-async def _message(websocket: WebSocket, event: topics_.Event, verbose: bool) -> dict[str, Any] | None:
+async def _message(websocket: WebSocket, event: topics_.Event, verbose: bool,
+                   lots: frozenset[int] | None = None) -> dict[str, Any] | None:
     payload = event.payload
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
-        return events.lpr(payload, await _names(websocket).get(payload.source), base_url(websocket))
+        device = await _names(websocket).device(payload.source)
+        return events.lpr(payload, device.name if device else None, base_url(websocket),
+                          parking.parking_lot_json(device), parking.lot_direction(device, payload.direction))
+    if event.topic == topics_.PARKING_COUNT and isinstance(payload, parking.CountChange):
+        updated = [parking.lot_json(lot) for lot in payload.lots if lots is None or lot.id in lots]
+        return events.parking_count(updated, utcnow()) if updated else None
     if event.topic == topics_.EMERGENCY_CALL and isinstance(payload, dict):
         return events.emergency_call(payload, verbose)
     if event.topic == core_eventlog.EVENT_LOGGED and getattr(payload, "type", None) in SYSTEM_TYPES:
@@ -150,7 +165,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, verbose: bool,
-                       ping: float | None) -> None:
+                       ping: float | None, lots: frozenset[int] | None = None) -> None:
     """Send each event's message; a ping when nothing was sent for `ping` seconds."""
     last_sent = time.monotonic()
     while True:
@@ -165,7 +180,7 @@ async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, v
                 event = None
         if event is None and ping is None:
             continue
-        message = events.ping(utcnow()) if event is None else await _message(websocket, event, verbose)
+        message = events.ping(utcnow()) if event is None else await _message(websocket, event, verbose, lots)
         if message is not None:
             await websocket.send_text(dumps(message, None).decode())
             last_sent = time.monotonic()
@@ -179,7 +194,8 @@ async def subscribe_events(websocket: WebSocket) -> None:
         user = await _user(websocket)
         try:
             wanted = events.parse_topics(params.get("topics"))
-            events.parse_channels(params.get("ch"))  # no channels in platehub: checked, nothing to filter
+            # no video channels in platehub; for parkingCount, ch= names the parking lots
+            lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
             raise _Refused(str(e)) from None
         for topic in wanted:
@@ -201,8 +217,12 @@ async def subscribe_events(websocket: WebSocket) -> None:
     tasks: list[asyncio.Task] = []
     try:
         await websocket.send_text(dumps(hello, None).decode())
+        if events.PARKING_COUNT in wanted:  # the current counts once, right after the request
+            current = await run_in_threadpool(parking.of(websocket.app).all)
+            updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
+            await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, sub, verbose, ping))]
+                 asyncio.create_task(_send_events(websocket, sub, verbose, ping, lots))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:

@@ -1,0 +1,193 @@
+// Shared helpers of the console pages: DOM building (text only, never HTML from data), API calls.
+
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// h('a', {href: '#', class: 'x', onclick: fn}, 'text', child…): an element; strings become text nodes.
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+function messageOf(body, status) {
+  if (body && typeof body === 'object') {
+    if (typeof body.detail === 'string') return body.detail;
+    if (Array.isArray(body.detail)) return body.detail.map((d) => d.msg || JSON.stringify(d)).join('; ');
+    if (body.message) return body.message;
+  }
+  return `HTTP ${status}`;
+}
+
+// fetch same-origin; JSON in and out; throws ApiError (401 → the app shows the sign-in form).
+export async function api(path, {method = 'GET', json, body, signal} = {}) {
+  const init = {method, credentials: 'same-origin', headers: {Accept: 'application/json'}, signal};
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['Content-Type'] = 'application/json';
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const r = await fetch(path, init);
+  const text = await r.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (!r.ok) {
+    const err = new ApiError(r.status, messageOf(data, r.status), data);
+    if (r.status === 401) window.dispatchEvent(new CustomEvent('platehub:signed-out'));
+    throw err;
+  }
+  return data;
+}
+
+// A 404/405 on a whole API (not a missing item) means the server has not got it yet.
+export function missingApi(err) {
+  return err instanceof ApiError && (err.status === 404 || err.status === 405) &&
+    (!err.body || err.body.detail === 'Not Found' || err.body.detail === 'Method Not Allowed');
+}
+
+export function notAvailable(what) {
+  return h('div', {class: 'notice', role: 'status'},
+    h('strong', {}, `${what} is not available on this server yet.`),
+    ' This platehub version has no API for it; the page will work once it has.');
+}
+
+export function errorBox(err) {
+  return h('p', {class: 'error', role: 'alert'}, err instanceof Error ? err.message : String(err));
+}
+
+const two = (n) => String(n).padStart(2, '0');
+
+// "2026-11-21 08:40:12" in the browser's time zone (operators read local time).
+export function fmtTime(value) {
+  if (!value) return '';
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+export function ago(value) {
+  if (!value) return 'never';
+  const s = Math.round((Date.now() - new Date(value).getTime()) / 1000);
+  if (s < 60) return `${Math.max(0, s)} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return fmtTime(value);
+}
+
+// value of <input type=datetime-local> → ISO with the browser's offset (TS-API takes offsets)
+export function localInputToIso(value) {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  return `${value.length === 16 ? value + ':00' : value}${sign}${two(Math.floor(Math.abs(off) / 60))}:${two(Math.abs(off) % 60)}`;
+}
+
+export function plate(text, extra = '') {
+  return h('span', {class: `plate ${extra}`.trim()}, text || '—');
+}
+
+export function badge(text, kind = '') {
+  return h('span', {class: `badge ${kind}`.trim()}, text);
+}
+
+export function decisionBadge(decision) {
+  if (!decision) return badge('no decision', 'muted');
+  const action = decision.action || decision;
+  return badge(String(action), action === 'open' ? 'ok' : action === 'closed' ? 'bad' : '');
+}
+
+// a read's id from its image URL (/api/image/{id}/plate): LPR events carry no id of their own
+export function readIdFromImage(url) {
+  if (!url) return null;
+  const m = /\/api\/image\/([0-9a-fA-F]{1,32})\//.exec(url);
+  return m ? m[1] : null;
+}
+
+// an absolute URL of this server (the API builds them from its base URL) → a same-origin path
+export function localPath(url) {
+  if (!url) return url;
+  try {
+    const u = new URL(url, location.href);
+    return u.pathname + u.search;
+  } catch { return url; }
+}
+
+// reads seen in a list, kept for their detail page when the server has no /v1/reads/{id}/ yet
+export function remember(id, item) {
+  if (!id) return;
+  try { sessionStorage.setItem(`read:${id}`, JSON.stringify(item)); } catch { /* full: ignore */ }
+}
+
+export function recalled(id) {
+  try { return JSON.parse(sessionStorage.getItem(`read:${id}`) || 'null'); } catch { return null; }
+}
+
+export function params() {
+  const q = location.hash.split('?')[1] || '';
+  return new URLSearchParams(q);
+}
+
+export function setParams(page, values) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v !== '' && v !== null && v !== undefined) q.set(k, v);
+  const s = q.toString();
+  const hash = `#/${page}${s ? '?' + s : ''}`;
+  if (location.hash !== hash) location.hash = hash;
+  else window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+export function field(label, input, hint) {
+  return h('label', {class: 'field'}, h('span', {}, label), input, hint ? h('small', {class: 'muted'}, hint) : null);
+}
+
+export function wsUrl(path) {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+}
+
+// the signed-in user (set by app.js from /api/info?whoAmI)
+export const session = {user: null};
+
+export function hasRight(right) {
+  const u = session.user;
+  return !!u && (!!u.accessRights2?.[right] || u.admin === true);
+}
+
+export function download(name, blob) {
+  const a = h('a', {href: URL.createObjectURL(blob), download: name});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

@@ -1,0 +1,64 @@
+"""Gate decisions, one per read that was decided (the read's id is the key)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from platehub.core.store.database import as_utc, insert_ignore
+from platehub.core.store.schema import decisions
+
+
+@dataclass(frozen=True)
+class Decision:
+    read_id: str
+    device: str | None
+    policy: str  # core.gate.POLICIES
+    action: str  # open | closed
+    reason: str  # core.gate reasons: allowed, denied, unknown, inactive, always, never, manual, offline …
+    why: str  # for people: which entry matched and how, or what rule decided
+    at: datetime
+    list: str | None = None  # allow | deny: the list of the deciding entry
+    entry_id: int | None = None
+    entry_plate: str | None = None
+    distance: int | None = None  # character edits between the read and the entry (0: exact or look-alike)
+    alert: str | None = None  # deny | unknown | None
+
+    @property
+    def opens(self) -> bool:
+        return self.action == "open"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _decision(row) -> Decision:
+    return Decision(row.read_id, row.device, row.policy, row.action, row.reason, row.detail or "",
+                    as_utc(row.at), row.list, row.entry_id, row.entry_plate, row.distance, row.alert)
+
+
+class DecisionRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, d: Decision) -> bool:
+        """False when the read was decided already (the first decision stands)."""
+        with self.engine.begin() as conn:
+            return conn.execute(insert_ignore(self.engine, decisions).values(
+                read_id=d.read_id, device=d.device, policy=d.policy, action=d.action, reason=d.reason,
+                detail=d.why, at=d.at, list=d.list, entry_id=d.entry_id, entry_plate=d.entry_plate,
+                distance=d.distance, alert=d.alert)).rowcount > 0
+
+    def get(self, read_id: str) -> Decision | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(decisions).where(decisions.c.read_id == read_id)).first()
+        return _decision(row) if row else None
+
+    def of_reads(self, read_ids: list[str]) -> dict[str, Decision]:
+        if not read_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(decisions).where(decisions.c.read_id.in_(read_ids))).all()
+        return {r.read_id: _decision(r) for r in rows}

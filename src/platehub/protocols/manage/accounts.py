@@ -1,0 +1,120 @@
+"""platehub's API for user accounts and API tokens (the web console's Settings page; scripts with a
+token): `/v1/users/` list / add, `/v1/users/{login}/` rights, admin flag, password / remove;
+`/v1/tokens/` list / create (the key is in the answer once), `/v1/tokens/{id}/` revoke.
+
+Administrators only (or an API token). The rules and the event-log records are the CLI's
+(`core/accounts.py`). Changing or removing a user ends that user's console / TS-API sessions, so
+new rights apply at once; an admin changing their own account signs in again."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from platehub.config import Settings
+from platehub.core import accounts
+from platehub.core.store.accounts import RIGHTS, ApiToken, User
+from platehub.protocols.manage.auth import require
+from platehub.protocols.manage.routes import _json_object, _time
+from platehub.protocols.tsapi.common import sessions
+
+Admin = Annotated[User | None, Depends(require(admin=True))]  # None: an API token
+
+
+def _user(u: User) -> dict[str, Any]:
+    return {"login": u.login, "admin": u.is_admin, "rights": list(RIGHTS) if u.is_admin else list(u.rights)}
+
+
+def _token(t: ApiToken) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": _time(t.created_at),
+            "revoked_at": _time(t.revoked_at), "last_used_at": _time(t.last_used_at)}
+
+
+def _by(who: User | None) -> str:
+    return who.login if who else "api"
+
+
+async def _change(func, *args, **kwargs):
+    try:
+        return await run_in_threadpool(func, *args, **kwargs)
+    except accounts.NoSuchAccount as e:
+        raise HTTPException(404, str(e)[0].upper() + str(e)[1:] + ".") from None
+    except accounts.AccountError as e:
+        raise HTTPException(400, str(e)[0].upper() + str(e)[1:] + ".") from None
+
+
+def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise HTTPException(400, f"`{name}` must be true or false.")
+    return value
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(prefix="/v1", tags=["Accounts"])
+
+    @r.get("/users/", summary="List users and their rights (admin)")
+    async def list_users(request: Request, who: Admin) -> list[dict[str, Any]]:
+        return [_user(u) for u in await run_in_threadpool(request.app.state.platehub.store.users.list)]
+
+    @r.post("/users/", status_code=201,
+            summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
+    async def add_user(request: Request, who: Admin) -> dict[str, Any]:
+        body = await _json_object(request)
+        hub = request.app.state.platehub
+        user = await _change(accounts.add_user, hub.store, str(body.get("login") or ""),
+                             str(body.get("password") or ""), admin=_flag(body, "admin"), rights=body.get("rights"),
+                             by=_by(who), bus=hub.bus, strict=True)
+        return _user(user)
+
+    @r.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
+    async def change_user(request: Request, login: str, who: Admin) -> dict[str, Any]:
+        body = await _json_object(request)
+        hub = request.app.state.platehub
+        current = await run_in_threadpool(hub.store.users.get, login)
+        if current is None:
+            raise HTTPException(404, f"No user {login!r}.")
+        if not ({"rights", "admin", "password"} & body.keys()):
+            raise HTTPException(400, "Send `rights` and/or `admin`, or `password`.")
+        if "password" in body:
+            await _change(accounts.set_password, hub.store, login, str(body["password"] or ""), by=_by(who),
+                          bus=hub.bus, strict=True)
+        user = current
+        if "rights" in body or "admin" in body:
+            rights = body.get("rights", list(current.rights))
+            if not isinstance(rights, list | str):
+                raise HTTPException(400, "`rights` must be a list of right names.")
+            user = await _change(accounts.set_rights, hub.store, login, admin=_flag(body, "admin", current.is_admin),
+                                 rights=rights, by=_by(who), bus=hub.bus)
+        sessions(request).close_user(login)
+        return _user(user)
+
+    @r.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
+    async def remove_user(request: Request, login: str, who: Admin) -> Response:
+        hub = request.app.state.platehub
+        await _change(accounts.remove_user, hub.store, login, by=_by(who), bus=hub.bus)
+        sessions(request).close_user(login)
+        return Response(status_code=204)
+
+    @r.get("/tokens/", summary="List API tokens (admin; never their keys)")
+    async def list_tokens(request: Request, who: Admin) -> list[dict[str, Any]]:
+        return [_token(t) for t in await run_in_threadpool(request.app.state.platehub.store.tokens.list)]
+
+    @r.post("/tokens/", status_code=201, summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
+    async def create_token(request: Request, who: Admin) -> dict[str, Any]:
+        body = await _json_object(request)
+        hub = request.app.state.platehub
+        token, key = await _change(accounts.create_token, hub.store, str(body.get("name") or ""), by=_by(who),
+                                   bus=hub.bus)
+        return {**_token(token), "key": key}
+
+    @r.delete("/tokens/{token_id}/", status_code=204, summary="Revoke an API token (admin)")
+    async def revoke_token(request: Request, token_id: int, who: Admin) -> Response:
+        hub = request.app.state.platehub
+        await _change(accounts.revoke_token, hub.store, str(token_id), by=_by(who), bus=hub.bus)
+        return Response(status_code=204)
+
+    return r

@@ -1,0 +1,258 @@
+"""platehub's API for the access lists (core/access.py holds the rules, core/listfile.py the files).
+
+- `GET /v1/lists/entries/?list=&tag=&q=&device=&offset=&limit=` → `{"total", "offset", "limit", "entries"}`
+  (`q`: part of the plate; `device`: the entries that apply to it);
+- `POST /v1/lists/entries/` `{"list", "plate", "valid_from", "valid_until", "schedule", "tag", "comment",
+  "devices"}` → 201 (409 when the list holds the plate already);
+- `GET|PUT|DELETE /v1/lists/entries/{id}/`: PUT changes the fields given;
+- `POST /v1/lists/import/?mode=merge|replace&list=`: a multipart `file`, or the CSV / XLSX file as the
+  body → `{"added", "updated", "removed", "refused": [{"line", "reason"}]}`;
+- `GET /v1/lists/export/?format=csv|xlsx&list=`: the file (what the import reads back);
+- `GET /v1/lists/match/?plate=&device=&at=&edits=&lookalikes=`: the entries a read matches and why.
+
+Entries: times as ISO 8601 in UTC (`Z`), the schedule as text (`mon-fri 07:00-19:00; sat 08:00-12:00`),
+devices as a list or null (every device). Input times may also be `YYYY-MM-DD HH:MM:SS` (site local).
+Reading needs the LPR right, changing the Settings right (or an API token). Each change is one
+settings entry of the event log (an import one entry, not one per row). Errors are `{"detail": ...}`."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from platehub.config import Settings
+from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, parse_list, parse_time
+from platehub.core.eventlog import record_setting
+from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, import_file, write_xlsx
+from platehub.core.read import normalize_plate
+from platehub.core.store.accounts import User
+from platehub.protocols.manage.auth import require
+
+MAX_LIMIT = 1000
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def entry_out(e: Entry) -> dict[str, Any]:
+    return {"id": e.id, "list": e.list, "plate": e.plate, "valid_from": _time(e.valid_from),
+            "valid_until": _time(e.valid_until), "schedule": format_schedule(e.schedule) or None, "tag": e.tag,
+            "comment": e.comment, "devices": list(e.devices) if e.devices else None,
+            "created_at": _time(e.created_at), "updated_at": _time(e.updated_at)}
+
+
+def _who(user: User | None) -> str:
+    return user.login if user else "api"
+
+
+def _lists(request: Request) -> AccessLists:
+    return request.app.state.platehub.lists
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise HTTPException(400, "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "The body must be a JSON object.")
+    return body
+
+
+def _int(value: str | None, name: str, default: int, low: int = 0, high: int | None = None) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise HTTPException(400, f"`{name}` must be a whole number.") from None
+    if number < low or (high is not None and number > high):
+        raise HTTPException(400, f"`{name}` must be {low} to {high}." if high is not None else
+                            f"`{name}` must be at least {low}.")
+    return number
+
+
+def _list_param(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return parse_list(value)
+    except ListError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def _entry_id(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise HTTPException(404, f"No entry {value!r}.")
+    return int(value)
+
+
+async def _call(func, *args):
+    try:
+        return await run_in_threadpool(func, *args)
+    except (ListError, ListFileError) as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(prefix="/v1/lists", tags=["Access lists"])
+    read_right, write_right = Depends(require("LPR")), Depends(require("Settings"))
+
+    @r.get("/entries/", summary="List entries (filters: list, tag, q = part of the plate, device)")
+    async def list_entries(request: Request, user: User | None = read_right) -> dict[str, Any]:
+        p = request.query_params
+        offset = _int(p.get("offset"), "offset", 0)
+        limit = _int(p.get("limit"), "limit", 100, 0, MAX_LIMIT)
+        total, entries = await run_in_threadpool(
+            request.app.state.platehub.store.access.list, _list_param(p.get("list")), p.get("tag") or None,
+            normalize_plate(p.get("q") or "") or None, p.get("device") or None, offset, limit)
+        return {"total": total, "offset": offset, "limit": limit, "entries": [entry_out(e) for e in entries]}
+
+    @r.post("/entries/", status_code=201, summary="Add an entry")
+    async def add_entry(request: Request, user: User | None = write_right) -> dict[str, Any]:
+        fields = await _json_object(request)
+        lists = _lists(request)
+        entry = await _call(lists.parse, fields)
+        stored = await run_in_threadpool(lists.repo.add, entry)
+        if stored is None:
+            raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
+        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{stored.list} list",
+                                _who(user), None, {"plate": stored.plate, "id": stored.id},
+                                request.app.state.platehub.bus)
+        return entry_out(stored)
+
+    @r.get("/entries/{entry_id}/", summary="One entry")
+    async def get_entry(request: Request, entry_id: str, user: User | None = read_right) -> dict[str, Any]:
+        entry = await run_in_threadpool(_lists(request).get, _entry_id(entry_id))
+        if entry is None:
+            raise HTTPException(404, f"No entry {entry_id}.")
+        return entry_out(entry)
+
+    @r.put("/entries/{entry_id}/", summary="Change the fields given of an entry")
+    async def put_entry(request: Request, entry_id: str, user: User | None = write_right) -> dict[str, Any]:
+        number = _entry_id(entry_id)
+        fields = await _json_object(request)
+        fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
+        lists = _lists(request)
+        before = await run_in_threadpool(lists.get, number)
+        if before is None:
+            raise HTTPException(404, f"No entry {entry_id}.")
+        try:
+            entry = await run_in_threadpool(lists.update, number, fields)
+        except ListError as e:
+            raise HTTPException(409 if "holds" in str(e) else 400, str(e)) from None
+        if entry is None:
+            raise HTTPException(404, f"No entry {entry_id}.")
+        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", _who(user),
+                                _changed(before, fields), _changed(entry, fields), request.app.state.platehub.bus)
+        return entry_out(entry)
+
+    @r.delete("/entries/{entry_id}/", status_code=204, summary="Remove an entry")
+    async def delete_entry(request: Request, entry_id: str, user: User | None = write_right) -> Response:
+        entry = await run_in_threadpool(_lists(request).remove, _entry_id(entry_id))
+        if entry is None:
+            raise HTTPException(404, f"No entry {entry_id}.")
+        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", _who(user),
+                                {"plate": entry.plate, "id": entry.id}, None, request.app.state.platehub.bus)
+        return Response(status_code=204)
+
+    @r.post("/import/", summary="Import a CSV or XLSX file (multipart `file`, or the file as the body)")
+    async def import_entries(request: Request, user: User | None = write_right) -> dict[str, Any]:
+        p = request.query_params
+        mode = p.get("mode") or "merge"
+        if mode not in MODES:
+            raise HTTPException(400, f"`mode` must be one of {', '.join(MODES)}.")
+        list_ = _list_param(p.get("list"))
+        data, hint = await _upload(request)
+        hub = request.app.state.platehub
+        lists = _lists(request)
+        result = await _call(lambda: import_file(hub.store.access, data, lists.zone, mode=mode, list_=list_,
+                                                 fmt=hint))
+        if result.added or result.updated or result.removed:
+            await run_in_threadpool(record_setting, hub.store, f"{list_ or 'access'} list import", _who(user), None,
+                                    {"mode": mode, "added": result.added, "updated": result.updated,
+                                     "removed": result.removed, "refused": len(result.refused)}, hub.bus)
+        return {"added": result.added, "updated": result.updated, "removed": result.removed,
+                "refused": [{"line": x.line, "reason": x.reason} for x in result.refused]}
+
+    @r.get("/export/", summary="Export entries as CSV or XLSX")
+    async def export_entries(request: Request, user: User | None = read_right) -> Response:
+        p = request.query_params
+        fmt = p.get("format") or "csv"
+        if fmt not in FORMATS:
+            raise HTTPException(400, f"`format` must be one of {', '.join(FORMATS)}.")
+        list_ = _list_param(p.get("list"))
+        lists = _lists(request)
+        name = f"access-{list_ or 'lists'}.{fmt}"
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        entries = request.app.state.platehub.store.access.iterate(list_)
+        if fmt == "csv":
+            return StreamingResponse(iterate_in_threadpool(csv_chunks(entries, lists.zone)), media_type=_MEDIA["csv"],
+                                     headers=disposition)
+        fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platehub-lists-")
+        os.close(fd)
+        try:
+            await _call(write_xlsx, entries, lists.zone, path)
+        except BaseException:
+            os.unlink(path)
+            raise
+        return FileResponse(path, media_type=_MEDIA["xlsx"], headers=disposition,
+                            background=BackgroundTask(os.unlink, path))
+
+    @r.get("/match/", summary="The entries a read plate matches, best first, and why")
+    async def match(request: Request, user: User | None = read_right) -> dict[str, Any]:
+        p = request.query_params
+        plate = normalize_plate(p.get("plate") or "")
+        if not plate:
+            raise HTTPException(400, "`plate` is required.")
+        lists = _lists(request)
+        at = await _call(parse_time, p.get("at"), lists.zone, "at") or datetime.now(UTC)
+        edits = _int(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
+        lookalikes = p.get("lookalikes")
+        if lookalikes not in (None, "", "0", "1", "true", "false", "on", "off"):
+            raise HTTPException(400, "`lookalikes` must be on or off.")
+        flag = None if not lookalikes else lookalikes in ("1", "true", "on")
+        matches = await _call(lambda: lists.match(plate, p.get("device") or None, at, edits=edits,
+                                                  lookalikes=flag))
+        return {"plate": plate, "at": _time(at), "matches": [
+            {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,
+             "inactive_reason": m.inactive_reason, "why": m.why} for m in matches]}
+
+    return r
+
+
+def _changed(entry: Entry, fields: dict[str, Any]) -> dict[str, Any]:
+    out = entry_out(entry)
+    return {"id": entry.id, "plate": entry.plate, **{k: out[k] for k in fields if k in out}}
+
+
+async def _upload(request: Request) -> tuple[bytes, str | None]:
+    """The file's bytes and a format hint (its name or media type)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        try:
+            form = await request.form()
+        except Exception:  # malformed multipart
+            raise HTTPException(400, "Malformed multipart body.") from None
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(400, "The multipart body needs a `file` part.")
+        return await upload.read(), upload.filename or upload.content_type
+    data = await request.body()
+    if not data:
+        raise HTTPException(400, "The body is empty: send a CSV or XLSX file.")
+    return data, ctype or None
+
+
+__all__ = ["LISTS", "router"]

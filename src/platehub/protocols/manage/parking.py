@@ -1,0 +1,233 @@
+"""platehub's API for parking lots and visits (core/parking.py holds the rules).
+
+- `GET /v1/lots/`, `GET /v1/lots/{id}/`: lots as TS-API gives them (`id, name, type, count, maxCount`,
+  a group's `member`), plus `full`;
+- `POST /v1/lots/` `{"name", "type": "counter"|"group", "maxCount" (counter), "members" (group)}` → 201;
+- `PATCH /v1/lots/{id}/` `{"name", "maxCount" | "members"}`; `DELETE /v1/lots/{id}/` → 204;
+- `PUT /v1/lots/{id}/count/` `{"count": n}`: manual correction of a counter (event log: user, before, after);
+- `GET|PUT /v1/devices/{code}/lots/` `{"entrance": id|null, "exit": id|null}`: map a source to counters;
+- `GET /v1/visits/?lot=&plate=&status=&from=&to=&offset=&limit=`: newest first, `{"total", "offset",
+  "limit", "visits"}`; `plate` is a part of the entry's or the exit's plate; `from`/`to` (ISO 8601, UTC
+  without an offset) bound when the visit began;
+- `GET /v1/visits/export/?format=csv|xlsx` (same filters): the file.
+
+Reading needs the LPR right, changing the Settings right (or an API token: manage/auth.py). Errors
+are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from platehub.config import Settings
+from platehub.core import parking
+from platehub.core.parking import NotFound, ParkingError
+from platehub.core.store.accounts import User
+from platehub.core.store.devices import Device
+from platehub.core.store.parking import Lot, Visit
+from platehub.protocols.manage.auth import require
+
+MAX_LIMIT = 1000
+_MEDIA = {"csv": "text/csv; charset=utf-8",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def lot_out(lot: Lot) -> dict[str, Any]:
+    return {**parking.lot_json(lot), "full": lot.full}
+
+
+def visit_out(visit: Visit) -> dict[str, Any]:
+    dwell = visit.dwell
+    return {"id": visit.id, "lot": visit.lot_id, "plate": visit.plate, "exitPlate": visit.exit_plate,
+            "status": visit.status, "enteredAt": _time(visit.entered_at), "exitedAt": _time(visit.exited_at),
+            "dwellSeconds": None if dwell is None else int(dwell.total_seconds()), "distance": visit.distance,
+            "entryRead": visit.entry_read, "exitRead": visit.exit_read}
+
+
+def source_out(device: Device) -> dict[str, Any]:
+    return {"code": device.code, "entrance": device.lot_entrance, "exit": device.lot_exit}
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise HTTPException(400, "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "The body must be a JSON object.")
+    return body
+
+
+def _who(user: User | None) -> str:
+    return user.login if user is not None else "api token"
+
+
+def _lot_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(404, f"No parking lot {raw[:40]!r}.") from None
+    if not 0 < value < 2**31:
+        raise HTTPException(404, f"No parking lot {value}.")
+    return value
+
+
+def _int_param(params, name: str, default: int | None, low: int = 0, high: int = 2**31 - 1) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"`{name}` must be a whole number.") from None
+    if not low <= value <= high:
+        raise HTTPException(400, f"`{name}` must be from {low} to {high}.")
+    return value
+
+
+def _time_param(params, name: str) -> datetime | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    if " " in raw and "T" in raw:  # an unencoded '+' of the offset
+        raw = raw.replace(" ", "+")
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(400, f"`{name}` must be an ISO 8601 time, e.g. 2024-05-01T08:00:00Z.") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    status = params.get("status") or None
+    if status is not None and status not in parking.VISIT_STATUSES:
+        raise HTTPException(400, f"`status` must be one of {', '.join(parking.VISIT_STATUSES)}.")
+    plate = params.get("plate") or None
+    if plate is not None and len(plate) > 64:
+        raise HTTPException(400, "`plate` is at most 64 characters.")
+    return {"lot_id": _int_param(params, "lot", None, 1), "plate": plate, "status": status,
+            "since": _time_param(params, "from"), "until": _time_param(params, "to")}
+
+
+async def _call(func, *args, **kwargs):
+    try:
+        return await run_in_threadpool(func, *args, **kwargs)
+    except NotFound as e:
+        raise HTTPException(404, str(e)) from None
+    except ParkingError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+def _pick(body: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in body:
+            return body[name]
+    return None
+
+
+def router(settings: Settings) -> APIRouter:
+    r = APIRouter(prefix="/v1", tags=["Parking"])
+    reader, writer = Depends(require("LPR")), Depends(require("Settings"))
+
+    @r.get("/lots/", summary="Parking lots: counters and groups, with their counts")
+    async def list_lots(request: Request, user: User | None = reader) -> list[dict[str, Any]]:
+        lots = await _call(parking.of(request.app).all)
+        return [lot_out(lot) for lot in lots]
+
+    @r.post("/lots/", status_code=201, summary='Add a lot: {"name", "type": "counter"|"group", '
+            '"maxCount" (counter), "members" (group: counter ids)}')
+    async def add_lot(request: Request, user: User | None = writer) -> dict[str, Any]:
+        body = await _json_object(request)
+        lot = await _call(parking.of(request.app).add_lot, body.get("name"), body.get("type", "counter"),
+                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), _who(user))
+        return lot_out(lot)
+
+    @r.get("/lots/{lot_id}/", summary="One lot")
+    async def get_lot(request: Request, lot_id: str, user: User | None = reader) -> dict[str, Any]:
+        return lot_out(await _call(parking.of(request.app).get, _lot_id(lot_id)))
+
+    @r.patch("/lots/{lot_id}/", summary='Change a lot: {"name", "maxCount" (counter), "members" (group)}')
+    @r.put("/lots/{lot_id}/", include_in_schema=False)
+    async def update_lot(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
+        lid = _lot_id(lot_id)
+        body = await _json_object(request)
+        lot = await _call(parking.of(request.app).update_lot, lid, body.get("name"),
+                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), _who(user))
+        return lot_out(lot)
+
+    @r.delete("/lots/{lot_id}/", status_code=204, summary="Remove a lot (its visits are kept)")
+    async def remove_lot(request: Request, lot_id: str, user: User | None = writer) -> Response:
+        await _call(parking.of(request.app).remove_lot, _lot_id(lot_id), _who(user))
+        return Response(status_code=204)
+
+    @r.put("/lots/{lot_id}/count/", summary='Correct a counter\'s count: {"count": n}')
+    @r.put("/lots/{lot_id}/count", include_in_schema=False)
+    async def set_count(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
+        lid = _lot_id(lot_id)
+        body = await _json_object(request)
+        return lot_out(await _call(parking.of(request.app).set_count, lid, body.get("count"), _who(user)))
+
+    @r.get("/devices/{code}/lots/", summary="The lots a source is the entrance and the exit of")
+    async def get_source(request: Request, code: str, user: User | None = reader) -> dict[str, Any]:
+        device = await run_in_threadpool(request.app.state.platehub.store.devices.get, code)
+        if device is None:
+            raise HTTPException(404, f"No device {code!r}.")
+        return source_out(device)
+
+    @r.put("/devices/{code}/lots/", summary='Map a source: {"entrance": lot id|null, "exit": lot id|null} '
+           "(a key left out keeps its value)")
+    @r.put("/devices/{code}/lots", include_in_schema=False)
+    async def map_source(request: Request, code: str, user: User | None = writer) -> dict[str, Any]:
+        body = await _json_object(request)
+        device = await _call(parking.of(request.app).map_source, code, body.get("entrance", ...),
+                             body.get("exit", ...), _who(user))
+        return source_out(device)
+
+    @r.get("/visits/", summary="Visits (entry and exit paired), newest first: ?lot=&plate=&status=open|closed|"
+           "exit_only|lost&from=&to=&offset=&limit=")
+    async def list_visits(request: Request, user: User | None = reader) -> dict[str, Any]:
+        filters = _filters(request)
+        offset = _int_param(request.query_params, "offset", 0) or 0
+        limit = _int_param(request.query_params, "limit", 100, 0, MAX_LIMIT)
+        total, page = await _call(parking.of(request.app).search, offset=offset, limit=limit, **filters)
+        return {"total": total, "offset": offset, "limit": limit, "visits": [visit_out(v) for v in page]}
+
+    @r.get("/visits/export/", summary="The visits (same filters) as a file: ?format=csv|xlsx")
+    @r.get("/visits/export", include_in_schema=False)
+    async def export_visits(request: Request, user: User | None = reader) -> Response:
+        fmt = request.query_params.get("format") or "xlsx"
+        if fmt not in _MEDIA:
+            raise HTTPException(400, "`format` must be csv or xlsx.")
+        filters = _filters(request)
+        hub = request.app.state.platehub
+        fd, name = tempfile.mkstemp(suffix=f".{fmt}", prefix="visits-")
+        os.close(fd)
+        path = Path(name)
+
+        def write() -> None:
+            parking.write_export(hub.store.visits.iterate(**filters), hub.store.lots.list(), path, fmt)
+
+        try:
+            await run_in_threadpool(write)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        return FileResponse(path, media_type=_MEDIA[fmt], filename=f"visits-{stamp}.{fmt}",
+                            background=BackgroundTask(path.unlink, missing_ok=True))
+
+    return r
