@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
-COMMANDS = [[], ["serve"], ["read"], ["reads"], ["token"], ["token", "create"], ["token", "list"],
-            ["token", "revoke"], ["webhook"], ["webhook", "add"], ["webhook", "list"], ["webhook", "remove"],
-            ["bench"], ["devices"], ["devices", "list"], ["devices", "gate"], ["command"], ["command", "add"],
-            ["command", "list"], ["command", "cancel"], ["simulate"], ["simulate", "ff"], ["simulate", "allinone"],
-            ["simulate", "push"]]
+from platehub.cli import build_parser
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every command and subcommand of the parser (so a new one cannot miss its --help)."""
+    out = [list(prefix)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out += _commands(sub, (*prefix, name))
+    return out
+
+
+COMMANDS = _commands(build_parser())
+
+
+def test_every_command_is_covered():
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"devices set", "lists import", "lots count", "visits export", "user passwd", "simulate push"} <= names
 
 
 def run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:

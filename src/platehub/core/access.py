@@ -28,7 +28,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platehub.core import similar
 from platehub.core.read import normalize_plate
@@ -140,16 +139,6 @@ class Match:
 
 
 # ---- times and zones ---------------------------------------------------------------------------------------
-
-def site_zone(name: str) -> tzinfo | None:
-    """The IANA zone `name`; "" = None, which Python's datetime functions read as the machine's zone."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ListError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
-
 
 def parse_time(value: Any, zone: tzinfo | None, what: str = "time") -> datetime | None:
     """ISO 8601 or `YYYY-MM-DD HH:MM:SS` (the camera spec's), naive = site local → aware UTC, whole
@@ -444,7 +433,7 @@ class AccessLists:
     def __init__(self, repo: AccessRepo, settings: Settings) -> None:
         self.repo = repo
         self.settings = settings
-        self.zone = site_zone(settings.timezone)
+        self.zone = settings.zone
         self._index: _KeyIndex | None = None
         self._index_lock = threading.Lock()
 

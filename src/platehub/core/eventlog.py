@@ -26,6 +26,7 @@ EVENT_LOGGED = "eventlog.added"  # payload: core.store.eventlog.LogEntry
 # platehub's names for the entries (type → codes); the TS-API numbers live in protocols/tsapi/eventlog.py
 SYSTEM, PRIVACY, SETTINGS, DEVICE, EMERGENCY = "system", "privacy", "settings", "device", "emergency"
 ACCESS = "access"  # gate alerts: a deny-list vehicle, an unknown vehicle (when the policy asks for it)
+PARKING = "parking"  # a lot counted beyond its maximum
 KINDS: dict[str, tuple[str, ...]] = {
     SYSTEM: ("startup", "shutdown"),
     PRIVACY: ("signIn", "signOut"),
@@ -33,6 +34,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     DEVICE: ("online", "offline"),
     EMERGENCY: ("callStart", "callEnd"),
     ACCESS: ("denied", "unknown"),
+    PARKING: ("full",),
 }
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from platehub.core import similar
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
-from platehub.core.eventlog import KINDS, EventLog
+from platehub.core.eventlog import PARKING, EventLog
 from platehub.core.read import Read, normalize_plate
 from platehub.core.store import Store
 from platehub.core.store.devices import Device
@@ -56,8 +56,6 @@ from platehub.core.store.parking import (
 
 log = logging.getLogger("platehub.parking")
 
-PARKING = "parking"  # event log type: code `full` (an entry into a full lot)
-KINDS.setdefault(PARKING, ("full",))
 
 ENTRY, EXIT = "entry", "exit"
 ENTRY_WORDS = frozenset({"entry", "in", "incoming", "approaching", "enter", "entering", "arrival"})

@@ -21,7 +21,7 @@ from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
 
 TYPE_IDS: dict[str, int] = {core.SYSTEM: 0, core.PRIVACY: 1, core.SETTINGS: 2, core.DEVICE: 3, core.EMERGENCY: 4,
-                            core.ACCESS: 5}
+                            core.ACCESS: 5, core.PARKING: 6}
 CODE_IDS: dict[tuple[str, str], int] = {
     (core.SYSTEM, "startup"): 1,
     (core.SYSTEM, "shutdown"): 2,
@@ -34,6 +34,7 @@ CODE_IDS: dict[tuple[str, str], int] = {
     (core.EMERGENCY, "callEnd"): 71,
     (core.ACCESS, "denied"): 80,
     (core.ACCESS, "unknown"): 81,
+    (core.PARKING, "full"): 90,
 }
 _TYPE_OF_ID = {v: k for k, v in TYPE_IDS.items()}
 _CODE_OF_ID = {v: k for k, v in CODE_IDS.items()}

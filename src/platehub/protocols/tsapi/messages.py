@@ -43,6 +43,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "type.access": "Access control",
         "code.access.denied": "Deny-list vehicle",
         "code.access.unknown": "Unknown vehicle",
+        "type.parking": "Parking",
+        "code.parking.full": "Parking lot over capacity",
     },
     "es-ES": {
         "auth_required": "Se requiere autenticación.",
@@ -75,6 +77,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "type.access": "Control de acceso",
         "code.access.denied": "Vehículo en lista negra",
         "code.access.unknown": "Vehículo desconocido",
+        "type.parking": "Estacionamiento",
+        "code.parking.full": "Estacionamiento por encima de su capacidad",
     },
 }
 
