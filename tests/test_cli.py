@@ -99,4 +99,9 @@ def test_command_queue_cli(tmp_path):
     assert "serial_data" in listed and '"data": "aGVsbG8="' in listed
     assert run("command", "cancel", "1", *data).returncode == 0
     assert "cancelled" in run("command", "list", *data).stdout
-    assert run("devices", "gate", "nope", "open", *data).returncode == 1
+    assert run("devices", "set", "nope", "--policy", "always", *data).returncode == 1
+    assert run("devices", "add", "SN-1", *data).returncode == 0
+    assert run("devices", "set", "SN-1", "--policy", "ajar", *data).returncode == 2
+    r = run("devices", "set", "SN-1", "--policy", "deny_list", "--whitelist-sync", "on", *data)
+    assert r.returncode == 0 and "gate_policy deny_list" in r.stdout, r.stderr
+    assert "gate deny_list" in run("devices", "list", *data).stdout

@@ -22,6 +22,7 @@ from sqlalchemy import insert, text
 from platehub.core import similar
 from platehub.core.read import Box, Read
 from platehub.core.store import Store
+from platehub.core.store.database import head_revision
 from platehub.core.store.schema import reads as reads_table
 from platehub.core.store.search import PlateSearch
 
@@ -297,7 +298,7 @@ def test_store_search_is_the_same_on_postgresql(tmp_path, pg_url):
         assert answers(pg) == expected
         with pg.engine.connect() as conn:
             assert conn.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_reads_plate_trgm'")).first()
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
     finally:
         lite.close()
         pg.close()

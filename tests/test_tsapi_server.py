@@ -320,7 +320,7 @@ def test_enum_items(server):
     assert c.get("/api/enum?what=objectAttr").json() == {}
     assert c.get("/api/enum?what=objectAttr&type=vehicle").json() == {}
     types = c.get("/api/enum?what=eventType").json()
-    assert [t["id"] for t in types] == [0, 1, 2, 3, 4]
+    assert [t["id"] for t in types] == [0, 1, 2, 3, 4, 5, 6]  # … access control, parking
     codes = [code["id"] for t in types for code in t["code"]]
     assert len(codes) == len(set(codes)) and {1, 2, 4, 5, 50, 51} <= set(codes)
 
