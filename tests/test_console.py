@@ -184,6 +184,14 @@ def test_read_arrives_live_then_search_and_detail(console, srv):
     page.wait_for_selector(f"#search-table tr:has-text('{plate}')")
     assert page.inner_text("#search-total").endswith("of 1")
     assert f"keyword={plate}" in page.url
+    # … filtered by the gate decision on the server: no list holds it, so it was not opened
+    page.select_option("#search-decision", "unknown")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector(f"#search-table tr:has-text('{plate}')")
+    page.select_option("#search-decision", "open")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector("#search-total:has-text('No reads found')")
+    page.select_option("#search-decision", "")
 
     # similar plates: one changed character finds it
     near = plate[:-1] + ("X" if plate[-1] != "X" else "Y")

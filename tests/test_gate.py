@@ -167,6 +167,13 @@ def test_camera_gets_the_decision_in_the_reply_to_its_read(inproc):
     assert (denied.reason, denied.alert, denied.list) == ("denied", "deny", "deny")
     assert decision("京C11111").reason == "inactive" and "expired" in decision("京C11111").why
     assert decision("offline").reason == "offline"
+    # searchable by decision (TS-API carNo's `decision=` extension, the console's filter)
+    from platehub.core.store.search import PlateSearch
+
+    search = PlateSearch(hub.store.engine)
+    assert [h.read.plate for h in search.search(sources=[cam.serial], decision="denied")[0]] == ["京B66666"]
+    opened = {h.read.plate for h in search.search(sources=[cam.serial], decision="open")[0]}
+    assert opened == {"京A12345", "京A12346"}
     alerts = [e for e in hub.store.engine.connect().exec_driver_sql(
         "select code, source, details from event_log where type = 'access'")]
     assert [(a[0], a[1]) for a in alerts] == [("denied", cam.serial)]

@@ -395,3 +395,14 @@ def test_csv_export_splits_files(tmp_path):
     rows = [row for p in paths for row in list(csv.reader(p.open(encoding="utf-8-sig")))[1:]]
     assert [(r[1], r[2], r[7]) for r in rows] == [(f"CS{i}", f"CS {i}", "Gate") for i in range(5)]
     assert export.write_files(iter([]), tmp_path / "none", "x", fmt="csv") == []
+
+
+def test_direction_and_decision_filters_are_platehub_extensions():
+    from platehub.protocols.tsapi import carno
+
+    q = carno.parse_query({"direction": "Entry", "decision": "denied"})
+    assert (q.direction, q.decision) == ("entry", "denied") and "approaching" in q.directions
+    assert carno.parse_query({}).directions is None
+    for bad in ({"direction": "sideways"}, {"decision": "1; drop table"}):
+        with pytest.raises(carno.ParamError):
+            carno.parse_query(bad)

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from platehub.core import similar as similar_plates
 from platehub.core.read import Read, normalize_plate
 from platehub.core.store.reads import from_row
-from platehub.core.store.schema import devices, reads
+from platehub.core.store.schema import decisions, devices, reads
 
 _aux = MetaData()
 plate_index = Table("plate_index", _aux, Column("id", Integer, primary_key=True), Column("plate", String(32)),
@@ -71,7 +71,10 @@ class PlateSearch:
         return self._fts
 
     def _where(self, keyword: str | None, since: datetime | None, until: datetime | None,
-               sources: Sequence[str] | None) -> list:
+               sources: Sequence[str] | None, directions: Sequence[str] | None = None,
+               decision: str | None = None) -> list:
+        """`directions`: the stored direction values wanted; `decision`: a gate action (open, closed) or
+        reason (allowed, denied, unknown …) the read was decided with."""
         conds = []
         kw = normalize_plate(keyword or "")
         if kw:
@@ -89,6 +92,11 @@ class PlateSearch:
             conds.append(reads.c.first_seen <= _utc(until))
         if sources:
             conds.append(reads.c.source.in_(list(sources)))
+        if directions:
+            conds.append(reads.c.direction.in_(list(directions)))
+        if decision:
+            d = decisions.c
+            conds.append(reads.c.id.in_(select(d.read_id).where((d.action == decision) | (d.reason == decision))))
         return conds
 
     def _names(self, conn, codes: set[str]) -> dict[str, str]:
@@ -99,9 +107,10 @@ class PlateSearch:
 
     def search(self, keyword: str | None = None, since: datetime | None = None, until: datetime | None = None,
                sources: Sequence[str] | None = None, sort: str = "desc", offset: int = 0, limit: int = 50,
-               with_total: bool = True) -> tuple[list[Hit], int | None]:
+               with_total: bool = True, directions: Sequence[str] | None = None,
+               decision: str | None = None) -> tuple[list[Hit], int | None]:
         """One page of reads (newest first unless sort="asc") and the number of all that match."""
-        conds = self._where(keyword, since, until, sources)
+        conds = self._where(keyword, since, until, sources, directions, decision)
         order = reads.c.first_seen.asc() if sort == "asc" else reads.c.first_seen.desc()
         page = select(reads).where(*conds).order_by(order).limit(max(0, limit)).offset(max(0, offset))
         with self.engine.connect() as conn:
@@ -113,9 +122,10 @@ class PlateSearch:
         return [Hit(r, names.get(r.source or "")) for r in rows], total
 
     def iter_hits(self, keyword: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                  sources: Sequence[str] | None = None, sort: str = "desc", batch: int = 1000) -> Iterator[Hit]:
+                  sources: Sequence[str] | None = None, sort: str = "desc", batch: int = 1000,
+                  directions: Sequence[str] | None = None, decision: str | None = None) -> Iterator[Hit]:
         """Every matching read, streamed from the database (a server-side cursor on PostgreSQL)."""
-        conds = self._where(keyword, since, until, sources)
+        conds = self._where(keyword, since, until, sources, directions, decision)
         order = reads.c.first_seen.asc() if sort == "asc" else reads.c.first_seen.desc()
         with self.engine.connect() as conn:
             names = {code: name for code, name in conn.execute(select(devices.c.code, devices.c.name)) if name}

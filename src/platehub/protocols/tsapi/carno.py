@@ -42,6 +42,15 @@ class CarNoQuery:
     sources: tuple[str, ...]
     export: bool
     lang: str | None
+    # platehub's extensions (not in the guide; other servers ignore them): `direction=entry|exit`, and
+    # `decision=` a gate action (open, closed) or reason (allowed, denied, unknown, inactive …)
+    direction: str | None = None
+    decision: str | None = None
+
+    @property
+    def directions(self) -> tuple[str, ...] | None:
+        """The stored direction values the `direction` filter stands for."""
+        return None if self.direction is None else tuple(sorted(_ENTRY if self.direction == "entry" else _EXIT))
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -92,9 +101,16 @@ def parse_query(params) -> CarNoQuery:
     src = params.get("src") or ""
     sources = tuple(dict.fromkeys(s.strip() for s in src.split(",") if s.strip()))
     keyword = (params.get("keyword") or "").strip() or None
+    moving = (params.get("direction") or "").strip().lower() or None
+    if moving not in (None, "entry", "exit"):
+        raise ParamError(f"`direction` must be entry or exit, not {params.get('direction')!r}")
+    decision = (params.get("decision") or "").strip().lower() or None
+    if decision is not None and not decision.replace("_", "").isalpha():
+        raise ParamError(f"`decision` must be a gate action or reason, not {params.get('decision')!r}")
     return CarNoQuery(keyword, since, until, parse_int(params.get("at"), "at", 0),
                       min(MAX_COUNT, parse_int(params.get("maxCount"), "maxCount", DEFAULT_COUNT)), sort, sources,
-                      "export" in params and parse_bool(params.get("export")), params.get("lang"))
+                      "export" in params and parse_bool(params.get("export")), params.get("lang"), moving,
+                      decision)
 
 
 def iso_local(ts: datetime) -> str:

@@ -132,7 +132,8 @@ def export(store, settings: Settings, query: CarNoQuery, base_url: str,
     root = exports_dir(settings)
     _prune(root)
     export_id = secrets.token_hex(16)
-    hits = PlateSearch(store.engine).iter_hits(query.keyword, query.since, query.until, query.sources, query.sort)
+    hits = PlateSearch(store.engine).iter_hits(query.keyword, query.since, query.until, query.sources, query.sort,
+                                               directions=query.directions, decision=query.decision)
     paths = write_files(hits, root / export_id, stem_of(query), rows_per_file)
     return [f"{base_url}download/{export_id}/{p.name}" for p in paths]
 

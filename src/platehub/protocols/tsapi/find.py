@@ -5,6 +5,7 @@ log, answered by `tsapi/eventlog.py`). Thin: parameters in (`carno.py`), the sto
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 from fastapi import APIRouter, Request
@@ -46,8 +47,9 @@ async def _car_no(request: Request) -> Response:
             raise TsApiError(403, "The DataExport right is required.")
         urls = await run_in_threadpool(export.export, app.store, app.settings, query, base)
         return respond(request, urls)
-    hits, total = await run_in_threadpool(_search(request).search, query.keyword, query.since, query.until,
-                                          query.sources, query.sort, query.at, query.max_count)
+    hits, total = await run_in_threadpool(functools.partial(
+        _search(request).search, query.keyword, query.since, query.until, query.sources, query.sort, query.at,
+        query.max_count, directions=query.directions, decision=query.decision))
     return respond(request, {"totalCount": total, "at": query.at,
                              "data": [carno.item(h.read, h.source_name, base) for h in hits]})
 

@@ -1,4 +1,5 @@
-// Search: the vehicle number log (TS-API /api/find?what=carNo), similar plates, paging, export.
+// Search: the vehicle number log (TS-API /api/find?what=carNo, with platehub's direction and decision
+// filters), similar plates, paging, export.
 import {api, badge, clear, errorBox, field, fmtTime, h, localInputToIso, localPath, params, plate, remember,
   setParams} from '../lib.js';
 
@@ -35,18 +36,22 @@ export async function render(root) {
     field('Match', h('select', {name: 'mode', id: 'search-mode'},
       h('option', {value: 'exact'}, 'contains'), h('option', {value: 'similar'}, 'similar plates'))),
     h('details', {class: 'more', open: matchMedia('(min-width: 700px)').matches ||
-      ['from', 'to', 'src', 'direction'].some((k) => q.get(k))},
-    h('summary', {}, 'Time, source, direction'),
+      ['from', 'to', 'src', 'direction', 'decision'].some((k) => q.get(k))},
+    h('summary', {}, 'Time, source, direction, decision'),
     h('div', {class: 'more-fields'},
       field('From', h('input', {type: 'datetime-local', name: 'from', value: isoToLocalInput(q.get('from'))})),
       field('To', h('input', {type: 'datetime-local', name: 'to', value: isoToLocalInput(q.get('to'))})),
       field('Source', sources),
       field('Direction', h('select', {name: 'direction'}, h('option', {value: ''}, 'Any'),
-        h('option', {value: 'entry'}, 'entry'), h('option', {value: 'exit'}, 'exit')), 'filters the shown page'))),
+        h('option', {value: 'entry'}, 'entry'), h('option', {value: 'exit'}, 'exit'))),
+      field('Decision', h('select', {name: 'decision', id: 'search-decision'}, h('option', {value: ''}, 'Any'),
+        ['open', 'closed', 'allowed', 'denied', 'unknown', 'inactive', 'manual', 'offline'].map(
+          (d) => h('option', {value: d}, d)))))),
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, 'Search'),
       h('button', {type: 'button', id: 'search-export'}, 'Export')));
   form.mode.value = q.get('mode') === 'similar' ? 'similar' : 'exact';
   form.direction.value = q.get('direction') || '';
+  form.decision.value = q.get('decision') || '';
   const out = h('div', {id: 'search-results'});
   const exportOut = h('div', {class: 'export'});
   root.append(h('div', {class: 'page-head'}, h('h1', {}, 'Search')), form, exportOut, out);
@@ -59,7 +64,7 @@ export async function render(root) {
   const values = () => ({
     keyword: form.keyword.value.trim(), mode: form.mode.value === 'similar' ? 'similar' : '',
     from: localInputToIso(form.from.value), to: localInputToIso(form.to.value), src: form.src.value,
-    direction: form.direction.value,
+    direction: form.direction.value, decision: form.decision.value,
   });
   const carNoQuery = (v, at) => {
     const p = new URLSearchParams({what: 'carNo', maxCount: String(PAGE), at: String(at)});
@@ -67,6 +72,8 @@ export async function render(root) {
     if (v.from) p.set('timeBegin', v.from);
     if (v.to) p.set('timeEnd', v.to);
     if (v.src) p.set('src', v.src);
+    if (v.direction) p.set('direction', v.direction);
+    if (v.decision) p.set('decision', v.decision);
     return p;
   };
 
@@ -91,7 +98,8 @@ export async function render(root) {
   });
 
   const v = {keyword: q.get('keyword') || '', mode: q.get('mode') || '', from: q.get('from') || '',
-    to: q.get('to') || '', src: q.get('src') || '', direction: q.get('direction') || ''};
+    to: q.get('to') || '', src: q.get('src') || '', direction: q.get('direction') || '',
+    decision: q.get('decision') || ''};
   const at = Math.max(0, parseInt(q.get('at') || '0', 10) || 0);
 
   if (v.mode === 'similar') {
@@ -113,7 +121,7 @@ export async function render(root) {
   out.append(h('p', {class: 'muted'}, 'Searching…'));
   try {
     const res = await api(`/api/find?${carNoQuery(v, at)}`);
-    const rows = res.data.filter((item) => !v.direction || item.direction === v.direction);
+    const rows = res.data;
     const last = Math.min(res.totalCount, at + res.data.length);
     const go = (n) => setParams('search', {...v, at: n || ''});
     clear(out,
