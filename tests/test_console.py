@@ -236,6 +236,13 @@ def test_open_gate_by_hand(console, srv):
     reply = camera_sends(srv, serial, unique_plate())["Response_AlarmInfoPlate"]
     assert reply["info"] == "ok", reply  # the barrier opens
     card.locator("ul.commands li[data-kind=open_gate][data-status=delivered]").wait_for()
+    # the lane's gate policy, set from the card: the camera's next read opens by itself
+    card.locator("select.policy").select_option("always")
+    card.locator("select.policy[data-saved=always]").wait_for()
+    assert camera_sends(srv, serial, unique_plate())["Response_AlarmInfoPlate"]["info"] == "ok"
+    card.locator("select.policy").select_option("")
+    card.locator("select.policy[data-saved=default]").wait_for()
+    assert camera_sends(srv, serial, unique_plate())["Response_AlarmInfoPlate"]["info"] == "no"
     assert not console.errors, console.errors
 
 

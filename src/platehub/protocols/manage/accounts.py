@@ -18,7 +18,7 @@ from platehub.config import Settings
 from platehub.core import accounts
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
 from platehub.protocols.manage.auth import require
-from platehub.protocols.manage.routes import _json_object, _time
+from platehub.protocols.manage.common import iso_utc, json_object
 from platehub.protocols.tsapi.common import sessions
 
 Admin = Annotated[User | None, Depends(require(admin=True))]  # None: an API token
@@ -29,8 +29,8 @@ def _user(u: User) -> dict[str, Any]:
 
 
 def _token(t: ApiToken) -> dict[str, Any]:
-    return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": _time(t.created_at),
-            "revoked_at": _time(t.revoked_at), "last_used_at": _time(t.last_used_at)}
+    return {"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": iso_utc(t.created_at),
+            "revoked_at": iso_utc(t.revoked_at), "last_used_at": iso_utc(t.last_used_at)}
 
 
 def _by(who: User | None) -> str:
@@ -63,7 +63,7 @@ def router(settings: Settings) -> APIRouter:
     @r.post("/users/", status_code=201,
             summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
     async def add_user(request: Request, who: Admin) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         hub = request.app.state.platehub
         user = await _change(accounts.add_user, hub.store, str(body.get("login") or ""),
                              str(body.get("password") or ""), admin=_flag(body, "admin"), rights=body.get("rights"),
@@ -72,7 +72,7 @@ def router(settings: Settings) -> APIRouter:
 
     @r.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
     async def change_user(request: Request, login: str, who: Admin) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         hub = request.app.state.platehub
         current = await run_in_threadpool(hub.store.users.get, login)
         if current is None:
@@ -105,7 +105,7 @@ def router(settings: Settings) -> APIRouter:
 
     @r.post("/tokens/", status_code=201, summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
     async def create_token(request: Request, who: Admin) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         hub = request.app.state.platehub
         token, key = await _change(accounts.create_token, hub.store, str(body.get("name") or ""), by=_by(who),
                                    bus=hub.bus)

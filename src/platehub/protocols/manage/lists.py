@@ -17,7 +17,6 @@ settings entry of the event log (an import one entry, not one per row). Errors a
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -35,39 +34,18 @@ from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, im
 from platehub.core.read import normalize_plate
 from platehub.core.store.accounts import User
 from platehub.protocols.manage.auth import require
-
-MAX_LIMIT = 1000
-_MEDIA = {"csv": "text/csv; charset=utf-8",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, iso_utc, json_object, who
 
 
 def entry_out(e: Entry) -> dict[str, Any]:
-    return {"id": e.id, "list": e.list, "plate": e.plate, "valid_from": _time(e.valid_from),
-            "valid_until": _time(e.valid_until), "schedule": format_schedule(e.schedule) or None, "tag": e.tag,
+    return {"id": e.id, "list": e.list, "plate": e.plate, "valid_from": iso_utc(e.valid_from),
+            "valid_until": iso_utc(e.valid_until), "schedule": format_schedule(e.schedule) or None, "tag": e.tag,
             "comment": e.comment, "devices": list(e.devices) if e.devices else None,
-            "created_at": _time(e.created_at), "updated_at": _time(e.updated_at)}
-
-
-def _who(user: User | None) -> str:
-    return user.login if user else "api"
+            "created_at": iso_utc(e.created_at), "updated_at": iso_utc(e.updated_at)}
 
 
 def _lists(request: Request) -> AccessLists:
     return request.app.state.platehub.lists
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise HTTPException(400, "The body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise HTTPException(400, "The body must be a JSON object.")
-    return body
 
 
 def _int(value: str | None, name: str, default: int, low: int = 0, high: int | None = None) -> int:
@@ -121,14 +99,14 @@ def router(settings: Settings) -> APIRouter:
 
     @r.post("/entries/", status_code=201, summary="Add an entry")
     async def add_entry(request: Request, user: User | None = write_right) -> dict[str, Any]:
-        fields = await _json_object(request)
+        fields = await json_object(request)
         lists = _lists(request)
         entry = await _call(lists.parse, fields)
         stored = await run_in_threadpool(lists.repo.add, entry)
         if stored is None:
             raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
         await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{stored.list} list",
-                                _who(user), None, {"plate": stored.plate, "id": stored.id},
+                                who(user), None, {"plate": stored.plate, "id": stored.id},
                                 request.app.state.platehub.bus)
         return entry_out(stored)
 
@@ -142,7 +120,7 @@ def router(settings: Settings) -> APIRouter:
     @r.put("/entries/{entry_id}/", summary="Change the fields given of an entry")
     async def put_entry(request: Request, entry_id: str, user: User | None = write_right) -> dict[str, Any]:
         number = _entry_id(entry_id)
-        fields = await _json_object(request)
+        fields = await json_object(request)
         fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
         lists = _lists(request)
         before = await run_in_threadpool(lists.get, number)
@@ -154,7 +132,7 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(409 if "holds" in str(e) else 400, str(e)) from None
         if entry is None:
             raise HTTPException(404, f"No entry {entry_id}.")
-        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", _who(user),
+        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", who(user),
                                 _changed(before, fields), _changed(entry, fields), request.app.state.platehub.bus)
         return entry_out(entry)
 
@@ -163,7 +141,7 @@ def router(settings: Settings) -> APIRouter:
         entry = await run_in_threadpool(_lists(request).remove, _entry_id(entry_id))
         if entry is None:
             raise HTTPException(404, f"No entry {entry_id}.")
-        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", _who(user),
+        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", who(user),
                                 {"plate": entry.plate, "id": entry.id}, None, request.app.state.platehub.bus)
         return Response(status_code=204)
 
@@ -180,7 +158,7 @@ def router(settings: Settings) -> APIRouter:
         result = await _call(lambda: import_file(hub.store.access, data, lists.zone, mode=mode, list_=list_,
                                                  fmt=hint))
         if result.added or result.updated or result.removed:
-            await run_in_threadpool(record_setting, hub.store, f"{list_ or 'access'} list import", _who(user), None,
+            await run_in_threadpool(record_setting, hub.store, f"{list_ or 'access'} list import", who(user), None,
                                     {"mode": mode, "added": result.added, "updated": result.updated,
                                      "removed": result.removed, "refused": len(result.refused)}, hub.bus)
         return {"added": result.added, "updated": result.updated, "removed": result.removed,
@@ -198,7 +176,7 @@ def router(settings: Settings) -> APIRouter:
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
         entries = request.app.state.platehub.store.access.iterate(list_)
         if fmt == "csv":
-            return StreamingResponse(iterate_in_threadpool(csv_chunks(entries, lists.zone)), media_type=_MEDIA["csv"],
+            return StreamingResponse(iterate_in_threadpool(csv_chunks(entries, lists.zone)), media_type=MEDIA["csv"],
                                      headers=disposition)
         fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platehub-lists-")
         os.close(fd)
@@ -207,7 +185,7 @@ def router(settings: Settings) -> APIRouter:
         except BaseException:
             os.unlink(path)
             raise
-        return FileResponse(path, media_type=_MEDIA["xlsx"], headers=disposition,
+        return FileResponse(path, media_type=MEDIA["xlsx"], headers=disposition,
                             background=BackgroundTask(os.unlink, path))
 
     @r.get("/match/", summary="The entries a read plate matches, best first, and why")
@@ -225,7 +203,7 @@ def router(settings: Settings) -> APIRouter:
         flag = None if not lookalikes else lookalikes in ("1", "true", "on")
         matches = await _call(lambda: lists.match(plate, p.get("device") or None, at, edits=edits,
                                                   lookalikes=flag))
-        return {"plate": plate, "at": _time(at), "matches": [
+        return {"plate": plate, "at": iso_utc(at), "matches": [
             {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,
              "inactive_reason": m.inactive_reason, "why": m.why} for m in matches]}
 

@@ -16,7 +16,6 @@ are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device."""
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -35,14 +34,7 @@ from platehub.core.store.accounts import User
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot, Visit
 from platehub.protocols.manage.auth import require
-
-MAX_LIMIT = 1000
-_MEDIA = {"csv": "text/csv; charset=utf-8",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, iso_utc, json_object, who
 
 
 def lot_out(lot: Lot) -> dict[str, Any]:
@@ -52,27 +44,13 @@ def lot_out(lot: Lot) -> dict[str, Any]:
 def visit_out(visit: Visit) -> dict[str, Any]:
     dwell = visit.dwell
     return {"id": visit.id, "lot": visit.lot_id, "plate": visit.plate, "exitPlate": visit.exit_plate,
-            "status": visit.status, "enteredAt": _time(visit.entered_at), "exitedAt": _time(visit.exited_at),
+            "status": visit.status, "enteredAt": iso_utc(visit.entered_at), "exitedAt": iso_utc(visit.exited_at),
             "dwellSeconds": None if dwell is None else int(dwell.total_seconds()), "distance": visit.distance,
             "entryRead": visit.entry_read, "exitRead": visit.exit_read}
 
 
 def source_out(device: Device) -> dict[str, Any]:
     return {"code": device.code, "entrance": device.lot_entrance, "exit": device.lot_exit}
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise HTTPException(400, "The body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise HTTPException(400, "The body must be a JSON object.")
-    return body
-
-
-def _who(user: User | None) -> str:
-    return user.login if user is not None else "api token"
 
 
 def _lot_id(raw: str) -> int:
@@ -151,9 +129,9 @@ def router(settings: Settings) -> APIRouter:
     @r.post("/lots/", status_code=201, summary='Add a lot: {"name", "type": "counter"|"group", '
             '"maxCount" (counter), "members" (group: counter ids)}')
     async def add_lot(request: Request, user: User | None = writer) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         lot = await _call(parking.of(request.app).add_lot, body.get("name"), body.get("type", "counter"),
-                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), _who(user))
+                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
         return lot_out(lot)
 
     @r.get("/lots/{lot_id}/", summary="One lot")
@@ -164,22 +142,22 @@ def router(settings: Settings) -> APIRouter:
     @r.put("/lots/{lot_id}/", include_in_schema=False)
     async def update_lot(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
         lid = _lot_id(lot_id)
-        body = await _json_object(request)
+        body = await json_object(request)
         lot = await _call(parking.of(request.app).update_lot, lid, body.get("name"),
-                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), _who(user))
+                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
         return lot_out(lot)
 
     @r.delete("/lots/{lot_id}/", status_code=204, summary="Remove a lot (its visits are kept)")
     async def remove_lot(request: Request, lot_id: str, user: User | None = writer) -> Response:
-        await _call(parking.of(request.app).remove_lot, _lot_id(lot_id), _who(user))
+        await _call(parking.of(request.app).remove_lot, _lot_id(lot_id), who(user))
         return Response(status_code=204)
 
     @r.put("/lots/{lot_id}/count/", summary='Correct a counter\'s count: {"count": n}')
     @r.put("/lots/{lot_id}/count", include_in_schema=False)
     async def set_count(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
         lid = _lot_id(lot_id)
-        body = await _json_object(request)
-        return lot_out(await _call(parking.of(request.app).set_count, lid, body.get("count"), _who(user)))
+        body = await json_object(request)
+        return lot_out(await _call(parking.of(request.app).set_count, lid, body.get("count"), who(user)))
 
     @r.get("/devices/{code}/lots/", summary="The lots a source is the entrance and the exit of")
     async def get_source(request: Request, code: str, user: User | None = reader) -> dict[str, Any]:
@@ -192,9 +170,9 @@ def router(settings: Settings) -> APIRouter:
            "(a key left out keeps its value)")
     @r.put("/devices/{code}/lots", include_in_schema=False)
     async def map_source(request: Request, code: str, user: User | None = writer) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         device = await _call(parking.of(request.app).map_source, code, body.get("entrance", ...),
-                             body.get("exit", ...), _who(user))
+                             body.get("exit", ...), who(user))
         return source_out(device)
 
     @r.get("/visits/", summary="Visits (entry and exit paired), newest first: ?lot=&plate=&status=open|closed|"
@@ -210,7 +188,7 @@ def router(settings: Settings) -> APIRouter:
     @r.get("/visits/export", include_in_schema=False)
     async def export_visits(request: Request, user: User | None = reader) -> Response:
         fmt = request.query_params.get("format") or "xlsx"
-        if fmt not in _MEDIA:
+        if fmt not in MEDIA:
             raise HTTPException(400, "`format` must be csv or xlsx.")
         filters = _filters(request)
         hub = request.app.state.platehub
@@ -227,7 +205,7 @@ def router(settings: Settings) -> APIRouter:
             path.unlink(missing_ok=True)
             raise
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return FileResponse(path, media_type=_MEDIA[fmt], filename=f"visits-{stamp}.{fmt}",
+        return FileResponse(path, media_type=MEDIA[fmt], filename=f"visits-{stamp}.{fmt}",
                             background=BackgroundTask(path.unlink, missing_ok=True))
 
     return r

@@ -7,9 +7,8 @@ LPR to look, Settings to change settings, Control to send commands (see auth.py)
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -24,14 +23,11 @@ from platehub.core.read import Read
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
 from platehub.protocols.manage.auth import require, session_user
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+from platehub.protocols.manage.common import iso_utc, json_object, who
 
 
 def _render(obj: Device | Command | Decision) -> dict[str, Any]:
-    return {k: _time(v) if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
+    return {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in asdict(obj).items()}
 
 
 def _render_read(read: Read) -> dict[str, Any]:
@@ -43,18 +39,7 @@ def _render_read(read: Read) -> dict[str, Any]:
 
 
 def _who(request: Request) -> str:
-    user = session_user(request)
-    return user.login if user is not None and not request.headers.get("authorization") else "api"
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HTTPException(400, "The body must be JSON.") from None
-    if not isinstance(body, dict):
-        raise HTTPException(400, "The body must be a JSON object.")
-    return body
+    return who(None if request.headers.get("authorization") else session_user(request))
 
 
 async def _device(request: Request, code: str) -> Device:
@@ -79,7 +64,7 @@ def router(settings: Settings) -> APIRouter:
     @r.post("/devices/", status_code=201, summary='Register a device before it first calls: {"code", '
             '"protocol", "name"}', dependencies=[Depends(require("Settings"))])
     async def add_device(request: Request) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         code = str(body.get("code") or "").strip()
         if not code or len(code) > 128:
             raise HTTPException(400, "`code` is required (at most 128 characters).")
@@ -94,7 +79,7 @@ def router(settings: Settings) -> APIRouter:
            "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default)",
            dependencies=[Depends(require("Settings"))])
     async def configure_device(request: Request, code: str) -> dict[str, Any]:
-        body = await _json_object(request)
+        body = await json_object(request)
         hub = request.app.state.platehub
         try:
             device, before, after = await run_in_threadpool(hub.devices.configure, code, body)
@@ -140,7 +125,7 @@ def router(settings: Settings) -> APIRouter:
             summary='Queue a command: {"kind": ..., payload fields}; delivered on the camera\'s next reply or poll')
     async def add_command(request: Request, code: str) -> dict[str, Any]:
         await _device(request, code)
-        payload = await _json_object(request)
+        payload = await json_object(request)
         kind = payload.pop("kind", None)
         if kind not in COMMAND_KINDS:
             raise HTTPException(400, f"`kind` must be one of {', '.join(COMMAND_KINDS)}.")

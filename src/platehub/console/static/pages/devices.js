@@ -1,7 +1,9 @@
 // Devices: every camera / source with protocol, status, last seen; commands and their delivery.
-import {ago, api, badge, clear, errorBox, fmtTime, h, hasRight} from '../lib.js';
+import {ago, api, badge, clear, errorBox, field, fmtTime, h, hasRight} from '../lib.js';
 
 const COMMANDS = [['open_gate', 'Open gate'], ['trigger', 'Trigger recognition'], ['screenshot', 'Snapshot']];
+const POLICIES = [['', 'server default'], ['allow_list', 'allow list only'], ['deny_list', 'all but the deny list'],
+  ['always', 'always open'], ['never', 'never open'], ['manual', 'manual (open by hand)']];
 const TAKES_COMMANDS = new Set(['allinone']);
 const POLL_MS = 3000;
 
@@ -25,6 +27,7 @@ export function render(root) {
   let timer = null;
   let gone = false;
   const canControl = hasRight('Control');
+  const canSet = hasRight('Settings');
 
   async function refreshCommands(code, ul) {
     try {
@@ -58,10 +61,26 @@ export function render(root) {
     })) : h('p', {class: 'muted'}, takes ? 'Sending commands needs the Control right.'
       : 'This kind of source takes no commands (all-in-one cameras do).');
     const facts = h('dl', {class: 'facts compact'});
+    const policy = canSet ? h('select', {class: 'policy', 'aria-label': 'Gate policy'},
+      POLICIES.map(([value, label]) => h('option', {value}, label))) : null;
+    if (policy) {
+      policy.value = d.gate_policy || '';
+      policy.addEventListener('change', async () => {
+        msg.textContent = '';
+        try {
+          await api(`/v1/devices/${encodeURIComponent(d.code)}/`, {method: 'PUT',
+            json: {gate_policy: policy.value || 'default'}});
+          policy.dataset.saved = policy.value || 'default';
+        } catch (err) {
+          msg.textContent = `Gate policy: ${err.message}`;
+        }
+      });
+    }
     const el = h('article', {class: 'card device', dataset: {code: d.code, protocol: d.protocol}},
       h('header', {}, h('h2', {}, d.name || d.code), h('span', {class: 'state'})),
-      facts, buttons, msg, takes ? h('h3', {}, 'Recent commands') : null, takes ? ul : null);
-    cards.set(d.code, {el, ul, facts, takes});
+      facts, policy ? field('Gate policy', policy) : null, buttons, msg,
+      takes ? h('h3', {}, 'Recent commands') : null, takes ? ul : null);
+    cards.set(d.code, {el, ul, facts, takes, policy});
     if (takes) refreshCommands(d.code, ul);
     return el;
   }
@@ -74,7 +93,9 @@ export function render(root) {
       h('dt', {}, 'Code'), h('dd', {class: 'mono'}, d.code),
       h('dt', {}, 'Last seen'), h('dd', {title: fmtTime(d.last_seen)}, ago(d.last_seen)),
       d.address ? [h('dt', {}, 'Address'), h('dd', {class: 'mono'}, d.address)] : null,
-      d.gate_default || d.gate_policy ? [h('dt', {}, 'Gate'), h('dd', {}, d.gate_policy || d.gate_default)] : null);
+      h('dt', {}, 'Gate'), h('dd', {}, d.gate_policy || 'server default'),
+      d.gate_device ? [h('dt', {}, 'Opened via'), h('dd', {class: 'mono'}, d.gate_device)] : null);
+    if (c.policy && document.activeElement !== c.policy) c.policy.value = d.gate_policy || '';
   }
 
   async function refresh(first) {
