@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from platehub.config import Settings
 from platehub.core.bus import READ_STORED, READ_UPDATED, Bus
 from platehub.core.gate import GateKeeper
+from platehub.core.observers import Observers
 from platehub.core.read import Read
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
@@ -40,7 +40,7 @@ class Ingestor:
         self._locks_guard = threading.Lock()
         # domain reactions to each new read (parking occupancy …), run after it is stored and before it
         # is published; a failing one is logged and never loses the read
-        self.observers: list[Callable[[Read], None]] = []
+        self.observers = Observers()
         self.gate: GateKeeper | None = None  # decides every new read of a camera door (set by the app)
 
     def _decide(self, read: Read, live: bool) -> Decision | None:
@@ -58,14 +58,6 @@ class Ingestor:
         stored = self.store.reads.get_by_key(read.protocol, read.source_key) if read.source_key else None
         decision = self.store.decisions.get(stored.id) if stored is not None else None
         return Ingested(stored or read, new=False, decision=decision)
-
-    def _observe(self, read: Read) -> None:
-        for observer in self.observers:
-            try:
-                observer(read)
-            except Exception:
-                log.exception("read %s stored, but %s failed on it", read.id,
-                              getattr(observer, "__qualname__", observer))
 
     def _images(self, read: Read, full: bytes | None, plate: bytes | None, name: str | None = None) -> Read:
         """The read with the given images saved (as the retention setting allows) under `name`."""
@@ -89,7 +81,7 @@ class Ingestor:
             return self._duplicate(read)
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
         decision = self._decide(read, live)
-        self._observe(read)
+        self.observers.notify(read)
         self.bus.publish(READ_STORED, read)
         return Ingested(read, new=True, decision=decision)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core.bus import READ_STORED, SNAPSHOT_DONE, Bus
+from platehub.core.observers import Observers
 from platehub.core.read import Read, new_id, utcnow
 from platehub.core.store import Store
 from platehub.engine import Engine, EngineOptions, PlateResult
@@ -57,7 +57,7 @@ class Recognizer:
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognize")
         # domain reactions to each stored read (parking occupancy …), as Ingestor.observers: run after it
         # is stored and before it is published; a failing one is logged and never loses the read
-        self.observers: list[Callable[[Read], None]] = []
+        self.observers = Observers()
 
     @property
     def engine(self) -> Engine:
@@ -144,11 +144,6 @@ class Recognizer:
             ))
         self.store.reads.add(reads)
         for read in reads:
-            for observer in self.observers:
-                try:
-                    observer(read)
-                except Exception:
-                    log.exception("read %s stored, but %s failed on it", read.id,
-                                  getattr(observer, "__qualname__", observer))
+            self.observers.notify(read)
         calls = self.store.usage.count_call(received)
         return reads, calls
