@@ -139,9 +139,6 @@ class GateKeeper:
     def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided
         before keeps its first decision (a camera resending a record gets the same answer)."""
-        known = self.repo.get(read.id)
-        if known is not None:
-            return known
         policy = policy_of(self.settings, device)
         code = device.code if device else read.source
         at = read.received_at if live else read.first_seen  # an offline record: the lists as they were
@@ -154,7 +151,8 @@ class GateKeeper:
             read_id=read.id, device=code, policy=policy, action="open" if opens else "closed", reason=reason,
             why=why, at=utcnow(), list=m.entry.list if m else None, entry_id=m.entry.id if m else None,
             entry_plate=m.entry.plate if m else None, distance=m.distance if m else None, alert=alert)
-        self.repo.add(decision)
+        if not self.repo.add(decision):  # decided before: the first decision stands
+            return self.repo.get(read.id) or decision
         log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-", code or "?",
                  reason, why, policy)
         self.bus.publish(GATE_DECISION, decision)

@@ -74,8 +74,9 @@ class Door:
             device = hub.devices.seen(code, PROTOCOL, **fields)
         except IntegrityError:  # first message of a device, registered by a concurrent request
             device = hub.devices.seen(code, PROTOCOL, **fields)
-        with self._lock(code):
-            hub.whitelist.contact(code)
+        if hub.whitelist.enabled(device):
+            with self._lock(code):
+                hub.whitelist.contact(code)
         return device
 
     # ------------------------------------------------------------------ commands
