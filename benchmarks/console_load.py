@@ -14,14 +14,10 @@ The first load of each page (cold caches) is reported apart from the median and 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -30,10 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_1m import seed
 
 from platehub.core.store import Store
+from platehub.simulator.harness import CHROMIUM, CHROMIUM_ARGS, start_server
 
-CHROMIUM = os.environ.get("PLATEHUB_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "bench-console"
 
 
@@ -45,24 +39,6 @@ def pages(read_id: str, keyword: str) -> list[tuple[str, str]]:
             (f"similar {keyword}", f"search?keyword={keyword}&mode=similar"),
             ("read detail", f"read/{read_id}"), ("devices", "devices"), ("lists", "lists"), ("parking", "parking"),
             ("try it", "try"), ("settings", "settings")]
-
-
-def serve(data: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PLATEHUB_DATA": str(data), "PLATEHUB_ADMIN_PASSWORD": PASSWORD}
-    proc = subprocess.Popen([sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/info/", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def count_reads(data: Path) -> int:
@@ -87,7 +63,7 @@ def measure(url: str, runs: int) -> None:
     keyword = hits["data"][0]["plateNo"][:4]
     total = hits["totalCount"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         ctx = browser.new_context(viewport={"width": 1366, "height": 768})
         page = ctx.new_page()
         page.set_default_timeout(60_000)
@@ -141,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             seed(store, args.reads - have, random.Random(args.seed + have))
         finally:
             store.close()
-    proc, url = serve(args.data)
+    proc, url = start_server(args.data, PLATEHUB_ADMIN_PASSWORD=PASSWORD)
     try:
         measure(url, args.runs)
     finally:

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,12 +25,7 @@ from access_1m import build, make_plate, misread
 from platehub.config import Settings
 from platehub.core.store import Store
 from platehub.simulator.allinone import Camera
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from platehub.simulator.harness import start_server
 
 
 def pct(values: list[float], p: float) -> float:
@@ -55,22 +47,6 @@ def prepare(data: Path, entries: int, rng: random.Random) -> tuple[list[str], li
     finally:
         store.close()
     return [p for lst, p in rows if lst == "allow"], [p for lst, p in rows if lst == "deny"]
-
-
-def serve(data: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PLATEHUB_ADMIN_PASSWORD": "bench-admin", "PLATEHUB_IMAGE_RETENTION": "none"}
-    proc = subprocess.Popen([sys.executable, "-m", "platehub.cli", "serve", "--data", str(data), "--host",
-                             "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/info/", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 KINDS = ("allow-listed", "1-char misread of allow-listed", "deny-listed", "unknown")
@@ -100,10 +76,9 @@ def run(data: Path, entries: int, pushes: int, rng: random.Random) -> None:
         kind = i % 4
         plates.append(rng.choice(allow) if kind == 0 else misread(rng.choice(allow), rng) if kind == 1
                       else rng.choice(deny) if kind == 2 else make_plate(rng))
-    port = _port()
-    proc = serve(data, port)
+    proc, url = start_server(data, PLATEHUB_ADMIN_PASSWORD="bench-admin", PLATEHUB_IMAGE_RETENTION="none")
     try:
-        times, opened = asyncio.run(push_all(f"http://127.0.0.1:{port}", plates))
+        times, opened = asyncio.run(push_all(url, plates))
     finally:
         proc.terminate()
         proc.wait(30)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 import uvicorn
 
 from platehub.config import Settings
+from platehub.simulator.harness import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,12 +51,6 @@ def engine():
     from platehub.engine import Engine
 
     return Engine.load()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -164,3 +158,22 @@ class InProcess:
 
     def status(self, serial: str) -> list[tuple[str, str, str | None]]:
         return [(c.kind, c.status, c.via) for c in reversed(self.hub.store.commands.list(serial))]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (only its wheel: the system browser is used)."""
+    from platehub.simulator.harness import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it (Debian: apt-get install -y chromium) "
+                    "or point PLATEHUB_CHROMIUM at it; these tests need a real browser and never skip")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is missing: pip install -e '.[test]' (it needs only the wheel, not "
+                    "`playwright install`: the system Chromium is used)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -8,12 +8,10 @@ installs it); when either is missing the tests fail, they do not skip."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,9 +20,6 @@ from conftest import DEV_DATA, Server
 from platehub.config import Settings
 from platehub.simulator.allinone import Record, plate_message
 
-CHROMIUM = os.environ.get("PLATEHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN = ("admin", "admin-test")
 WAIT_MS = 20_000
 PLATE_PATH = Settings().allinone_plate_path
@@ -38,22 +33,6 @@ def srv(tmp_path_factory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("console") / "data").start()
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it (Debian: apt-get install -y chromium) "
-                    "or point PLATEHUB_CHROMIUM at it; these tests need a real browser and never skip")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: pip install -e '.[test]' (it needs only the wheel, not "
-                    "`playwright install`: the system Chromium is used)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Console:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -22,9 +21,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 PAGES = Path(__file__).parent / "fixtures" / "tsapi_pages"
-CHROMIUM = os.environ.get("PLATEHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN = ("admin", "admin-test")
 WAIT_MS = 20_000
 
@@ -54,22 +50,6 @@ def pages(srv, tmp_path_factory) -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it (Debian: apt-get install -y chromium) "
-                    "or point PLATEHUB_CHROMIUM at it; these tests need a real browser and never skip")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: pip install -e '.[test]' (it needs only the wheel, not "
-                    "`playwright install`: the system Chromium is used)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,9 +20,8 @@ from pathlib import Path
 
 import httpx
 
-CHROMIUM = os.environ.get("PLATEHUB_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from platehub.simulator.harness import CHROMIUM, CHROMIUM_ARGS, start_server
+
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 375, "height": 812}}
 PAGES = ["live", "search", "read", "devices", "lists", "parking", "try", "settings"]
 REPO = Path(__file__).resolve().parent.parent
@@ -35,24 +32,6 @@ def dev_data() -> Path | None:
         if c and (Path(c) / "manifest.jsonl").exists():
             return Path(c)
     return None
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PLATEHUB_DATA": str(data), "PLATEHUB_ADMIN_PASSWORD": "admin-shots"}
-    proc = subprocess.Popen([sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/info/", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def camera_reads(url: str, n: int = 6, user: str = "admin", password: str = "admin-shots") -> None:
@@ -106,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="platehub-shots-")
     url = args.url
     if not url:
-        proc, url = start_server(Path(tmp.name) / "data")
+        proc, url = start_server(Path(tmp.name) / "data", PLATEHUB_ADMIN_PASSWORD="admin-shots")
         sample_lot(url, args)
         camera_reads(url)
     try:
@@ -115,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         read_id = with_image[0]["id"] if with_image else "0"
         bad = 0
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for name, viewport in VIEWPORTS.items():
                 ctx = browser.new_context(viewport=viewport)
                 page = ctx.new_page()
