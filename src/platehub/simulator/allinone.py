@@ -225,12 +225,7 @@ class Camera:
         """Push one record, obey the reply, return it (raises on HTTP failure)."""
         self._sending(rec)
         reply = await self._post_plate(rec)
-        if self._lose():
-            await asyncio.sleep(self.outage)
-            return reply
-        self.handle_reply(reply)
-        await self.flush()
-        return reply
+        return await self._receive(reply)
 
     def registration(self) -> dict[str, str]:
         return {"device_name": self.name, "ipaddr": self.ip, "port": "80", "user_name": "admin", "pass_wd": "admin",
@@ -244,12 +239,7 @@ class Camera:
                                    headers={"content-type": ctype}, **kwargs)
         self.polls += 1
         reply = r.json()
-        if self._lose():
-            await asyncio.sleep(self.outage)
-            return reply
-        self.handle_reply(reply)
-        await self.flush()
-        return reply
+        return await self._receive(reply)
 
     async def comet(self, stop: asyncio.Event, timeout: float = 60.0) -> None:
         """Comet polling: post, obey the reply, post again at once, until `stop`."""
@@ -284,12 +274,16 @@ class Camera:
 
     # ------------------------------------------------------------------ replies
 
-    def _lose(self) -> bool:
-        if self.lose_replies <= 0:
-            return False
-        self.lose_replies -= 1
-        self.lost += 1
-        return True
+    async def _receive(self, reply: Any) -> Any:
+        """Obey a reply — unless the network loses it (`lose_replies`), then stay away `outage` s."""
+        if self.lose_replies > 0:
+            self.lose_replies -= 1
+            self.lost += 1
+            await asyncio.sleep(self.outage)
+            return reply
+        self.handle_reply(reply)
+        await self.flush()
+        return reply
 
     def handle_reply(self, reply: Any) -> None:
         """Do what the server's reply says (spec 7)."""

@@ -32,6 +32,20 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+def int_param(value: str | None, name: str, default: int | None, low: int = 0,
+              high: int = 2**31 - 1) -> int | None:
+    """A whole-number query parameter within [low, high]; `default` when absent; else a 400."""
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise HTTPException(400, f"`{name}` must be a whole number.") from None
+    if not low <= number <= high:
+        raise HTTPException(400, f"`{name}` must be from {low} to {high}.")
+    return number
+
+
 def who(user: User | None) -> str:
     """The event log's name for whoever changed something: the signed-in user, else the API token."""
     return user.login if user is not None else "api"

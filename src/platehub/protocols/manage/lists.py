@@ -34,7 +34,7 @@ from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, im
 from platehub.core.read import normalize_plate
 from platehub.core.store.accounts import User
 from platehub.protocols.manage.auth import require
-from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, iso_utc, json_object, who
+from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
 
 def entry_out(e: Entry) -> dict[str, Any]:
@@ -46,19 +46,6 @@ def entry_out(e: Entry) -> dict[str, Any]:
 
 def _lists(request: Request) -> AccessLists:
     return request.app.state.platehub.lists
-
-
-def _int(value: str | None, name: str, default: int, low: int = 0, high: int | None = None) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise HTTPException(400, f"`{name}` must be a whole number.") from None
-    if number < low or (high is not None and number > high):
-        raise HTTPException(400, f"`{name}` must be {low} to {high}." if high is not None else
-                            f"`{name}` must be at least {low}.")
-    return number
 
 
 def _list_param(value: str | None) -> str | None:
@@ -90,8 +77,8 @@ def router(settings: Settings) -> APIRouter:
     @r.get("/entries/", summary="List entries (filters: list, tag, q = part of the plate, device)")
     async def list_entries(request: Request, user: User | None = read_right) -> dict[str, Any]:
         p = request.query_params
-        offset = _int(p.get("offset"), "offset", 0)
-        limit = _int(p.get("limit"), "limit", 100, 0, MAX_LIMIT)
+        offset = int_param(p.get("offset"), "offset", 0)
+        limit = int_param(p.get("limit"), "limit", 100, 0, MAX_LIMIT)
         total, entries = await run_in_threadpool(
             request.app.state.platehub.store.access.list, _list_param(p.get("list")), p.get("tag") or None,
             normalize_plate(p.get("q") or "") or None, p.get("device") or None, offset, limit)
@@ -196,7 +183,7 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(400, "`plate` is required.")
         lists = _lists(request)
         at = await _call(parse_time, p.get("at"), lists.zone, "at") or datetime.now(UTC)
-        edits = _int(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
+        edits = int_param(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
         lookalikes = p.get("lookalikes")
         if lookalikes not in (None, "", "0", "1", "true", "false", "on", "off"):
             raise HTTPException(400, "`lookalikes` must be on or off.")

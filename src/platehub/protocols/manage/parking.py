@@ -34,7 +34,7 @@ from platehub.core.store.accounts import User
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot, Visit
 from platehub.protocols.manage.auth import require
-from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, iso_utc, json_object, who
+from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
 
 def lot_out(lot: Lot) -> dict[str, Any]:
@@ -63,19 +63,6 @@ def _lot_id(raw: str) -> int:
     return value
 
 
-def _int_param(params, name: str, default: int | None, low: int = 0, high: int = 2**31 - 1) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HTTPException(400, f"`{name}` must be a whole number.") from None
-    if not low <= value <= high:
-        raise HTTPException(400, f"`{name}` must be from {low} to {high}.")
-    return value
-
-
 def _time_param(params, name: str) -> datetime | None:
     raw = (params.get(name) or "").strip()
     if not raw:
@@ -97,7 +84,7 @@ def _filters(request: Request) -> dict[str, Any]:
     plate = params.get("plate") or None
     if plate is not None and len(plate) > 64:
         raise HTTPException(400, "`plate` is at most 64 characters.")
-    return {"lot_id": _int_param(params, "lot", None, 1), "plate": plate, "status": status,
+    return {"lot_id": int_param(params.get("lot"), "lot", None, 1), "plate": plate, "status": status,
             "since": _time_param(params, "from"), "until": _time_param(params, "to")}
 
 
@@ -179,8 +166,8 @@ def router(settings: Settings) -> APIRouter:
            "exit_only|lost&from=&to=&offset=&limit=")
     async def list_visits(request: Request, user: User | None = reader) -> dict[str, Any]:
         filters = _filters(request)
-        offset = _int_param(request.query_params, "offset", 0) or 0
-        limit = _int_param(request.query_params, "limit", 100, 0, MAX_LIMIT)
+        offset = int_param(request.query_params.get("offset"), "offset", 0) or 0
+        limit = int_param(request.query_params.get("limit"), "limit", 100, 0, MAX_LIMIT)
         total, page = await _call(parking.of(request.app).search, offset=offset, limit=limit, **filters)
         return {"total": total, "offset": offset, "limit": limit, "visits": [visit_out(v) for v in page]}
 
