@@ -34,6 +34,16 @@ DEV_DATA = _dev_data()
 
 
 @pytest.fixture(scope="session")
+def train_data() -> Path:
+    """plates-train (crops.jsonl, synth-assets), beside the dev set."""
+    path = Path(os.environ.get("PLATEHUB_TRAIN_DATA") or (DEV_DATA or REPO.parent / "shared/data/x").parent
+                / "plates-train")
+    if not (path / "crops.jsonl").exists():
+        pytest.fail("plates-train is missing: set PLATEHUB_TRAIN_DATA to shared/data/plates-train")
+    return path
+
+
+@pytest.fixture(scope="session")
 def dev_data() -> Path:
     if DEV_DATA is None:
         pytest.fail("the dev data set is missing: set PLATEHUB_DEV_DATA to shared/data/plates-dev")

@@ -80,14 +80,14 @@ def test_bench_prints_accuracy_and_speed(tmp_path, dev_data):
     manifest.write_text("\n".join(json.dumps({**json.loads(x),
                         "image": str(dev_data / json.loads(x)["image"])}) for x in picked))
     out = tmp_path / "bench.json"
-    r = run("bench", str(manifest), "--sizes", "800x600", "--seconds", "2", "--clients", "2", "--json", str(out))
+    r = run("bench", str(manifest), "--sizes", "800x600", "--calls", "4", "--clients", "2", "--json", str(out))
     assert r.returncode == 0, r.stderr
     assert "hr " in r.stdout and "800x600" in r.stdout
     report = json.loads(out.read_text())
     assert report["accuracy"]["hr"]["exact"] == 1
     assert report["accuracy"]["ro"]["boxes_found"] == 1
     assert {row["mode"] for row in report["speed"]} == {"regular", "fast"}
-    assert all(row["calls"] > 0 for row in report["speed"])
+    assert all(row["calls"] == 4 and row["ms_per_call"] > 0 for row in report["speed"])
 
 
 def test_command_queue_cli(tmp_path):

@@ -118,15 +118,22 @@ def test_decode_refuses_a_truncated_photo(photo):
         decode(data[: len(data) // 2])
 
 
-def test_whole_box_is_read_only_when_the_rows_are_doubtful(engine, dev_data):
-    calls = []
-    original = engine.recognizer.recognize
-    engine.recognizer.recognize = lambda pieces: calls.append(len(pieces)) or original(pieces)
+def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates(engine, dev_data):
+    """Every plate of an image goes through the plate reader in one batched call; the PP-OCR text-row
+    reader is asked only about plates whose read is doubtful, and never in fast mode."""
+    reads, opinions = [], []
+    reader, second = engine.reader.recognize, engine.second_opinion.readings
+    engine.reader.recognize = lambda crops: reads.append(len(crops)) or reader(crops)
+    engine.second_opinion.readings = lambda plates: opinions.append(len(plates)) or second(plates)
+    photo = img(dev_data, "hr-01.jpg")
     try:
-        assert engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("hr",)))[0].plate == "ZG9757HG"
-        assert len(calls) == 2 and calls[1] == 0  # a confident row read: no whole-box reading
-        calls.clear()
-        engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("cn",)))  # fits no Chinese template
-        assert calls[1] == 1
+        assert engine.recognize(photo, EngineOptions(regions=("hr",)))[0].plate == "ZG9757HG"
+        assert reads == [1] and opinions == []  # a confident read that fits the region
+        reads.clear()
+        engine.recognize(photo, EngineOptions(regions=("cn",)))  # fits no Chinese template: doubtful
+        assert reads == [1] and opinions == [1]
+        opinions.clear()
+        engine.recognize(photo, EngineOptions(regions=("cn",), mode="fast"))
+        assert opinions == []
     finally:
-        engine.recognizer.recognize = original
+        engine.reader.recognize, engine.second_opinion.readings = reader, second

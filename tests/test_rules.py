@@ -18,12 +18,29 @@ def test_without_regions_the_raw_read_wins():
     assert cands[0].plate == "AB1234CO"
 
 
-def test_template_repairs_look_alikes_by_position():
-    # Ukrainian plates are two letters, four digits, two letters: O in a digit position is 0,
-    # 0 in a letter position is O.
-    cands = candidates(readings([line("AB12O4C0")], 0), guide_for(EngineOptions(regions=("ua",))))
+def test_template_repairs_look_alikes_the_recogniser_was_unsure_of():
+    # Ukrainian plates are two letters, four digits, two letters: an unsure O in a digit position
+    # is 0, an unsure 0 in a letter position is O.
+    unsure = line("AB12O4C0", probs=[0.95] * 4 + [0.5, 0.95, 0.95, 0.5])
+    cands = candidates(readings([unsure], 0), guide_for(EngineOptions(regions=("ua",))))
     assert cands[0].plate == "AB1204CO"
     assert "AB12O4C0" in [c.plate for c in cands]  # the raw read stays a candidate
+
+
+def test_a_confident_character_is_never_rewritten_into_one_the_recogniser_did_not_see():
+    # Issue 10: with regions=us, YG9X2G became Y69XZG and 8FV480 BFV480. A region guides the choice
+    # among what the recogniser saw; it does not invent characters.
+    for text, region in (("YG9X2G", "us"), ("8FV480", "us"), ("1049338", "us"), ("AB12O4C0", "ua")):
+        cands = candidates(readings([line(text)], 0), guide_for(EngineOptions(regions=(region,))))
+        assert cands[0].plate == text
+
+
+def test_a_seen_alternative_fixes_a_confident_look_alike_where_the_format_decides():
+    # a Brazilian plate (ABC1234) read with a confident O among the digits, 0 a distant second
+    read = line("ABC12O4", alts={5: [("0", 0.04)]})
+    cands = candidates(readings([read], 0), guide_for(EngineOptions(regions=("br",))))
+    assert cands[0].plate == "ABC1204"
+    assert candidates(readings([read], 0), guide_for(EngineOptions()))[0].plate == "ABC12O4"  # no region: raw
 
 
 def test_alternative_proposed_by_the_recogniser_is_used():

@@ -133,32 +133,6 @@ def print_accuracy(tallies: dict[str, Tally], out) -> None:
               f"{statistics.median(t.ms):10.0f} {pct(t.ms, 90):7.0f}", file=out)
 
 
-def throughput(call, payload: bytes, clients: int, seconds: float) -> tuple[int, float, list[float]]:
-    """Run `call(payload)` from `clients` threads for about `seconds`; (calls, wall time, latencies)."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> None:
-        while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            call(payload)
-            latencies.append(1000 * (time.perf_counter() - t0))
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        for f in [pool.submit(worker) for _ in range(clients)]:
-            f.result()
-    return len(latencies), time.perf_counter() - start, latencies
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _test_image(manifest: Path, width: int, height: int) -> bytes:
     """The manifest's largest photo, centre-cropped to the aspect and resized: a real scene."""
     items = [json.loads(x) for x in manifest.read_text().splitlines() if x.strip()]
@@ -181,73 +155,68 @@ def _test_image(manifest: Path, width: int, height: int) -> bytes:
     return cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-class _Server:
-    """A real `platehub serve` in a subprocess, on a free port, with a throwaway data directory."""
-
-    def __enter__(self) -> str:
-        import os
-        import subprocess
-        import tempfile
-
-        import httpx
-
-        self.tmp = tempfile.TemporaryDirectory()
-        port = _free_port()
-        env = {**os.environ, "PLATEHUB_DATA": self.tmp.name, "PLATEHUB_ADMIN_PASSWORD": "bench"}
-        env.pop("PLATEHUB_DATABASE_URL", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/info/", timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
-        raise RuntimeError("the server did not answer within 60 s")
-
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.tmp.cleanup()
+def sized(path: Path, width: int, height: int) -> bytes:
+    """A street image resized to width×height (Plate Recognizer's benchmark resizes one image)."""
+    img = cv2.resize(cv2.imread(str(path)), (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def speed(manifest: Path, sizes: list[tuple[int, int]], modes: list[str], clients: int, seconds: float,
-          out) -> list[dict]:
+def measure(url: str, data: bytes, mode: str, clients: int, calls: int) -> tuple[float, list[float], list[str]]:
+    """Plate Recognizer's method: `clients` threads post the image until `calls` calls are done
+    (after one warm-up call each); returns ms per call (wall ÷ calls), latencies, plates read."""
+    import threading
+
     import httpx
 
+    local = threading.local()
+    config = json.dumps({"mode": mode})
+    latencies: list[float] = []
+
+    def post(_: int) -> list[str]:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=120)
+        t0 = time.perf_counter()
+        r = local.client.post(url + "/v1/plate-reader/", files={"upload": ("bench.jpg", data, "image/jpeg")},
+                              data={"config": config})
+        r.raise_for_status()
+        latencies.append(1000 * (time.perf_counter() - t0))
+        return [p["plate"] for p in r.json()["results"]]
+
+    with ThreadPoolExecutor(clients) as pool:
+        warm_up = list(pool.map(post, range(clients)))
+        latencies.clear()
+        start = time.perf_counter()
+        list(pool.map(post, range(calls)))
+        wall = time.perf_counter() - start
+    return 1000 * wall / calls, latencies, warm_up[0]
+
+
+def speed(images: dict[tuple[int, int], bytes], modes: list[str], clients: int, calls: int, out) -> list[dict]:
+    """The speed table over HTTP, against a real `platehub serve` with a throwaway data directory."""
+    import tempfile
+
+    from platehub.simulator.harness import start_server
+
     rows = []
-    with _Server() as url:
-        local = __import__("threading").local()
-
-        def post(payload: tuple[bytes, str]) -> None:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(timeout=60)
-            data, config = payload
-            r = local.client.post(url + "/v1/plate-reader/", files={"upload": ("bench.jpg", data, "image/jpeg")},
-                                  data={"config": config})
-            r.raise_for_status()
-
-        print(f"{'size':>10s} {'mode':>8s} {'clients':>7s} {'calls':>6s} {'ms/call':>8s} {'calls/s':>8s} "
-              f"{'median ms':>10s} {'p90 ms':>7s}", file=out)
-        for w, h in sizes:
-            data = _test_image(manifest, w, h)
-            for mode in modes:
-                payload = (data, json.dumps({"mode": mode}))
-                for _ in range(3):
-                    post(payload)  # warm up
-                n, wall, lat = throughput(post, payload, clients, seconds)
-                row = {"size": f"{w}x{h}", "mode": mode, "clients": clients, "calls": n,
-                       "ms_per_call": 1000 * wall / n, "calls_per_s": n / wall,
-                       "median_ms": statistics.median(lat), "p90_ms": pct(lat, 90)}
-                rows.append(row)
-                print(f"{row['size']:>10s} {mode:>8s} {clients:7d} {n:6d} {row['ms_per_call']:8.1f} "
-                      f"{row['calls_per_s']:8.2f} {row['median_ms']:10.0f} {row['p90_ms']:7.0f}", file=out, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_server(Path(tmp), PLATEHUB_ADMIN_PASSWORD="bench")
+        try:
+            print(f"| {'image':>9s} | {'mode':>7s} | {'ms/call':>7s} | {'calls/s':>7s} | {'median ms':>9s} | "
+                  f"{'p90 ms':>6s} | plates read", file=out)
+            print(f"|{'-' * 11}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 8}|---", file=out)
+            for (w, h), data in images.items():
+                for mode in modes:
+                    ms, lat, plates = measure(url, data, mode, clients, calls)
+                    row = {"size": f"{w}x{h}", "mode": mode, "clients": clients, "calls": calls,
+                           "ms_per_call": round(ms, 1), "calls_per_s": round(1000 / ms, 2),
+                           "median_ms": round(statistics.median(lat), 1), "p90_ms": round(pct(lat, 90), 1),
+                           "plates": plates}
+                    rows.append(row)
+                    print(f"| {row['size']:>9s} | {mode:>7s} | {ms:7.1f} | {1000 / ms:7.2f} | "
+                          f"{row['median_ms']:9.0f} | {row['p90_ms']:6.0f} | {' '.join(plates)}", file=out, flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(10)
     return rows
 
 
@@ -280,8 +249,11 @@ def run(args) -> int:
                            "median_ms": statistics.median(t.ms), "misses_sample": t.misses[:30]}
     if "speed" not in skip and args.sizes:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",") if s]
-        print(f"# speed over HTTP: {args.clients} concurrent clients, {args.seconds:.0f} s per row", file=out)
-        report["speed"] = speed(args.manifest, sizes, ["regular", "fast"], args.clients, args.seconds, out)
+        images = {(w, h): sized(args.image, w, h) if args.image else _test_image(args.manifest, w, h)
+                  for w, h in sizes}
+        print(f"# speed over HTTP: {args.clients} concurrent clients, {args.calls} calls per row, image "
+              f"{args.image or 'the largest photo of the manifest'}", file=out)
+        report["speed"] = speed(images, args.modes.split(","), args.clients, args.calls, out)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return 0

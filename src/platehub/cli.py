@@ -353,11 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
     from platehub.cli_parking import add_parser as add_parking
     from platehub.cli_users import add_parser as add_users
     from platehub.simulator import add_parsers as add_simulator
+    from platehub.training.cli import add_parser as add_train
 
     add_users(sub)
     add_lists(sub)
     add_parking(sub)
     add_simulator(sub)
+    add_train(sub)
 
     b = sub.add_parser("bench", help="measure accuracy and speed on a manifest",
                        description="Accuracy (exact, within one edit, detection recall) per country, and speed "
@@ -373,7 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="OCR score floor for the accuracy run (default 0: every detected plate is read and "
                    "counts for detection recall; the API's own default is 0.6)")
     b.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients for the speed test")
-    b.add_argument("--seconds", type=float, default=15.0, help="duration of each speed measurement")
+    b.add_argument("--calls", type=int, default=50, help="calls per size and mode in the speed test (default 50)")
+    b.add_argument("--image", type=Path, help="street image for the speed test, resized to each size (default: "
+                   "the manifest's largest photo, cropped to each aspect)")
+    b.add_argument("--modes", default="regular,fast", help="modes of the speed test (default regular,fast)")
     b.add_argument("--sizes", default="800x600,1280x720,1920x1080,2560x1440",
                    help="image sizes for the speed table ('' to skip)")
     b.add_argument("--skip", default="", help="comma-separated parts to skip: accuracy,crops,speed")

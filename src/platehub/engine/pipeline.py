@@ -1,4 +1,6 @@
-"""The recognition pipeline: detector → plate crops → text rows → recogniser → plate rules."""
+"""The recognition pipeline: detector → plate crops → platehub's plate reader (one batched pass
+for every plate of the image) → plate rules; a second opinion (PP-OCR text rows) only for the
+plates whose read is doubtful."""
 
 from __future__ import annotations
 
@@ -6,11 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from platehub.engine import layout, rules
+from platehub.engine import rules
 from platehub.engine.detector import PlateDetector, YoloPlateDetector
-from platehub.engine.ocr import PPOCRRecognizer, TextRecognizer
-from platehub.engine.textdet import TextDetector
-from platehub.engine.types import CharProb, Detection, EngineOptions, PlateResult, TextLine, iou
+from platehub.engine.ocr import TextRecognizer
+from platehub.engine.plate_reader import PlateReader
+from platehub.engine.textrows import TextRowReader
+from platehub.engine.types import Detection, EngineOptions, PlateResult, iou
 
 
 @dataclass(frozen=True)
@@ -23,31 +26,27 @@ class ModeProfile:
     max_plates: int
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
     candidates: int
+    second_opinion: bool  # doubtful plates are read again by the PP-OCR text-row reader
 
 
 MODES = {
     # a contrast-equalised detection pass; a second, colour pass only when the first finds nothing
-    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10),
+    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, True),
     # always exactly one detection pass, on a smaller input, with the int8 detector (2.2x faster;
     # on the dev set one Romanian plate less than fp32 at 704, which is why regular keeps fp32)
-    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10),
+    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, False),
     # both passes at two input sizes, a lower floor: misses fewer plates, more false positives
-    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20),
+    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, True),
 }
 
-PAD_X, PAD_Y = 0.10, 0.20  # context around the detector box for the text detector
-BOX_PAD_X, BOX_PAD_Y = 0.03, 0.06  # the whole-box reading: the detector box, barely padded
+READ_PAD_X, READ_PAD_Y = 0.04, 0.08  # the plate reader's crop: the detector box, a little context
+PAD_X, PAD_Y = 0.10, 0.20  # the second opinion's text detector: more context around the box
 
 
 def _merge(a: list[Detection], b: list[Detection], overlap: float = 0.5) -> list[Detection]:
     """Both passes' detections, a box of `b` dropped where it overlaps one of `a`; best first."""
     kept = a + [d for d in b if all(iou(d.xyxy, k.xyxy) < overlap for k in a)]
     return sorted(kept, key=lambda d: -d.score)
-
-
-def _join(lines: list[TextLine]) -> TextLine:
-    chars: tuple[CharProb, ...] = tuple(c for ln in lines for c in ln.chars)
-    return TextLine(chars)
 
 
 def _crop(img: np.ndarray, det: Detection, px: float, py: float) -> np.ndarray | None:
@@ -60,29 +59,26 @@ def _crop(img: np.ndarray, det: Detection, px: float, py: float) -> np.ndarray |
     return img[y1:y2, x1:x2]
 
 
+@dataclass(frozen=True)
+class _Plate:
+    det: Detection
+    crop: np.ndarray  # what the plate reader reads
+    padded: np.ndarray | None  # what the second opinion's text detector looks at (None: a tight crop)
+
+
 class Engine:
-    def __init__(self, detector: PlateDetector, recognizer: TextRecognizer, text_detector: TextDetector,
+    def __init__(self, detector: PlateDetector, reader: TextRecognizer, second_opinion: TextRowReader | None = None,
                  quick_detector: PlateDetector | None = None) -> None:
         self.detector = detector
         self.quick_detector = quick_detector or detector
-        self.recognizer = recognizer
-        self.text_detector = text_detector
+        self.reader = reader
+        self.second_opinion = second_opinion
 
     @classmethod
     def load(cls, threads: int = 1) -> Engine:
         """The default models, loaded once; the sessions are safe to share between threads."""
-        return cls(YoloPlateDetector(threads=threads), PPOCRRecognizer(threads=threads), TextDetector(threads=threads),
+        return cls(YoloPlateDetector(threads=threads), PlateReader(threads=threads), TextRowReader.load(threads),
                    YoloPlateDetector("plate_detector_int8.onnx", threads=threads))
-
-    def _rows(self, crop: np.ndarray) -> tuple[list[list[np.ndarray]], int]:
-        """The plate's text rows as image pieces (each row: its lines left to right); ([], 0) when
-        the text detector finds no line."""
-        found, main = layout.rows(self.text_detector.detect(crop))
-        pieces = [[p for p in (layout.crop_quad(crop, ln.quad) for ln in row) if p is not None] for row in found]
-        if not pieces or not pieces[main]:
-            return [], 0
-        main -= sum(1 for row in pieces[:main] if not row)
-        return [row for row in pieces if row], main
 
     def _detect(self, img: np.ndarray, profile: ModeProfile, min_score: float) -> list[Detection]:
         detector = self.quick_detector if profile.quick_detector else self.detector
@@ -100,49 +96,45 @@ class Engine:
         detections = self._detect(img, profile, min(options.threshold_d, profile.min_score_cap))
         plates = []
         for det in detections[: profile.max_plates]:
-            crop, box = _crop(img, det, PAD_X, PAD_Y), _crop(img, det, BOX_PAD_X, BOX_PAD_Y)
-            if crop is not None and box is not None:
-                plates.append((det, *self._rows(crop), box))
+            crop = _crop(img, det, READ_PAD_X, READ_PAD_Y)
+            if crop is not None:
+                plates.append(_Plate(det, crop, _crop(img, det, PAD_X, PAD_Y)))
         return self._read(plates, options, profile)
 
     def read_plate(self, crop: np.ndarray, options: EngineOptions | None = None) -> PlateResult | None:
-        """Read an image that is already a tightly cropped one-row plate: no detection step, the
-        recogniser reads it whole (on 300 Chinese crops: 290 exact, against 234 with text-line
-        detection, which splits tight crops)."""
+        """Read an image that is already a tightly cropped plate: no detection step."""
         options = options or EngineOptions()
         profile = MODES.get(options.mode, MODES["regular"])
         h, w = crop.shape[:2]
-        whole = Detection(0.0, 0.0, float(w), float(h), 1.0)
-        found = self._read([(whole, [], 0, crop)], options, profile)
+        found = self._read([_Plate(Detection(0.0, 0.0, float(w), float(h), 1.0), crop, None)], options, profile)
         return found[0] if found else None
 
-    def _read(self, plates, options: EngineOptions, profile: ModeProfile) -> list[PlateResult]:
-        """Recognise every plate: first its text rows (one recogniser call for all pieces of all
-        plates); then, in a second call, the whole box of the plates whose rows gave no confident
-        read (nothing found, a weak score, or a read that fits none of the requested templates)."""
+    def _read(self, plates: list[_Plate], options: EngineOptions, profile: ModeProfile) -> list[PlateResult]:
+        """One plate-reader pass over every plate; then, for the plates whose read is doubtful (a
+        weak score, or a text that fits none of the requested templates), the second opinion's
+        readings join the plate reader's and the plate rules rank them all."""
         guide = rules.guide_for(options)
-        lines = iter(self.recognizer.recognize([p for _, rows, _, _ in plates for row in rows for p in row]))
-        row_lines = [[_join([next(lines) for _ in row]) for row in rows] for _, rows, _, _ in plates]
-        cands = [rules.candidates(rules.readings(rl, main), guide, profile.candidates)
-                 for rl, (_, _, main, _) in zip(row_lines, plates)]
+        lines = self.reader.recognize([p.crop for p in plates])
+        readings: list[list[rules.Reading]] = [[(line.chars, 1.0)] for line in lines]
+        cands = [rules.candidates(r, guide, profile.candidates) for r in readings]
         doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
-        wholes = iter(self.recognizer.recognize([plates[i][3] for i in doubtful]))
-        for i in doubtful:
-            readings = rules.readings(row_lines[i], plates[i][2], next(wholes))
-            cands[i] = rules.candidates(readings, guide, profile.candidates)
+        if doubtful and profile.second_opinion and self.second_opinion is not None:
+            extra = self.second_opinion.readings([(plates[i].padded, plates[i].crop) for i in doubtful])
+            for i, more in zip(doubtful, extra):
+                cands[i] = rules.candidates(readings[i] + more, guide, profile.candidates)
         results = []
-        for (det, rows, _, _), found in zip(plates, cands):
+        for plate, line, found in zip(plates, lines, cands):
             if not found or found[0].score < options.threshold_o:
                 continue
             region, region_score = rules.infer_region(found[0].plate, options.regions)
             results.append(PlateResult(
-                box=det.box(),
-                dscore=round(det.score, 3),
+                box=plate.det.box(),
+                dscore=round(plate.det.score, 3),
                 plate=found[0].plate,
                 score=found[0].score,
                 candidates=tuple(found),
                 region=region,
                 region_score=region_score,
-                rows=len(rows),
+                rows=line.rows,
             ))
         return results

@@ -56,6 +56,8 @@ __all__ = [
     "clean_plate",
     "country_of",
     "fit_to_template",
+    "fits_class",
+    "look_alike",
     "matches",
     "normalize_region",
     "templates_for",
@@ -330,22 +332,18 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "bo": ("####@@@",),
     # Guatemala (coded ``gp`` in the table): P 123 ABC and other type letters.
     "gp": ("@###@@@",),
-    # United States: common standard-issue shapes (CA 1ABC234, NY/TX/PA ABC-1234, 123-ABC, ABC-123,
-    # FL ABC-D12, NJ A12-BCD, MD 1AB2345, IL/CT AB 12345 ...).  Vanity plates are not modelled.
+    # United States: no single template. Every shape of 4-7 characters that some state issues, from
+    # the per-state patterns of openalpr's us.patterns (plates-train/synth-assets; letters and digits
+    # only: state-specific letter classes widened to @). Vanity plates are not modelled.
     "us": (
-        "@@@####",
-        "#@@@###",
-        "@@@###",
-        "###@@@",
-        "@@@@##",
-        "@##@@@",
-        "#@@@##",
-        "###@@#",
-        "@@#####",
-        "#@@####",
-        "@@@#@@",
-        "####@@",
-        "@@@@###",
+        "#######", "######@", "#####@#", "#####@@", "####@@@", "###@###", "##@###@", "##@##@#",
+        "##@#@#@", "##@@###", "#@#####", "#@####@", "#@##@##", "#@@####", "#@@###@", "#@@@###",
+        "@######", "@#####@", "@@#####", "@@####@", "@@#@###", "@@@####", "@@@###@", "@@@@###",
+        "######", "#####@", "####@@", "###@@#", "###@@@", "##@###", "##@@##", "##@@@#",
+        "#@####", "#@@###", "#@@##@", "#@@@##", "#@@@@#", "@#####", "@###@@", "@##@@@",
+        "@#@###", "@@####", "@@###@", "@@##@@", "@@#@#@", "@@@###", "@@@##@", "@@@@##",
+        "@@@@@#", "#####", "####@", "###@#", "###@@", "##@##", "##@@@", "#@@#@",
+        "@####", "@@###", "@@@##", "####", "###@", "##@@", "@###",
     ),
     # Canada: ON (ABCD 123), AB (ABC-1234), QC (A12 BCD / 123 ABC), BC (AB1 23C), prairies/maritimes
     # (ABC 123 / 123 ABC).
@@ -498,7 +496,7 @@ def _is_thai_consonant(ch: str) -> bool:
     return "\u0e01" <= ch <= "\u0e2e"
 
 
-def _fits_class(ch: str, cls: str) -> bool:
+def fits_class(ch: str, cls: str) -> bool:
     if cls == "@":
         return _is_latin(ch)
     if cls == "#":
@@ -517,7 +515,7 @@ def _fits_class(ch: str, cls: str) -> bool:
 def matches(text: str, template: str) -> bool:
     """True if ``text`` (separators ignored) has exactly the shape of ``template``."""
     plate = clean_plate(text)
-    return len(plate) == len(template) and all(_fits_class(ch, cls) for ch, cls in zip(plate, template))
+    return len(plate) == len(template) and all(fits_class(ch, cls) for ch, cls in zip(plate, template))
 
 
 def templates_for(regions: Iterable[str]) -> tuple[str, ...]:
@@ -535,6 +533,15 @@ def templates_for(regions: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def look_alike(ch: str, cls: str) -> str | None:
+    """The look-alike of ``ch`` that fits template class ``cls`` (O -> 0 where a digit is due ...)."""
+    if (cls == "&" and ch in "IO") or cls == "#":
+        return LETTER_TO_DIGIT.get(ch)
+    if cls == "@":
+        return DIGIT_TO_LETTER.get(ch)
+    return None
+
+
 def fit_to_template(text: str, template: str) -> tuple[str, int] | None:
     """Coerce ``text`` to ``template`` position by position with the look-alike maps.
 
@@ -547,7 +554,7 @@ def fit_to_template(text: str, template: str) -> tuple[str, int] | None:
     fixed: list[str] = []
     subs = 0
     for ch, cls in zip(plate, template):
-        if _fits_class(ch, cls):
+        if fits_class(ch, cls):
             fixed.append(ch)
             continue
         if (cls == "&" and ch in "IO") or (cls == "#" and ch in LETTER_TO_DIGIT):

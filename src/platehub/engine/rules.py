@@ -3,12 +3,14 @@
 - Candidates come from the recogniser's own alternatives at uncertain positions (a beam over
   per-character probabilities), for every reading of the plate: all text rows top to bottom, the
   main row alone, and the whole plate box read as one line (slightly penalised).
-- Templates of the requested `regions` and the `text_formats` regexes guide the choice: a
-  candidate that fits one ranks first, and a read of the right length is coerced position by
-  position (O/0, I/1, B/8, S/5, Z/2 …) to fit a template, or trimmed of up to two stray end
-  characters the recogniser was unsure of (EU band, sticker edges). The guide is ignored when
-  fitting needs too many changes or the fitted read is much less likely than the raw one
-  ("treated as a guide").
+- Templates of the requested `regions` and the `text_formats` regexes guide the choice among
+  what the recogniser saw: a candidate that fits one ranks first. A read is fitted to a template
+  position by position only with characters the recogniser proposed there (its read or one of
+  its alternatives), or with the look-alike (O/0, I/1, B/8, S/5, Z/2 …) of a character it was
+  unsure of; a confident character is never rewritten into one it did not see. Up to two stray
+  end characters it was unsure of (EU band, sticker edges) may be trimmed. The guide is ignored
+  when fitting needs too many changes or the fitted read is much less likely than the raw one
+  ("treated as a guide"). A wrong region therefore costs nothing: no read fits, the raw read stays.
 - `region: strict` keeps only candidates that fit a template or a text format.
 """
 
@@ -25,7 +27,8 @@ from platehub.engine.types import Candidate, CharProb, EngineOptions, TextLine
 
 MAX_SUBSTITUTIONS = 2
 MAX_TRIM = 2
-UNLISTED_CONFUSION = 0.5  # probability factor for a look-alike swap the recogniser did not propose
+UNSURE_CHAR = 0.6  # below this probability a character may become its look-alike without being proposed
+UNSEEN_LOOK_ALIKE = 0.5  # probability factor for such a look-alike swap
 TRIM_FACTOR = 0.9
 TRIM_MAX_PROB = 0.8  # only characters the recogniser was unsure of are trimmed as strays
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
@@ -74,19 +77,42 @@ def _log(p: float) -> float:
     return math.log(max(p, 1e-6))
 
 
-def _prob_of(cp: CharProb, ch: str) -> float:
-    if ch == cp.char:
-        return cp.prob
-    for alt, p in cp.alternatives:
-        if alt == ch:
-            return p
-    return cp.prob * UNLISTED_CONFUSION
+def _seen(cp: CharProb, cls: str) -> tuple[str, float] | None:
+    """The likeliest character the recogniser saw at this position that fits the template class:
+    its own read, one of its alternatives, or — only where it was unsure — the read's look-alike."""
+    if reg.fits_class(cp.char, cls):
+        return cp.char, cp.prob
+    seen = [(ch, p) for ch, p in cp.alternatives if reg.fits_class(ch, cls)]
+    if seen:
+        return max(seen, key=lambda x: x[1])
+    if cp.prob < UNSURE_CHAR:
+        twin = reg.look_alike(cp.char, cls)
+        if twin is not None:
+            return twin, cp.prob * UNSEEN_LOOK_ALIKE
+    return None
 
 
-def _guided(chars: Sequence[CharProb], text: str, probs: list[float], guide: Guide) -> list[tuple[str, float]]:
-    """Template fits of one read: coerced look-alikes and trimmed stray end characters."""
+def _fit(chars: Sequence[CharProb], template: str) -> tuple[str, list[float], int] | None:
+    """`chars` made to fit `template` with what the recogniser saw: (text, char probs, changes)."""
+    if len(chars) != len(template):
+        return None
+    text, probs, changes = [], [], 0
+    for cp, cls in zip(chars, template):
+        seen = _seen(cp, cls)
+        if seen is None:
+            return None
+        text.append(seen[0])
+        probs.append(seen[1])
+        changes += seen[0] != cp.char
+    return "".join(text), probs, changes
+
+
+def _guided(chars: Sequence[CharProb], guide: Guide) -> list[tuple[str, float]]:
+    """Template fits of one read: characters the recogniser saw (never a confident character
+    rewritten into one it did not propose), and stray end characters it was unsure of trimmed."""
     out = []
-    n = len(text)
+    n = len(chars)
+    probs = [c.prob for c in chars]
     for lead in range(MAX_TRIM + 1):
         for tail in range(MAX_TRIM + 1 - lead):
             if n - lead - tail < 2:
@@ -94,21 +120,14 @@ def _guided(chars: Sequence[CharProb], text: str, probs: list[float], guide: Gui
             dropped = [*probs[:lead], *probs[n - tail :]]
             if any(p >= TRIM_MAX_PROB for p in dropped):
                 continue
-            sub = text[lead : n - tail]
             sub_chars = chars[lead : n - tail]
             factor = TRIM_FACTOR ** (lead + tail)
-            if guide.fits(sub):
-                if lead or tail:
-                    out.append((sub, _mean(probs[lead : n - tail]) * factor))
-                continue
-            fit = reg.best_template_fit(sub, guide.templates)
-            if fit is None:
-                continue
-            fixed, _template, changes = fit
-            if changes > MAX_SUBSTITUTIONS:
-                continue
-            p = [_prob_of(cp, ch) for cp, ch in zip(sub_chars, fixed)]
-            out.append((fixed, _mean(p) * factor))
+            fits = [f for f in (_fit(sub_chars, t) for t in guide.templates) if f is not None]
+            fits += [("".join(c.char for c in sub_chars), [c.prob for c in sub_chars], 0)] if any(
+                f.fullmatch("".join(c.char for c in sub_chars)) for f in guide.formats) else []
+            for text, p, changes in fits:
+                if changes <= MAX_SUBSTITUTIONS and (changes or lead or tail):
+                    out.append((text, _mean(p) * factor))
     return out
 
 
@@ -141,12 +160,11 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
         for text, probs in beam(chars, limit):
             score = _mean(probs) * factor
             raw[text] = max(raw.get(text, 0.0), score)
-            if guide.active:
-                if guide.fits(text):
-                    guided[text] = max(guided.get(text, 0.0), score)
-                else:
-                    for fixed, s in _guided(chars, text, probs, guide):
-                        guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
+            if guide.fits(text):
+                guided[text] = max(guided.get(text, 0.0), score)
+        if guide.active:
+            for fixed, s in _guided(chars, guide):
+                guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
     if not raw:
         return []
     best_raw = max(raw.values())

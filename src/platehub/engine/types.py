@@ -48,6 +48,7 @@ class CharProb:
 @dataclass(frozen=True)
 class TextLine:
     chars: tuple[CharProb, ...]
+    rows: int = 1  # text rows the characters came from (top row first)
 
     @property
     def text(self) -> str:
