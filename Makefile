@@ -7,7 +7,7 @@ PY = $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q 'torch==2.13.0' --index-url https://download.pytorch.org/whl/cpu || $(PY) -m pip install -q 'torch==2.13.0'
+	$(PY) -m pip install -q 'torch==2.13.0'  # the CPU wheel of the machine image (platehub train, its tests)
 	$(PY) -m pip install -q -e '.[test,train]'
 	touch $@
 
