@@ -132,14 +132,15 @@ def make_server(tmp_path):
 class InProcess:
     """The app served by uvicorn on its own event loop in a thread of the test process."""
 
-    def __init__(self, data: Path, **overrides) -> None:
+    def __init__(self, data: Path, engine=None, **overrides) -> None:
+        """`engine`: a stand-in for the recognition engine (the models are then not loaded)."""
         from platehub.app import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(data_dir=data, host="127.0.0.1", port=self.port, **overrides)
         os.environ.setdefault("PLATEHUB_ADMIN_PASSWORD", "admin-test")
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, engine)
         self.hub = self.app.state.platehub
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.loop = asyncio.new_event_loop()

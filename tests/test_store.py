@@ -94,6 +94,22 @@ def test_users_hash_passwords(store):
     assert store.users.verify("ghost", "s3cret") is None
 
 
+def test_sessions_follow_the_users_table(store):
+    """Sessions live in the database (issue 11) and go with their user, on SQLite and PostgreSQL."""
+    from platehub.core import accounts
+
+    user = store.users.create("op", "op-password", rights=("LPR",))
+    token, other = store.sessions.open(user), store.sessions.open(user)
+    assert store.sessions.user(token) == user
+    accounts.set_password(store, "op", "new-password")
+    assert store.sessions.user(token) is None and store.sessions.user(other) is None
+    token = store.sessions.open(user)
+    assert store.users.remove("op")  # the foreign key takes the sessions along
+    assert store.sessions.user(token) is None
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sessions")).scalar() == 0
+
+
 def test_usage_counts_per_month(store):
     nov = datetime(2026, 11, 30, tzinfo=UTC)
     assert [store.usage.count_call(nov) for _ in range(3)] == [1, 2, 3]

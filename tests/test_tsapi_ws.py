@@ -355,11 +355,11 @@ def test_in_process_session_sign_in_and_system_events(tmp_path):
     from platehub.core.bus import READ_STORED
     from platehub.core.eventlog import EVENT_LOGGED
     from platehub.core.store.eventlog import LogEntry
-    from platehub.protocols.tsapi.session import COOKIE, SessionStore
+    from platehub.protocols.tsapi.session import COOKIE
 
     app = create_app(Settings.from_env(data_dir=tmp_path / "data"), engine=object())
     state = app.state.platehub
-    sessions = app.state.tsapi_sessions = SessionStore()
+    sessions = state.store.sessions  # in the database
     token = sessions.open(state.store.users.get("admin"))
     with TestClient(app) as client:
         with client.websocket_connect(f"/wsapi/subscribeEvents?topics=LPR&session={token}") as ws:

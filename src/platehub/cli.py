@@ -134,26 +134,28 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
+    from platehub.core.redact import redact_url
+    from platehub.core.webhooks import WebhookError, add_webhook, remove_webhook
+
     store = open_store(args)
     if args.action == "add":
-        if not args.target.startswith(("http://", "https://")):
-            print("the target must be an http(s) URL", file=sys.stderr)
+        try:
+            hook = add_webhook(store, args.target, with_image=args.with_image, events=args.events, by="cli")
+        except WebhookError as e:
+            print(e, file=sys.stderr)
             return 2
-        hook = store.webhooks.add(args.target, args.with_image, args.events)
-        _setting(store, "webhook", after={"id": hook.id, "target": hook.target, "with_image": hook.with_image,
-                                          "events": hook.events})
-        print(f"{hook.id}\t{hook.target}\t{hook.events}\t{'with image' if hook.with_image else 'data only'}")
-    elif args.action == "list":
+        print(f"{hook.id}\t{redact_url(hook.target)}\t{hook.events}\t"
+              f"{'with image' if hook.with_image else 'data only'}")
+    elif args.action == "list":  # targets redacted: a password or key in a URL is not for the screen
         for h in store.webhooks.list():
             state = "enabled" if h.enabled else "DISABLED"
             err = f"\tlast error: {h.last_error}" if h.last_error else ""
-            print(f"{h.id}\t{h.target}\t{h.events}\t{'with image' if h.with_image else 'data only'}\t{state}"
-                  f"\tfailures {h.failures}{err}")
+            print(f"{h.id}\t{redact_url(h.target)}\t{h.events}\t{'with image' if h.with_image else 'data only'}"
+                  f"\t{state}\tfailures {h.failures}{err}")
     elif args.action == "remove":
-        if not store.webhooks.remove(args.id):
+        if not remove_webhook(store, args.id, by="cli"):
             print(f"no webhook {args.id}", file=sys.stderr)
             return 1
-        _setting(store, "webhook", before={"id": args.id})
         print(f"removed {args.id}")
     return 0
 

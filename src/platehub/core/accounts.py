@@ -1,6 +1,8 @@
 """User accounts and API tokens as settings: the rules shared by `platehub user` / `platehub token`
 (cli_users.py, cli.py) and the HTTP API (protocols/manage/accounts.py). Every change is recorded
-in the event log (never a password or a key). Blocking (database): call off the event loop."""
+in the event log (never a password or a key). Removing a user, or changing a password or rights,
+ends that user's sessions (in the database: in every process at once, whichever process made the
+change). Blocking (database): call off the event loop."""
 
 from __future__ import annotations
 
@@ -85,7 +87,8 @@ def remove_user(store, login: str, *, by: str | None = None, bus: Bus | None = N
     user = _existing(store, login)
     if user.is_admin and not _other_admin(store, user.login):
         raise AccountError(f"{user.login!r} is the last admin; add another admin first")
-    store.users.remove(user.login)
+    store.sessions.close_user(user.login)
+    store.users.remove(user.login)  # sessions opened meanwhile go with the user (foreign key, cascade)
     record_setting(store, "user", user=by, before={"login": user.login}, bus=bus)
     return user
 
@@ -94,6 +97,7 @@ def set_password(store, login: str, password: str, *, by: str | None = None, bus
                  strict: bool = False) -> User:
     user = _existing(store, login)
     store.users.set_password(user.login, check_password(password, strict))
+    store.sessions.close_user(user.login)
     record_setting(store, "user password", user=by, after={"login": user.login}, bus=bus)  # never the password
     return user
 
@@ -105,6 +109,7 @@ def set_rights(store, login: str, *, admin: bool, rights: Iterable[str] | str | 
     if user.is_admin and not admin and not _other_admin(store, user.login):
         raise AccountError(f"{user.login!r} is the last admin; make another user admin first")
     store.users.set_rights(user.login, granted, admin)
+    store.sessions.close_user(user.login)
     after = _existing(store, login)
     record_setting(store, "user rights", user=by, before=_describe(user), after=_describe(after), bus=bus)
     return after

@@ -14,6 +14,7 @@ from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import ImageStore
 from platehub.core.store.parking import LotRepo, VisitRepo
 from platehub.core.store.reads import ReadRepo
+from platehub.core.store.sessions import SessionRepo
 from platehub.core.store.usage import UsageRepo
 
 
@@ -26,6 +27,7 @@ class Store:
         self.reads = ReadRepo(self.engine)
         self.users = UserRepo(self.engine)
         self.tokens = TokenRepo(self.engine)
+        self.sessions = SessionRepo(self.engine)
         self.webhooks = WebhookRepo(self.engine)
         self.usage = UsageRepo(self.engine)
         self.devices = DeviceRepo(self.engine)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -55,6 +56,17 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("rights", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# signed-in sessions (TS-API /api/auth, the console): in the database, so that every process sees a
+# sign-out, a password change or a removed user at once; the cookie's token is kept only as a hash
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
 )
 
 api_tokens = Table(

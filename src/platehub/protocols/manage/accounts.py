@@ -3,7 +3,7 @@ token): `/v1/users/` list / add, `/v1/users/{login}/` rights, admin flag, passwo
 `/v1/tokens/` list / create (the key is in the answer once), `/v1/tokens/{id}/` revoke.
 
 Administrators only (or an API token). The rules and the event-log records are the CLI's
-(`core/accounts.py`). Changing or removing a user ends that user's console / TS-API sessions, so
+(`core/accounts.py`), which also end a changed or removed user's console / TS-API sessions, so
 new rights apply at once; an admin changing their own account signs in again."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from platehub.core import accounts
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
 from platehub.protocols.manage.auth import require
 from platehub.protocols.manage.common import iso_utc, json_object
-from platehub.protocols.tsapi.common import sessions
 
 Admin = Annotated[User | None, Depends(require(admin=True))]  # None: an API token
 
@@ -89,14 +88,12 @@ def router(settings: Settings) -> APIRouter:
                 raise HTTPException(400, "`rights` must be a list of right names.")
             user = await _change(accounts.set_rights, hub.store, login, admin=_flag(body, "admin", current.is_admin),
                                  rights=rights, by=_by(who), bus=hub.bus)
-        sessions(request).close_user(login)
         return _user(user)
 
     @r.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
     async def remove_user(request: Request, login: str, who: Admin) -> Response:
         hub = request.app.state.platehub
         await _change(accounts.remove_user, hub.store, login, by=_by(who), bus=hub.bus)
-        sessions(request).close_user(login)
         return Response(status_code=204)
 
     @r.get("/tokens/", summary="List API tokens (admin; never their keys)")

@@ -18,8 +18,7 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from platehub.core.store.accounts import User
-from platehub.protocols.tsapi.common import sessions
-from platehub.protocols.tsapi.session import COOKIE
+from platehub.protocols.tsapi.common import session_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -41,8 +40,15 @@ async def _token(request: Request) -> bool:
     return True
 
 
-def session_user(request: Request) -> User | None:
-    return sessions(request).user(request.cookies.get(COOKIE))
+async def is_admin(request: Request) -> bool:
+    """Whether the request may see what only admins see (an API token, or a signed-in admin); never
+    refuses: a wrong token or no sign-in is simply not an admin (for pages anyone may read)."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "token":
+        tokens = request.app.state.platehub.store.tokens
+        return bool(key.strip()) and await run_in_threadpool(tokens.verify, key.strip()) is not None
+    user = await session_user(request)
+    return user is not None and user.is_admin
 
 
 def require(right: str | None = None, admin: bool = False) -> Callable[[Request], Awaitable[User | None]]:
@@ -52,7 +58,7 @@ def require(right: str | None = None, admin: bool = False) -> Callable[[Request]
     async def dependency(request: Request) -> User | None:
         if await _token(request):
             return None
-        user = session_user(request)
+        user = await session_user(request)  # as stored now: a removed user or a changed password ends it
         if user is None:
             raise HTTPException(403, "A valid API token or a signed-in user is required.")
         if request.method not in SAFE_METHODS and not _same_site(request):

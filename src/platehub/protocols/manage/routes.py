@@ -38,8 +38,8 @@ def _render_read(read: Read) -> dict[str, Any]:
     return out
 
 
-def _who(request: Request) -> str:
-    return who(None if request.headers.get("authorization") else session_user(request))
+async def _who(request: Request) -> str:
+    return who(None if request.headers.get("authorization") else await session_user(request))
 
 
 async def _device(request: Request, code: str) -> Device:
@@ -71,7 +71,7 @@ def router(settings: Settings) -> APIRouter:
         hub = request.app.state.platehub
         device = await run_in_threadpool(hub.store.devices.add, code, str(body.get("protocol") or "allinone")[:32],
                                          (str(body["name"])[:255] if body.get("name") else None))
-        await run_in_threadpool(record_setting, hub.store, f"device {code}", _who(request),
+        await run_in_threadpool(record_setting, hub.store, f"device {code}", await _who(request),
                                 None, {"added": device.protocol}, hub.bus)
         return _render(device)
 
@@ -88,7 +88,7 @@ def router(settings: Settings) -> APIRouter:
         except KeyError as e:
             raise HTTPException(404, f"No device {e.args[0]!r}.") from None
         if after:
-            await run_in_threadpool(record_setting, hub.store, f"device {code}", _who(request), before, after,
+            await run_in_threadpool(record_setting, hub.store, f"device {code}", await _who(request), before, after,
                                     hub.bus)
         return _render(device)
 
@@ -108,7 +108,7 @@ def router(settings: Settings) -> APIRouter:
         await _device(request, code)
         hub = request.app.state.platehub
         await run_in_threadpool(hub.whitelist.reset, code)
-        await run_in_threadpool(record_setting, hub.store, f"device {code} whitelist", _who(request), None,
+        await run_in_threadpool(record_setting, hub.store, f"device {code} whitelist", await _who(request), None,
                                 "reset", hub.bus)
         return Response(status_code=204)
 

@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from platehub.core.eventlog import record_setting
+from platehub.core import webhooks
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
-from platehub.core.store.hooks import EVENTS
 from platehub.engine.image import ImageError
-from platehub.protocols.manage.auth import require_api_token
+from platehub.protocols.manage.auth import is_admin, require_api_token
 from platehub.protocols.snapshot import codec
 from platehub.protocols.snapshot.request import (
     BadRequest,
@@ -139,11 +138,14 @@ async def plate_reader(request: Request) -> JSONResponse:
     return JSONResponse(codec.plate_reader_response(rec, settings.max_calls))
 
 
-@router.get("/info/", summary="Server version, webhooks and usage")
+@router.get("/info/", summary="Server version, usage, webhook health; webhook targets (redacted) for admins")
 @router.get("/info", include_in_schema=False)
 async def info(request: Request) -> dict[str, Any]:
+    """Anyone: the version, usage and how many webhook targets are enabled or failing. An admin (an
+    API token or a signed-in admin) also gets the targets, their URLs redacted (core/webhooks.py)."""
     app = request.app.state.platehub
     hooks = await run_in_threadpool(app.store.webhooks.list)
+    admin = await is_admin(request)
     now = utcnow()
     calls = await run_in_threadpool(app.store.usage.calls, now)
     total = await run_in_threadpool(app.store.usage.total)
@@ -152,11 +154,8 @@ async def info(request: Request) -> dict[str, Any]:
         "license_key": None,
         "total_calls": app.settings.max_calls or None,
         "usage": {"calls": calls, "max_calls": app.settings.max_calls or None, "total_calls_ever": total},
-        "webhooks": [
-            {"id": h.id, "target": h.target, "with_image": h.with_image, "enabled": h.enabled,
-             "failures": h.failures, "last_error": h.last_error}
-            for h in hooks
-        ],
+        "webhooks": [webhooks.shown(h) for h in hooks] if admin else [],
+        "webhook_health": webhooks.health(hooks),
         "capabilities": {
             "plate_detection": True,
             "plate_ocr": True,
@@ -184,8 +183,7 @@ async def statistics(request: Request) -> dict[str, Any]:
 @router.get("/v1/webhooks/", dependencies=[Depends(require_api_token)], summary="List webhook targets")
 async def list_webhooks(request: Request) -> list[dict[str, Any]]:
     hooks = await run_in_threadpool(request.app.state.platehub.store.webhooks.list)
-    return [{"id": h.id, "target": h.target, "with_image": h.with_image, "events": h.events, "enabled": h.enabled,
-             "failures": h.failures, "last_error": h.last_error} for h in hooks]
+    return [webhooks.shown(h) for h in hooks]  # targets redacted
 
 
 @router.post("/v1/webhooks/", dependencies=[Depends(require_api_token)], status_code=201,
@@ -197,24 +195,20 @@ async def add_webhook(request: Request) -> dict[str, Any]:
     except Exception:
         raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false, '
                                  '"events": "recognition" | "alert"}.') from None
-    if not target.startswith(("http://", "https://")):
-        raise HTTPException(400, "target must be an http(s) URL.")
-    events = str(body.get("events") or "recognition")
-    if events not in EVENTS:
-        raise HTTPException(400, f"events must be one of {', '.join(EVENTS)}.")
     hub = request.app.state.platehub
-    hook = await run_in_threadpool(hub.store.webhooks.add, target, bool(body.get("with_image", False)), events)
-    await run_in_threadpool(record_setting, hub.store, "webhook", "api", None,
-                            {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "events": events},
-                            hub.bus)
-    return {"id": hook.id, "target": hook.target, "with_image": hook.with_image, "events": hook.events,
-            "enabled": hook.enabled}
+    try:
+        hook = await run_in_threadpool(lambda: webhooks.add_webhook(
+            hub.store, target, with_image=bool(body.get("with_image", False)),
+            events=str(body.get("events") or "recognition"), by="api", bus=hub.bus))
+    except webhooks.WebhookError as e:
+        raise HTTPException(400, f"{e}.") from None
+    shown = webhooks.shown(hook)
+    return {k: shown[k] for k in ("id", "target", "with_image", "events", "enabled")}
 
 
 @router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,
                summary="Remove a webhook target")
 async def remove_webhook(request: Request, hook_id: int) -> None:
     hub = request.app.state.platehub
-    if not await run_in_threadpool(hub.store.webhooks.remove, hook_id):
+    if not await run_in_threadpool(lambda: webhooks.remove_webhook(hub.store, hook_id, by="api", bus=hub.bus)):
         raise HTTPException(404, "No such webhook.")
-    await run_in_threadpool(record_setting, hub.store, "webhook", "api", {"id": hook_id}, None, hub.bus)

@@ -21,10 +21,24 @@ from platehub.config import Settings
 from platehub.core.bus import SNAPSHOT_DONE, Bus
 from platehub.core.gate import GATE_ALERT, Alert
 from platehub.core.recognition import Recognition
+from platehub.core.redact import redact_url
 from platehub.core.store.hooks import Webhook, WebhookRepo
 from platehub.protocols.snapshot.codec import webhook_payload
 
 log = logging.getLogger("platehub.webhooks")
+
+
+class RedactedUrls(logging.Filter):
+    """httpx logs every request's URL at INFO ("HTTP Request: POST https://user:password@…"): redact
+    it (core.redact.redact_url), so a webhook target's secrets never reach the server log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+REDACTED_URLS = RedactedUrls()
 
 
 class WebhookDispatcher:
@@ -38,6 +52,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
 
     def start(self) -> None:
+        logging.getLogger("httpx").addFilter(REDACTED_URLS)  # once: a filter is added only if missing
         self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout, follow_redirects=False)
         self._sub = self.bus.subscribe(SNAPSHOT_DONE, GATE_ALERT, maxsize=10_000)
         self._task = asyncio.create_task(self._run(), name="webhooks")
@@ -87,12 +102,12 @@ class WebhookDispatcher:
                         await run_in_threadpool(self.repo.record_success, hook.id)
                     log.info("webhook %s delivered %s to %s", hook.id,
                              f"alert for read {rec.read.id}" if isinstance(rec, Alert) else f"recognition {rec.id}",
-                             hook.target)
+                             redact_url(hook.target))
                     return True
                 except Exception as e:  # network errors, timeouts, non-2xx answers
                     error = f"{type(e).__name__}: {e}"
                     log.warning("webhook %s attempt %d/%d to %s failed: %s", hook.id, attempt,
-                                self.settings.webhook_retries, hook.target, error)
+                                self.settings.webhook_retries, redact_url(hook.target), error)
                 if attempt < self.settings.webhook_retries:
                     await asyncio.sleep(delay)
                     delay *= 2
@@ -101,5 +116,5 @@ class WebhookDispatcher:
         )
         if updated is not None and not updated.enabled:
             log.error("webhook %s to %s disabled after %d failed deliveries; last error: %s",
-                      hook.id, hook.target, updated.failures, error)
+                      hook.id, redact_url(hook.target), updated.failures, error)
         return False

@@ -11,10 +11,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from platehub.core.store.accounts import User
+from platehub.core.store.sessions import SessionRepo
 from platehub.protocols.tsapi.auth import SignInRefused, credentials, sign_in
-from platehub.protocols.tsapi.session import COOKIE, SessionStore
+from platehub.protocols.tsapi.session import COOKIE
 
 
 class TsApiError(Exception):
@@ -47,18 +50,27 @@ def error(request: Request, exc: TsApiError) -> Response:
     return respond(request, {"code": exc.code, "message": exc.message}, exc.status, exc.headers)
 
 
-def sessions(request: Request) -> SessionStore:
-    state = request.app.state
-    if getattr(state, "tsapi_sessions", None) is None:
-        state.tsapi_sessions = SessionStore()
-    return state.tsapi_sessions
+def sessions(conn: HTTPConnection) -> SessionRepo:
+    """The sessions, in the database (blocking: call off the event loop, or use `session_user`)."""
+    return conn.app.state.platehub.store.sessions
+
+
+async def session_user(conn: HTTPConnection, token: str | None = None) -> User | None:
+    """The user of the session `token` (default: the request's cookie) as stored now; None without one.
+
+    Checked against the database on every request: a user removed, or whose password or rights
+    changed, from any process (the CLI too), is signed out at once."""
+    token = token if token is not None else conn.cookies.get(COOKIE)
+    if not token:
+        return None
+    return await run_in_threadpool(sessions(conn).user, token)
 
 
 async def current_user(request: Request) -> User | None:
     """The signed-in user: the session cookie first, else `auth=` / Basic on this request.
 
     Wrong credentials raise TsApiError (401, or 429 while a client is slowed down); none give None."""
-    user = sessions(request).user(request.cookies.get(COOKIE))
+    user = await session_user(request)
     if user is not None:
         return user
     try:

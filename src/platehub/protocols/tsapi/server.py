@@ -34,7 +34,7 @@ from platehub.protocols.tsapi.auth import (
     failed_sign_ins,
     sign_in,
 )
-from platehub.protocols.tsapi.common import TsApiError, require_user, respond, sessions
+from platehub.protocols.tsapi.common import TsApiError, require_user, respond, session_user, sessions
 from platehub.protocols.tsapi.eventlog import event_types
 from platehub.protocols.tsapi.session import COOKIE
 
@@ -213,11 +213,11 @@ def router(settings: Settings) -> APIRouter:
     async def auth(request: Request) -> Response:
         lang = messages.lang_of(request)
         q = request.query_params
-        store = sessions(request)
+        store = sessions(request)  # blocking: called off the event loop
         old = request.cookies.get(COOKIE)
         eventlog = core_eventlog.of(request.app)
         if "logout" in q:
-            user = store.close(old)
+            user = await run_in_threadpool(store.close, old)
             if user is not None:
                 await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
             resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
@@ -232,7 +232,7 @@ def router(settings: Settings) -> APIRouter:
             except BadCredentials:
                 sent = True  # sign_in reports them
             if not sent:  # nothing to sign in with: say whether the session is alive
-                if store.user(old) is None:
+                if await session_user(request) is None:
                     raise TsApiError(401, messages.text("auth_required", lang))
                 return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
             try:
@@ -241,8 +241,8 @@ def router(settings: Settings) -> APIRouter:
                 raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
             via = "auth" if "auth" in q else "basic"
         if old:
-            store.close(old)
-        token = store.open(user)
+            await run_in_threadpool(store.close, old)
+        token = await run_in_threadpool(store.open, user)
         await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
         resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
         resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",

@@ -6,7 +6,8 @@ parameter or the session cookie. A socket that fails to sign in, names an unsupp
 lacks the right is accepted and closed at once with code 1008 and the reason ("disconnected
 immediately", as the guide says). Otherwise the first message is `{"subscriberId", "topics"}`,
 then events as they happen, and a ping message whenever nothing was sent for `PLATEHUB_WS_PING`
-seconds (default 30).
+seconds (default 30). An open socket signs in again every `CHECK_EVERY` seconds and is closed the
+same way once that fails (a password changed, the user removed, a right taken away, from any process).
 
 Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a vehicle pass is a
 new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
@@ -24,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -40,12 +43,13 @@ from platehub.core.store.accounts import User
 from platehub.core.store.devices import Device
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
-from platehub.protocols.tsapi.common import dumps, sessions
+from platehub.protocols.tsapi.common import dumps, session_user
 from platehub.protocols.tsapi.session import COOKIE
 
 log = logging.getLogger("platehub.tsapi")
 
 QUEUE = 1000  # events buffered per socket before the oldest are dropped
+CHECK_EVERY = 30.0  # seconds between checks that a socket's user is still signed in and holds the rights
 POLICY_VIOLATION = 1008
 
 # guide topic → bus topics feeding it
@@ -77,11 +81,31 @@ async def _user(websocket: WebSocket) -> User:
         except SignInRefused as e:
             raise _Refused(e.message) from None
     token = websocket.query_params.get("session") or websocket.cookies.get(COOKIE)
-    user = sessions(websocket).user(token) if token else None  # type: ignore[arg-type]
+    user = await session_user(websocket, token) if token else None
     if user is None:
         raise _Refused("Sign-in required: the auth= parameter or a session." if not token
                        else "The session has ended; sign in again.")
     return user
+
+
+def _refusal(user: User, wanted: Sequence[str]) -> str | None:
+    """Why `user` may not have the topics `wanted`; None when it may."""
+    for topic in wanted:
+        right = RIGHTS.get(topic)
+        if right and not (user.is_admin or right in user.rights):
+            return f"The {right} right is required for the {topic} topic."
+    return None
+
+
+async def _refused_now(websocket: WebSocket, wanted: Sequence[str]) -> str | None:
+    """Sign the socket in again (its session, or its own credentials, as stored now): why it may no
+    longer have its topics (a password changed, the user removed, a right taken away, from any
+    process), or None when it still may."""
+    try:
+        user = await _user(websocket)
+    except _Refused as e:
+        return str(e)
+    return _refusal(user, wanted)
 
 
 class _DeviceNames:
@@ -165,20 +189,30 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, verbose: bool,
-                       ping: float | None, lots: frozenset[int] | None = None) -> None:
-    """Send each event's message; a ping when nothing was sent for `ping` seconds."""
-    last_sent = time.monotonic()
+                       ping: float | None, lots: frozenset[int] | None = None, wanted: Sequence[str] = ()) -> None:
+    """Send each event's message; a ping when nothing was sent for `ping` seconds. Every CHECK_EVERY
+    seconds the socket signs in again; once that fails, it is closed with the reason."""
+    last_sent = last_check = time.monotonic()
     while True:
-        wait = max(0.0, last_sent + ping - time.monotonic()) if ping else None
+        due = min(last_check + CHECK_EVERY, last_sent + ping if ping else math.inf)
+        wait = max(0.0, due - time.monotonic())
         event = None
         if sub is None:
-            await asyncio.sleep(3600 if wait is None else wait)
+            await asyncio.sleep(wait)
         else:
             try:
                 event = await asyncio.wait_for(sub.get(), wait)
             except TimeoutError:
                 event = None
-        if event is None and ping is None:
+        now = time.monotonic()
+        if now >= last_check + CHECK_EVERY:
+            refused = await _refused_now(websocket, wanted)
+            if refused:
+                log.info("TS-API event socket closed: %s", refused)
+                await _close(websocket, refused)
+                return
+            last_check = time.monotonic()
+        if event is None and not (ping and now >= last_sent + ping):
             continue
         message = events.ping(utcnow()) if event is None else await _message(websocket, event, verbose, lots)
         if message is not None:
@@ -198,10 +232,9 @@ async def subscribe_events(websocket: WebSocket) -> None:
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
             raise _Refused(str(e)) from None
-        for topic in wanted:
-            right = RIGHTS.get(topic)
-            if right and not (user.is_admin or right in user.rights):
-                raise _Refused(f"The {right} right is required for the {topic} topic.")
+        refusal = _refusal(user, wanted)
+        if refusal:
+            raise _Refused(refusal)
     except _Refused as e:
         log.info("TS-API event socket from %s refused: %s", client, e)
         await _close(websocket, str(e))
@@ -222,7 +255,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
             updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
             await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, sub, verbose, ping, lots))]
+                 asyncio.create_task(_send_events(websocket, sub, verbose, ping, lots, wanted))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
