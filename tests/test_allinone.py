@@ -33,6 +33,7 @@ from platehub.core.store.schema import devices, reads
 from platehub.protocols.allinone import codec, events
 from platehub.protocols.allinone.codec import CarBrand, GioOut
 from platehub.protocols.allinone.comet import COMET_GAP
+from platehub.protocols.allinone.form import lenient
 from platehub.simulator.allinone import DETAILS, Camera, Record, plate_message
 
 FIX = Path(__file__).parent / "fixtures" / "allinone"
@@ -211,11 +212,11 @@ def test_codec_never_fails_on_arbitrary_json(obj):
 
 def test_codec_registration_forms_drop_the_password():
     for name in ("register_heartbeat.multipart", "register_heartbeat_as_printed.txt"):
-        reg = codec.parse_registration(codec.parse_form_fallback(fixture(name)))
+        reg = codec.parse_registration(lenient(fixture(name)))
         assert (reg.serialno, reg.device_name, reg.ipaddr, reg.port, reg.channel_num, reg.user_name) == (
             "d85b1269-8f942256", "IVS", "192.168.109.40", 80, 1, "admin")
         assert "pass_wd" not in reg.extra and "admin" not in reg.extra.values()
-    faq = codec.parse_registration(codec.parse_form_fallback(fixture("register_faq_as_printed.txt")))
+    faq = codec.parse_registration(lenient(fixture("register_faq_as_printed.txt")))
     assert faq.serialno == "fc68a83-ee8409dd" and faq.user_name == "admin" and "password" not in faq.extra
 
 

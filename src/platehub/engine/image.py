@@ -5,7 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MAX_PIXELS = 60_000_000  # ~ 8K x 7K; larger is refused before it eats memory
+from platehub.engine.imagesize import declared_size, declared_tile
+
+MAX_PIXELS = 60_000_000  # ~ 8K x 7K; larger is refused from the file's header, before decoding
 
 
 class ImageError(ValueError):
@@ -43,6 +45,7 @@ def decode(data: bytes) -> np.ndarray:
         raise ImageError("The JPEG image is truncated (no end-of-image marker).")
     if kind == "png" and b"IEND" not in data[-64:]:
         raise ImageError("The PNG image is truncated (no IEND chunk).")
+    check_size(data, kind)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None or img.size == 0:
         raise ImageError(f"The {kind.upper()} image could not be decoded.")
@@ -51,6 +54,22 @@ def decode(data: bytes) -> np.ndarray:
     if min(img.shape[:2]) < 8:
         raise ImageError("The image is too small.")
     return img
+
+
+def check_size(data: bytes, kind: str) -> None:
+    """Refuse, from the header alone, an image too large to decode (a small file can declare a huge
+    image: decompression bomb) or too small to read, before the decoder allocates its pixels."""
+    size = declared_size(data, kind)
+    if size is None:
+        raise ImageError(f"The {kind.upper()} image could not be decoded (its header is malformed).")
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"The image is too large ({width}x{height} pixels).")
+    if min(width, height) < 8:
+        raise ImageError("The image is too small.")
+    tile = declared_tile(data, kind)
+    if tile is not None and tile[0] * tile[1] > MAX_PIXELS:
+        raise ImageError(f"The image's tiles are too large ({tile[0]}x{tile[1]} pixels).")
 
 
 def encode_jpeg(img: np.ndarray, quality: int = 90) -> bytes:

@@ -466,36 +466,6 @@ def parse_registration(fields: Mapping[str, str]) -> Registration:
     )
 
 
-_NAME = re.compile(r'name="([^"]*)"')
-_LOOSE = re.compile(r'name="([^"]*)"\s*([^\r\n]*?)\s*(?:-{3,}|$)', re.M)
-
-
-def _multipart(text: str) -> dict[str, str]:
-    m = re.match(r"\s*--([^\r\n]+?)\s*\r?\n", text)
-    if not m:
-        return {}
-    out = {}
-    for part in text.split("--" + m.group(1)):
-        head, sep, value = part.replace("\r\n", "\n").partition("\n\n")
-        name = _NAME.search(head)
-        if sep and name:
-            out[name.group(1)] = value.rstrip("\n")
-    return out
-
-
-def parse_form_fallback(body: bytes) -> dict[str, str]:
-    """Form fields from a body whose Content-Type is wrong or missing: multipart, then the looser shape
-    of the spec's printed dumps (`name="serialno"d85b1269-8f942256-----…`), then urlencoded."""
-    text = decode_text(body)
-    if 'name="' in text:
-        return _multipart(text) or {m.group(1): m.group(2).strip() for m in _LOOSE.finditer(text)}
-    if "=" in text:
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(text.strip(), keep_blank_values=True))
-    return {}
-
-
 # ---------------------------------------------------------------------------------------------- to the domain
 
 

@@ -5,8 +5,8 @@ Every configured path accepts every message, by content: a JSON body is a pushed
 (AlarmInfoPlate, AlarmIoIn, SerialData or TriggerImage, whatever the Content-Type says: the spec's own
 screenshot example posts TriggerImage to the registration path), a form (multipart, urlencoded, or
 query string for GET) is a heartbeat or comet poll. So a camera with paths mixed up still works.
-Bad input gets a reply that does not open the gate; a server fault a 503 with such a reply, so the
-camera keeps the record and sends it again."""
+Bad input gets a reply that does not open the gate (a form of more than `form.MAX_FIELDS` fields
+with a 413); a server fault a 503 with such a reply, so the camera keeps the record and sends it again."""
 
 from __future__ import annotations
 
@@ -17,28 +17,19 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
-from platehub.protocols.allinone import codec
+from platehub.protocols.allinone import codec, form
 from platehub.protocols.allinone.codec import BadMessage
 from platehub.protocols.allinone.comet import CometPolls
 from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Door, Origin
+from platehub.protocols.forms import FormError
 
 log = logging.getLogger("platehub.allinone")
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 async def _form(request: Request, body: bytes) -> dict[str, str]:
     fields = {k: v for k, v in request.query_params.items() if k != SNAPSHOT_DEVICE_PARAM}
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    parsed: dict[str, str] | None = None
-    if body and ctype in FORM_TYPES:
-        try:
-            form = await request.form()
-            parsed = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        except Exception as e:  # malformed multipart raises several types
-            log.debug("all-in-one form not parsed as %s (%s); trying leniently", ctype, e)
-    if parsed is None and body:
-        parsed = codec.parse_form_fallback(body)
-    fields.update(parsed or {})
+    if body:  # parsed in a worker thread: a big or malformed body never stalls the event loop
+        fields.update(await run_in_threadpool(form.fields, body, request.headers.get("content-type", "")))
     return fields
 
 
@@ -59,6 +50,9 @@ def router(settings: Settings) -> APIRouter:
                 return JSONResponse(reply, status_code=status)
             try:
                 reg = codec.parse_registration(await _form(request, body))
+            except FormError as e:  # too many fields
+                log.warning("all-in-one: form refused from %s to %s: %s", client, request.url.path, e)
+                return JSONResponse(codec.refusal(str(e)), status_code=e.status)
             except BadMessage as e:
                 log.warning("all-in-one: bad request from %s to %s: %s", client, request.url.path, e)
                 return JSONResponse(codec.refusal(str(e)))

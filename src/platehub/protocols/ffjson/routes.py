@@ -13,24 +13,26 @@ from starlette.requests import ClientDisconnect
 
 from platehub.config import Settings
 from platehub.core.read import utcnow
+from platehub.protocols import forms
 from platehub.protocols.ffjson import codec
 
 log = logging.getLogger("platehub.ffjson")
 
-_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+MAX_PARTS = 100  # form fields, and files, per request: an event has two (`event`, `image`)
 
 
 async def _decode(request: Request, body: bytes, limit: int) -> codec.FFRequest:
+    """The event and its image; the parsing runs in worker threads, off the event loop."""
     ctype = request.headers.get("content-type", "")
-    kind = ctype.split(";")[0].strip().lower()
-    if kind not in _FORMS:
-        return codec.decode_body(body)
+    kind = forms.media_type(ctype)
+    if kind not in forms.FORM_TYPES:
+        return await run_in_threadpool(codec.decode_body, body)
     if kind == "multipart/form-data" and not codec.multipart_complete(body, ctype):
         raise codec.FFError("The multipart body is truncated or malformed (no closing boundary).")
     try:
-        form = await request.form(max_part_size=limit)
-    except Exception as e:  # malformed forms raise several types; the body is read already
-        raise codec.FFError(f"The form data could not be parsed: {getattr(e, 'detail', e)}.") from None
+        form = await forms.read(request, max_fields=MAX_PARTS, max_files=MAX_PARTS, max_part_size=limit)
+    except forms.FormError as e:
+        raise codec.FFError(f"The form data could not be parsed: {e}", e.status) from None
     try:
         parts = []
         for name, value in form.multi_items():
@@ -40,7 +42,7 @@ async def _decode(request: Request, body: bytes, limit: int) -> codec.FFRequest:
                 parts.append(codec.Part(name, value))
     finally:
         await form.close()
-    return codec.decode_form(parts)
+    return await run_in_threadpool(codec.decode_form, parts)
 
 
 def router(settings: Settings) -> APIRouter:

@@ -33,6 +33,7 @@ from platehub.core.eventlog import record_setting
 from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, import_file, write_xlsx
 from platehub.core.read import normalize_plate
 from platehub.core.store.accounts import User
+from platehub.protocols import forms
 from platehub.protocols.manage.auth import require
 from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
@@ -207,13 +208,15 @@ async def _upload(request: Request) -> tuple[bytes, str | None]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         try:
-            form = await request.form()
-        except Exception:  # malformed multipart
-            raise HTTPException(400, "Malformed multipart body.") from None
+            form = await forms.read(request)  # parsed in a worker thread
+        except forms.FormError as e:
+            raise HTTPException(e.status, f"Malformed multipart body: {e}") from None
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(400, "The multipart body needs a `file` part.")
-        return await upload.read(), upload.filename or upload.content_type
+        data = await upload.read()
+        await form.close()
+        return data, upload.filename or upload.content_type
     data = await request.body()
     if not data:
         raise HTTPException(400, "The body is empty: send a CSV or XLSX file.")

@@ -1,4 +1,6 @@
-"""Parsing a /v1/plate-reader/ request into engine options (the `regions` and `config` fields)."""
+"""Parsing a /v1/plate-reader/ request: a JSON body's fields, and engine options (the `regions` and
+`config` fields). Blocking where the input is big (`parse_json_body`, `decode_base64`): the routes
+run those in a worker thread."""
 
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ def _threshold(config: dict, key: str, default: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise BadRequest(f"config.{key} must be a number between 0 and 1.")
     return value
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    """The fields of a JSON body; `config`, when an object, as the JSON text a form would carry."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("The JSON body could not be parsed.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The JSON body must be an object.")
+    return {k: json.dumps(v) if k == "config" and isinstance(v, dict) else v for k, v in data.items()}
 
 
 def parse_config(raw: str | None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,18 +14,21 @@ from platehub.core import webhooks
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
 from platehub.engine.image import ImageError
+from platehub.protocols import forms
 from platehub.protocols.manage.auth import is_admin, require_api_token
 from platehub.protocols.snapshot import codec
 from platehub.protocols.snapshot.request import (
     BadRequest,
     decode_base64,
     engine_options,
+    parse_json_body,
     parse_timestamp,
 )
 from platehub.protocols.snapshot.upload_url import TooLarge, fetch
 
 log = logging.getLogger("platehub.snapshot")
 router = APIRouter(tags=["Snapshot API (Plate Recognizer compatible)"])
+MAX_FIELDS = 100  # form fields, and files, per request
 
 
 def _detail(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -64,26 +66,15 @@ async def _read_fields(request: Request, limit: int) -> _Fields:
     values: dict[str, list[Any]] = {}
     for k, v in request.query_params.multi_items():
         values.setdefault(k, []).append(v)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        try:
-            form = await request.form(max_part_size=limit)
-        except Exception as e:  # malformed multipart bodies raise several types
-            raise BadRequest(f"The form data could not be parsed: {e}.") from None
+    ctype = forms.media_type(request.headers.get("content-type"))
+    if ctype in forms.FORM_TYPES:  # bodies are parsed in worker threads, off the event loop
+        form = await forms.read(request, max_fields=MAX_FIELDS, max_files=MAX_FIELDS, max_part_size=limit)
         body: dict[str, list[Any]] = {}
         for k, v in form.multi_items():
             body.setdefault(k, []).append(v)
         values.update(body)
     elif ctype == "application/json":
-        try:
-            data = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadRequest("The JSON body could not be parsed.") from None
-        if not isinstance(data, dict):
-            raise BadRequest("The JSON body must be an object.")
-        for k, v in data.items():
-            if k == "config" and isinstance(v, dict):
-                v = json.dumps(v)
+        for k, v in (await run_in_threadpool(parse_json_body, await request.body())).items():
             values[k] = v if isinstance(v, list) else [v]
     elif ctype.startswith("image/") or ctype == "application/octet-stream":
         values["upload"] = [await request.body()]
@@ -93,11 +84,13 @@ async def _read_fields(request: Request, limit: int) -> _Fields:
 async def _image(fields: _Fields, settings) -> tuple[bytes, str]:
     upload = fields.get("upload")
     if isinstance(upload, UploadFile):
-        return await upload.read(), upload.filename or "upload.jpg"
+        data = await upload.read()
+        await upload.close()
+        return data, upload.filename or "upload.jpg"
     if isinstance(upload, bytes):
         return upload, "upload.jpg"
     if isinstance(upload, str) and upload.strip():
-        return decode_base64(upload), "upload.jpg"
+        return await run_in_threadpool(decode_base64, upload), "upload.jpg"
     url = fields.get("upload_url")
     if isinstance(url, str) and url.strip():
         data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit)
@@ -131,6 +124,8 @@ async def plate_reader(request: Request) -> JSONResponse:
     except (BadRequest, ImageError) as e:
         log.info("plate-reader 400 from %s: %s", request.client.host if request.client else "?", e)
         return _detail(400, str(e))
+    except forms.FormError as e:
+        return _detail(e.status, f"The form data could not be parsed: {e}")
     except TooLarge:
         return _detail(413, f"The image at upload_url is larger than {settings.upload_limit} bytes.")
     except QuotaExceeded:

@@ -33,6 +33,11 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _parse(body: bytes, received_at) -> tuple[list[LprEvent | EmergencyCall], list[pushcodec.Rejected]]:
+    """The body's events and the rejected ones (blocking: JSON of up to the upload limit)."""
+    return pushcodec.parse_events(pushcodec.parse_body(body), received_at)
+
+
 def _deliver(app, events: list[LprEvent | EmergencyCall], client: str, received_at) -> int:
     """Store and publish the events in order (blocking); returns how many reads were new."""
     new = 0
@@ -66,12 +71,11 @@ def router(settings: Settings) -> APIRouter:
         except SignInRefused as e:
             return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
         received_at = utcnow()
-        try:
-            items = pushcodec.parse_body(await request.body())
+        try:  # parsed in a worker thread: a big body never stalls the event loop
+            events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)
         except PushError as e:
             log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
             return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
-        events, rejected = pushcodec.parse_events(items, received_at)
         app = request.app.state.platehub
         new = await run_in_threadpool(_deliver, app, events, client, received_at) if events else 0
         log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)

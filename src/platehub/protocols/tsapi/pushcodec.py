@@ -71,6 +71,8 @@ def parse_body(body: bytes) -> list[Any]:
         raise PushError("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as e:
         raise PushError(f"The body is not JSON: {e}.") from None
+    except RecursionError:
+        raise PushError("The body is not JSON: nested too deeply.") from None
     items = data if isinstance(data, list) else [data]
     if len(items) > MAX_EVENTS:
         raise PushError(f"Too many events ({len(items)}); send at most {MAX_EVENTS} per request.")
