@@ -84,3 +84,28 @@ def test_a_tiny_training_run_gives_a_model_the_engine_loads(tmp_path, monkeypatc
 def test_train_without_torch_or_data_explains(capsys):
     assert main(["train"]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_stored_reads_export_as_a_training_folder(tmp_path):
+    """`platehub reads --export-crops DIR`: camera reads with a plate crop become labelled crops."""
+    from datetime import UTC, datetime
+
+    from platehub.core.read import Read
+    from platehub.core.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
+    crop = cv2.imencode(".jpg", np.full((40, 160, 3), 200, np.uint8))[1].tobytes()
+    now = datetime.now(UTC)
+    store.reads.add([
+        Read(plate="AB123CD", plate_raw="AB 123 CD", protocol="allinone", source="CAM-1", score=0.97,
+             image_plate=store.images.save("a", crop, now)),
+        Read(plate="XY987ZW", plate_raw="XY987ZW", protocol="ffjson", score=0.4,
+             image_plate=store.images.save("b", crop, now)),
+        Read(plate="KA1234AA", plate_raw="KA1234AA", protocol="push"),  # no crop: nothing to learn from
+    ])
+    out = tmp_path / "export"
+    env = ["--data", str(tmp_path), "--database-url", f"sqlite:///{tmp_path / 'db.sqlite'}"]
+    assert main(["reads", *env, "--export-crops", str(out), "--min-score", "0.5"]) == 0
+    samples = list(data.folder(out))
+    assert [(s.text, s.file.exists()) for s in samples] == [("AB123CD", True)]
+    assert cv2.imread(str(samples[0].file)).shape == (40, 160, 3)

@@ -93,7 +93,15 @@ def cmd_reads(args: argparse.Namespace) -> int:
     store = open_store(args)
     since = _parse_time(args.since) if args.since else None
     plate = normalize_plate(args.plate.replace("*", "\x00")).replace("\x00", "*") if args.plate else None
-    for read in reversed(store.reads.find(plate=plate, since=since, limit=args.limit)):
+    reads = list(reversed(store.reads.find(plate=plate, since=since, limit=args.limit)))
+    if args.export_crops:
+        from platehub.training.data import export_reads
+
+        count = export_reads(reads, store.images.load, args.export_crops, args.min_score)
+        print(f"{count} plate crops with their text written to {args.export_crops} (labels.jsonl); review them, "
+              f"then: platehub train --init ... --folder {args.export_crops}", file=sys.stderr)
+        return 0
+    for read in reads:
         print(json.dumps(asdict(read), default=_json_default, ensure_ascii=False))
     return 0
 
@@ -283,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--plate", help="plate text (separators ignored; * as wildcard)")
     rd.add_argument("--since", help="ISO 8601 time, e.g. 2026-11-21T08:00:00Z")
     rd.add_argument("--limit", type=int, default=1000)
+    rd.add_argument("--export-crops", type=Path, metavar="DIR",
+                    help="instead of printing: write the reads' plate crops and a labels.jsonl to DIR, for "
+                    "fine-tuning the plate reader (platehub train --folder DIR)")
+    rd.add_argument("--min-score", type=float, default=0.0, help="with --export-crops: only reads scored at least this")
     rd.set_defaults(func=cmd_reads)
 
     t = sub.add_parser("token", help="manage Snapshot API tokens", description="Create, list and revoke API tokens.")

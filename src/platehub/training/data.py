@@ -4,8 +4,8 @@ pseudo-labels for unlabelled crops, and the train/validation split by vehicle.
 - `plates-train/crops.jsonl`: kinds `real` and `synthetic` are used as labelled; `real-noisy` is
   left out (its README measured most such labels wrong); `unlabelled` crops get pseudo-labels.
 - A user's folder: every image named by its text (`AB123CD.jpg`, `AB123CD_2.png`; text before
-  the first `_`, separators ignored), or a `labels.jsonl` of `{"file", "text"}` lines (platehub's
-  `platehub reads --confirmed` export writes that).
+  the first `_`, separators ignored), or a `labels.jsonl` of `{"file", "text"}` lines
+  (`platehub reads --export-crops DIR` writes one from stored reads).
 - Split by vehicle: crops of one plate text (and of texts one substitution away, the same car read
   two ways — `near_texts`) always fall on the same side, chosen by a hash of that group.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +117,26 @@ def pseudo(root: Path, path: Path) -> Iterator[Sample]:
         row = json.loads(line)
         yield Sample(root / row["file"], row["text"], row.get("rows", 1), row.get("country", ""),
                      row["source"], "pseudo", row["text"])
+
+
+def export_reads(reads: Iterable, load: Callable[[str], bytes], out: Path, min_score: float = 0.0) -> int:
+    """Stored reads with a plate crop → a folder for `platehub train --folder`: `<id>.jpg` files and a
+    `labels.jsonl` of {"file", "text", "source", "protocol", "score"}. Cameras that read plates
+    themselves give labels for free; review the folder before training on it. Returns the count."""
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (out / "labels.jsonl").open("a", encoding="utf-8") as fh:
+        for read in reads:
+            text = clean(read.plate)
+            if not read.image_plate or not text or (read.score is not None and read.score < min_score):
+                continue
+            try:
+                image = load(read.image_plate)
+            except (OSError, ValueError):
+                continue
+            name = f"{read.id}{Path(read.image_plate).suffix or '.jpg'}"
+            (out / name).write_bytes(image)
+            fh.write(json.dumps({"file": name, "text": text, "source": read.source, "protocol": read.protocol,
+                                 "score": read.score}, ensure_ascii=False) + "\n")
+            count += 1
+    return count

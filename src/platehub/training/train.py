@@ -33,8 +33,8 @@ from platehub.engine.plate_reader import ALPHABET, decode, prepare
 from platehub.training import augment, data, synth
 from platehub.training.model import PlateNet
 
-STYLE_WEIGHTS = {"us": 0.32, "eu": 0.14, "eu2": 0.08, "ua": 0.06, "br": 0.06, "mercosur": 0.08, "cn": 0.14,
-                 "generic": 0.12}
+STYLE_WEIGHTS = {"us": 0.30, "eu": 0.16, "eu2": 0.10, "ua": 0.06, "br": 0.05, "mercosur": 0.08, "cn": 0.10,
+                 "generic": 0.15}
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Config:
     pseudo: Path | None = None
     out: Path = Path("build/plate-reader")
     init: Path | None = None
-    steps: int = 4500
+    steps: int = 5000
     batch: int = 64
     lr: float = 2e-3
     synth_share: float = 0.5
@@ -68,6 +68,7 @@ class Mixture:
         for s in samples:
             by_source[f"{s.source}/{s.country}/{s.kind}"].append(s)
         self.groups = list(by_source.values())
+        self.group_weights = [len(g) ** 0.5 for g in self.groups]
         self.images: dict[Path, np.ndarray] = {}
         for s in samples:
             img = cv2.imread(str(s.file))
@@ -85,9 +86,10 @@ class Mixture:
                 y, x = rng.randint(0, max(0, bg.shape[0] - 40)), rng.randint(0, max(0, bg.shape[1] - 80))
                 bg = bg[y:, x:]
             return augment.photometric(augment.place(image, rng, bg), rng), text
-        # real crops: each source/country group equally likely (a group of 2,000 crops must not drown one of 150)
+        # real crops: a group (source, country, kind) drawn with weight √size — a group of 2,000 crops
+        # must not drown one of 150, nor may a group of 3 pseudo-labels be seen as often as either
         while True:
-            s = rng.choice(rng.choice(self.groups))
+            s = rng.choice(rng.choices(self.groups, self.group_weights)[0])
             if s.file in self.images:
                 img = augment.jitter_crop(self.images[s.file], rng)
                 return augment.photometric(img, rng, strength=0.6), s.text
