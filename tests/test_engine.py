@@ -120,7 +120,7 @@ def test_decode_refuses_a_truncated_photo(photo):
 
 def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates(engine, dev_data):
     """Every plate of an image goes through the plate reader in one batched call; the PP-OCR text-row
-    reader is asked only about plates whose read is doubtful, and never in fast mode."""
+    reader is asked only about plates whose read is doubtful (in fast mode: fits no requested region)."""
     reads, opinions = [], []
     reader, second = engine.reader.recognize, engine.second_opinion.readings
     engine.reader.recognize = lambda crops: reads.append(len(crops)) or reader(crops)
@@ -133,7 +133,9 @@ def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates
         engine.recognize(photo, EngineOptions(regions=("cn",)))  # fits no Chinese template: doubtful
         assert reads == [1] and opinions == [1]
         opinions.clear()
+        engine.recognize(photo, EngineOptions(regions=("hr",), mode="fast"))
+        assert opinions == []  # fast mode: only a read that fits no requested template is read again
         engine.recognize(photo, EngineOptions(regions=("cn",), mode="fast"))
-        assert opinions == []
+        assert opinions == [1]
     finally:
         engine.reader.recognize, engine.second_opinion.readings = reader, second

@@ -26,17 +26,18 @@ class ModeProfile:
     max_plates: int
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
     candidates: int
-    second_opinion: bool  # doubtful plates are read again by the PP-OCR text-row reader
+    second_opinion: str  # which plates the PP-OCR text-row reader reads again: "doubtful" (a weak score,
+    # an implausible length, or no fit to the requested regions), "misfit" (only the last), "never"
 
 
 MODES = {
     # a contrast-equalised detection pass; a second, colour pass only when the first finds nothing
-    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, True),
+    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, "doubtful"),
     # always exactly one detection pass, on a smaller input, with the int8 detector (2.2x faster;
     # on the dev set one Romanian plate less than fp32 at 704, which is why regular keeps fp32)
-    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, False),
+    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, "misfit"),
     # both passes at two input sizes, a lower floor: misses fewer plates, more false positives
-    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, True),
+    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, "doubtful"),
 }
 
 READ_PAD_X, READ_PAD_Y = 0.04, 0.08  # the plate reader's crop: the detector box, a little context
@@ -110,15 +111,20 @@ class Engine:
         return found[0] if found else None
 
     def _read(self, plates: list[_Plate], options: EngineOptions, profile: ModeProfile) -> list[PlateResult]:
-        """One plate-reader pass over every plate; then, for the plates whose read is doubtful (a
-        weak score, or a text that fits none of the requested templates), the second opinion's
-        readings join the plate reader's and the plate rules rank them all."""
+        """One plate-reader pass over every plate; then, for the plates whose read is doubtful (see
+        ModeProfile.second_opinion), the second opinion's readings join the plate reader's and the
+        plate rules rank them all."""
         guide = rules.guide_for(options)
         lines = self.reader.recognize([p.crop for p in plates])
         readings: list[list[rules.Reading]] = [[(line.chars, 1.0)] for line in lines]
         cands = [rules.candidates(r, guide, profile.candidates) for r in readings]
-        doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
-        if doubtful and profile.second_opinion and self.second_opinion is not None:
+        if profile.second_opinion == "doubtful":
+            doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
+        elif profile.second_opinion == "misfit":
+            doubtful = [i for i, c in enumerate(cands) if guide.active and not (c and guide.fits(c[0].plate))]
+        else:
+            doubtful = []
+        if doubtful and self.second_opinion is not None:
             extra = self.second_opinion.readings([(plates[i].padded, plates[i].crop) for i in doubtful])
             for i, more in zip(doubtful, extra):
                 cands[i] = rules.candidates(readings[i] + more, guide, profile.candidates)

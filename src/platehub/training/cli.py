@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--pseudo", type=Path, help="pseudo-labels (default OUT/pseudo.jsonl when present)")
     t.add_argument("--init", type=Path, help="start from these weights (plate_reader.pt) to fine-tune")
     t.add_argument("--out", type=Path, default=Path("build/plate-reader"), help="output folder")
-    t.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
+    t.add_argument("--steps", type=int, default=5500, help="training steps (default 5500)")
     t.add_argument("--batch", type=int, default=64, help="crops per step (default 64)")
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (fine-tuning: 5e-4)")
     t.add_argument("--rendered", type=int, default=30000, help="plates rendered once for training (default 30000)")

@@ -226,6 +226,12 @@ def render(style: str, assets: Assets, rng: random.Random) -> Plate:
         _draw_rows(plate, [text[:cut], text[cut:]], (left, 0.06, 0.96, 0.95), rng.choice(assets.eu_fonts),
                    (15, 15, 15), rng)
         return Plate(_bgr(plate), text, 2, style)
+    if style == "ua" and rng.random() < 0.3:  # square two-row plates: digits on top, series below
+        top, bottom = fill(rng.choice(["#####", "####", "##@@"]), rng, "ABCEHIKMOPTX"), fill("@@", rng, "ABCEHIKMOPTX")
+        plate = _blank(280, 200, (240, 240, 240), rng)
+        _draw_rows(plate, [top, bottom], (0.05, 0.06, 0.95, 0.95), rng.choice(assets.eu_fonts), (15, 15, 15), rng,
+                   row_scale=(1.0, rng.uniform(0.75, 1.0)))
+        return Plate(_bgr(plate), top + bottom, 2, style)
     if style == "ua":
         text = fill("@@####@@", rng, "ABCEHIKMOPTX")
         plate = _blank(520, 112, (240, 240, 240), rng)

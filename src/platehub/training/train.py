@@ -44,7 +44,7 @@ class Config:
     pseudo: Path | None = None
     out: Path = Path("build/plate-reader")
     init: Path | None = None
-    steps: int = 5000
+    steps: int = 5500
     batch: int = 64
     lr: float = 2e-3
     synth_share: float = 0.5
@@ -81,18 +81,27 @@ class Mixture:
         rng = self.rng
         if rng.random() < self.synth_share:
             image, text = rng.choice(self.rendered)
-            bg = rng.choice(self.backgrounds) if self.backgrounds and rng.random() < 0.7 else None
-            if bg is not None:
-                y, x = rng.randint(0, max(0, bg.shape[0] - 40)), rng.randint(0, max(0, bg.shape[1] - 80))
-                bg = bg[y:, x:]
+            bg = self._background(rng) if rng.random() < 0.7 else None
             return augment.photometric(augment.place(image, rng, bg), rng), text
         # real crops: a group (source, country, kind) drawn with weight √size — a group of 2,000 crops
         # must not drown one of 150, nor may a group of 3 pseudo-labels be seen as often as either
         while True:
             s = rng.choice(rng.choices(self.groups, self.group_weights)[0])
             if s.file in self.images:
-                img = augment.jitter_crop(self.images[s.file], rng)
+                img = self.images[s.file]
+                if self.backgrounds and rng.random() < 0.4:  # in a scene, cut out by a looser box
+                    img = augment.place(img, rng, self._background(rng), skew=0.5)
+                else:
+                    img = augment.jitter_crop(img, rng)
                 return augment.photometric(img, rng, strength=0.6), s.text
+
+    def _background(self, rng: random.Random) -> np.ndarray | None:
+        """A piece of a real scene (cars, streets) to put a plate in."""
+        if not self.backgrounds:
+            return None
+        bg = rng.choice(self.backgrounds)
+        y, x = rng.randint(0, max(0, bg.shape[0] - 40)), rng.randint(0, max(0, bg.shape[1] - 80))
+        return bg[y:, x:]
 
     def batch(self, n: int) -> tuple[torch.Tensor, list[str]]:
         items = [self.one() for _ in range(n)]
