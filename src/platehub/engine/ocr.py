@@ -14,8 +14,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from platehub.engine.ctc import decode
 from platehub.engine.runtime import session
-from platehub.engine.types import CharProb, TextLine
+from platehub.engine.types import TextLine
 
 LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -41,6 +42,7 @@ class PPOCRRecognizer:
         vocab = ["<blank>", *chars, " "]
         index = {c: i for i, c in enumerate(vocab)}
         self.symbols = list(PLATE_ALPHABET)
+        self.alphabet = PLATE_ALPHABET
         # for each output symbol, the model classes whose probability it collects
         upper = [index[c] for c in self.symbols]
         lower = [index.get(c.lower(), -1) if c in LATIN else -1 for c in self.symbols]
@@ -71,28 +73,8 @@ class PPOCRRecognizer:
         blank = probs[:, 0] + probs[:, self._as_blank].sum(1)
         return np.concatenate([blank[:, None], sym], axis=1)
 
-    def _decode(self, probs: np.ndarray) -> TextLine:
-        best = probs.argmax(1)
-        chars: list[CharProb] = []
-        t = 0
-        while t < len(best):
-            k = best[t]
-            end = t
-            while end + 1 < len(best) and best[end + 1] == k:
-                end += 1
-            if k != 0:
-                run = probs[t : end + 1]
-                peak = run[run[:, k].argmax()]
-                order = np.argsort(-peak[1:])[: self.alternatives + 1] + 1
-                alts = tuple(
-                    (self.symbols[j - 1], float(peak[j])) for j in order if j != k and peak[j] > 0.01
-                )
-                chars.append(CharProb(self.symbols[k - 1], float(peak[k]), alts[: self.alternatives]))
-            t = end + 1
-        return TextLine(tuple(chars))
-
     def recognize(self, crops: list[np.ndarray]) -> list[TextLine]:
         if not crops:
             return []
         out = self.sess.run(None, {"x": self._batch(crops)})[0]
-        return [self._decode(self._reduce(p)) for p in out]
+        return [decode(self._reduce(p), self.alphabet, self.alternatives) for p in out]

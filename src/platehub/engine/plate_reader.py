@@ -13,9 +13,10 @@ import json
 import cv2
 import numpy as np
 
+from platehub.engine.ctc import decode
 from platehub.engine.ocr import CN_PROVINCES, CN_SPECIAL, DIGITS, LATIN
 from platehub.engine.runtime import session
-from platehub.engine.types import CharProb, TextLine
+from platehub.engine.types import TextLine
 
 HEIGHT, WIDTH = 32, 128
 ALPHABET = LATIN + DIGITS + CN_PROVINCES + CN_SPECIAL  # CTC class k+1 is ALPHABET[k]; 0 is blank
@@ -32,30 +33,6 @@ def prepare(crop: np.ndarray) -> np.ndarray:
     return ((x - x.mean()) / max(float(x.std()), 8.0))[None]
 
 
-def decode(probs: np.ndarray, alphabet: str = ALPHABET, alternatives: int = 2) -> TextLine:
-    """Greedy CTC over [T, 1 + len(alphabet)] probabilities (T steps: the top feature row, then the
-    bottom one); each character keeps its peak probability and the next likeliest characters at
-    that step. `rows` is 2 when both feature rows emitted characters."""
-    best = probs.argmax(1)
-    chars: list[CharProb] = []
-    halves = set()  # the network's feature rows (first half of the steps: top row) that emitted
-    t = 0
-    while t < len(best):
-        k = best[t]
-        end = t
-        while end + 1 < len(best) and best[end + 1] == k:
-            end += 1
-        if k != 0:
-            run = probs[t : end + 1]
-            peak = run[run[:, k].argmax()]
-            order = np.argsort(-peak[1:])[: alternatives + 1] + 1
-            alts = tuple((alphabet[j - 1], float(peak[j])) for j in order if j != k and peak[j] > 0.01)
-            chars.append(CharProb(alphabet[k - 1], float(peak[k]), alts[:alternatives]))
-            halves.add(2 * t // len(best))
-        t = end + 1
-    return TextLine(tuple(chars), rows=max(1, len(halves)))
-
-
 class PlateReader:
     """`recognize(crops) -> list[TextLine]`, batched: one network call for all plates of an image."""
 
@@ -70,4 +47,4 @@ class PlateReader:
             return []
         batch = np.stack([prepare(c) for c in crops])
         logp = self.sess.run(None, {self.input: batch})[0]
-        return [decode(np.exp(p), self.alphabet) for p in logp]
+        return [decode(np.exp(p), self.alphabet, rows=2) for p in logp]

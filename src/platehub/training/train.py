@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from platehub.engine.plate_reader import ALPHABET, decode, prepare
+from platehub.engine.ctc import decode
+from platehub.engine.plate_reader import ALPHABET, prepare
 from platehub.training import augment, data, synth
 from platehub.training.model import PlateNet
 
@@ -150,7 +151,7 @@ def read_texts(model: nn.Module, images: list[np.ndarray]) -> list[tuple[str, fl
         for i in range(0, len(images), 128):
             x = torch.from_numpy(np.stack([prepare(img) for img in images[i : i + 128]]))
             for p in model(x).exp().numpy():
-                line = decode(p)
+                line = decode(p, ALPHABET, rows=2)
                 out.append((line.text, min((c.prob for c in line.chars), default=0.0)))
     model.train()
     return out
