@@ -21,6 +21,8 @@ Templates
     ``^``  one CJK character: a Chinese hanzi (province abbreviation, 学, 警, ...), a Korean Hangul
            syllable or a Japanese kana
     ``%``  one Thai consonant (ก-ฮ) -- platehub extension, Thai plates cannot be written otherwise
+    ``$``  a letter with a Cyrillic twin: A B C E H I K M O P T X -- platehub extension: Ukrainian
+           series use only these (so a G or Q read there is a C the recogniser was unsure of)
     other  that literal character (upper-case Latin letter, digit or CJK character)
 
     Country-band letters (EU "HR", "D", ...) and region names printed in small type are not part of
@@ -29,17 +31,19 @@ Templates
     older formats), not every special series; vanity/personalised plates (frequent in the US,
     Canada, Australia) are deliberately not modelled, so strict matching is discouraged there.
 
-Confusion repair
-    ``fit_to_template`` coerces each position to its class using look-alike maps.  Only pairs that
-    plate OCR genuinely confuses in plate fonts (DIN/FE-Schrift, UK Charles Wright, CN GA36) are used,
-    and each map is a function, so a repair is never ambiguous:
+Look-alikes
+    ``look_alike`` gives the character of the other class that a read character resembles; the
+    plate rules (``rules.py``) use it only for characters the recogniser was unsure of.  Only pairs
+    that plate OCR genuinely confuses in plate fonts (DIN/FE-Schrift, UK Charles Wright, CN GA36) are
+    used, and each map is a function, so a repair is never ambiguous:
 
     letter -> digit (position needs ``#``): O->0, Q->0, D->0, I->1, Z->2, A->4, S->5, G->6, T->7, B->8
     digit -> letter (position needs ``@``): 0->O, 1->I, 2->Z, 4->A, 5->S, 6->G, 7->T, 8->B
 
     Deliberately excluded: L->1 and J->3/U->0 (shapes differ in plate fonts), 3->B/E and 9->g (rare
     and ambiguous), 0->D/Q (0 already maps to O, the most likely reading).  ``*``, ``^``, ``%`` and
-    literal positions are never altered; ``&`` positions only turn I/O into 1/0.
+    literal positions are never altered; ``&`` positions only turn I/O into 1/0; ``$`` positions
+    also take G->C, Q->O, D->O.
 """
 
 from __future__ import annotations
@@ -52,10 +56,8 @@ __all__ = [
     "LETTER_TO_DIGIT",
     "REGION_CODES",
     "TEMPLATES",
-    "best_template_fit",
     "clean_plate",
     "country_of",
-    "fit_to_template",
     "fits_class",
     "look_alike",
     "matches",
@@ -159,7 +161,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "hr": ("@@###@@", "@@####@@", "@@###@", "@@####@"),
     # Ukraine: 2004+ region/number/series (AA 1234 BB, also trailers); 1995-2004 (123-45 KI);
     # motorcycles and 2004 square plates read row by row (1234 AB).
-    "ua": ("@@####@@", "#####@@", "####@@"),
+    "ua": ("$$####$$", "#####$$", "####$$"),
     # Romania: county + 2 digits + 3 letters (CJ 12 ABC); Bucharest B + 2-3 digits + 3 letters;
     # temporary red plates (county + 5-6 digits, leading 0); Ministry of Internal Affairs (MAI 12345).
     # County + 3 digits + 3 letters (@@###@@@) is not issued.
@@ -465,7 +467,8 @@ DIGIT_TO_LETTER: dict[str, str] = {
     "8": "B",
 }
 
-_CLASSES = frozenset("@#*&^%")
+_CLASSES = frozenset("@#*&^%$")
+_CYRILLIC_TWINS = frozenset("ABCEHIKMOPTX")
 
 
 def clean_plate(text: str) -> str:
@@ -509,6 +512,8 @@ def fits_class(ch: str, cls: str) -> bool:
         return _is_cjk(ch)
     if cls == "%":
         return _is_thai_consonant(ch)
+    if cls == "$":
+        return ch in _CYRILLIC_TWINS
     return ch == cls
 
 
@@ -533,51 +538,17 @@ def templates_for(regions: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_LETTER_TWINS = {"G": "C", "Q": "O", "D": "O"}  # letters outside the Cyrillic-twin set, and their twin
+
+
 def look_alike(ch: str, cls: str) -> str | None:
-    """The look-alike of ``ch`` that fits template class ``cls`` (O -> 0 where a digit is due ...)."""
-    if (cls == "&" and ch in "IO") or cls == "#":
-        return LETTER_TO_DIGIT.get(ch)
-    if cls == "@":
-        return DIGIT_TO_LETTER.get(ch)
-    return None
-
-
-def fit_to_template(text: str, template: str) -> tuple[str, int] | None:
-    """Coerce ``text`` to ``template`` position by position with the look-alike maps.
-
-    Returns ``(fixed_text, substitutions)`` -- ``fixed_text`` without separators -- or None if the
-    lengths differ, a position cannot be coerced to its class, or a literal differs.
-    """
-    plate = clean_plate(text)
-    if len(plate) != len(template):
+    """The look-alike of ``ch`` that fits template class ``cls`` (O -> 0 where a digit is due, 8 -> B
+    where a letter is ...), or None."""
+    if cls == "#" or (cls == "&" and ch in "IO"):
+        twin = LETTER_TO_DIGIT.get(ch)
+    elif cls in "@$":
+        twin = DIGIT_TO_LETTER.get(ch) or (_LETTER_TWINS.get(ch) if cls == "$" else None)
+    else:
         return None
-    fixed: list[str] = []
-    subs = 0
-    for ch, cls in zip(plate, template):
-        if fits_class(ch, cls):
-            fixed.append(ch)
-            continue
-        if (cls == "&" and ch in "IO") or (cls == "#" and ch in LETTER_TO_DIGIT):
-            fixed.append(LETTER_TO_DIGIT[ch])
-        elif cls == "@" and ch in DIGIT_TO_LETTER:
-            fixed.append(DIGIT_TO_LETTER[ch])
-        else:
-            return None
-        subs += 1
-    return "".join(fixed), subs
+    return twin if twin is not None and fits_class(twin, cls) else None
 
-
-def best_template_fit(text: str, templates: Sequence[str]) -> tuple[str, str, int] | None:
-    """Best fit of ``text`` over ``templates``: ``(fixed_text, template, substitutions)``.
-
-    Only templates of the text's length can fit; the one needing fewest substitutions wins, ties go
-    to the earlier template.  None if no template fits.
-    """
-    best: tuple[str, str, int] | None = None
-    for template in templates:
-        fit = fit_to_template(text, template)
-        if fit is not None and (best is None or fit[1] < best[2]):
-            best = (fit[0], template, fit[1])
-            if fit[1] == 0:
-                break
-    return best
