@@ -33,7 +33,7 @@ TRIM_FACTOR = 0.9
 TRIM_MAX_PROB = 0.8  # only characters the recogniser was unsure of are trimmed as strays
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
 WHOLE_BOX_FACTOR = 0.95  # the whole box read as one line: a fallback behind the text-row reading
-GUIDE_MIN_RATIO = 0.5  # a guided candidate must keep at least this share of the raw read's score
+GUIDE_MIN_RATIO = 0.7  # a guided candidate keeps at least this share of the raw read's score (no junk)
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,9 @@ def _guided(chars: Sequence[CharProb], guide: Guide) -> list[tuple[str, float]]:
     out = []
     n = len(chars)
     probs = [c.prob for c in chars]
-    for lead in range(MAX_TRIM + 1):
-        for tail in range(MAX_TRIM + 1 - lead):
+    trims = 0 if guide.fits("".join(c.char for c in chars)) else MAX_TRIM  # a fitting read has no strays
+    for lead in range(trims + 1):
+        for tail in range(trims + 1 - lead):
             if n - lead - tail < 2:
                 continue
             dropped = [*probs[:lead], *probs[n - tail :]]
@@ -180,7 +181,7 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
 
 
 
-CONFIDENT_SCORE = 0.85
+CONFIDENT_SCORE = 0.95  # under it the second opinion reads the plate too (chosen: models/plate_reader.md)
 PLAUSIBLE_LENGTH = range(4, 11)
 
 
