@@ -723,7 +723,8 @@ async def test_offline_backlog_of_9000_replayed_while_live_reads_arrive(make_ser
                 new_live()
             cam.close()
 
-        await asyncio.wait_for(asyncio.gather(cam.replay(), live_reads()), 150)
+        # a deadline against hangs, not a speed target (ingest throughput: issue 11, benchmarks)
+        await asyncio.wait_for(asyncio.gather(cam.replay(), live_reads()), 420)
     elapsed = time.monotonic() - t_start
     sends = Counter(pid for _, pid, offline in cam.sent if offline)
     print(f"9000 offline + {len(live)} live reads in {elapsed:.1f} s; {cam.interrupted} offline pushes interrupted")
