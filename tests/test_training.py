@@ -109,3 +109,16 @@ def test_stored_reads_export_as_a_training_folder(tmp_path):
     samples = list(data.folder(out))
     assert [(s.text, s.file.exists()) for s in samples] == [("AB123CD", True)]
     assert cv2.imread(str(samples[0].file)).shape == (40, 160, 3)
+
+
+def test_pseudo_labels_only_where_the_readings_agree(tmp_path):
+    rows = [{"file": f"crops/{n}.jpg", "text": None, "rows": None, "country": "pl", "kind": "unlabelled",
+             "source": "s", "licence": "AGPL-3.0", **extra} for n, extra in
+            (("agree", {}), ("differ", {}), ("weak", {}), ("hint", {"hint": "wx12345"}), ("short", {}))]
+    (tmp_path / "crops.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    reads = {"agree": [("WX12345", 0.97), ("WX12345", 0.95)], "differ": [("WX12345", 0.97), ("WX1234S", 0.96)],
+             "weak": [("WX12345", 0.97), ("WX12345", 0.5)], "hint": [("WX12346", 0.99), ("WX12346", 0.99)],
+             "short": [("WX1", 0.99), ("WX1", 0.99)]}
+    out = tmp_path / "pseudo.jsonl"
+    assert data.pseudo_label(tmp_path, out, lambda f: reads[f.stem]) == 1
+    assert [(s.file.stem, s.text) for s in data.pseudo(tmp_path, out)] == [("agree", "WX12345")]
