@@ -161,29 +161,32 @@ def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates
         engine.second_opinion.readings = second
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (issue 10, open): with regions, a shorter reading of another "
-                   "reading (e.g. ZG9757H for ZG9757HG) that fits a shorter template outranks the full read")
-def test_the_right_region_never_turns_a_right_read_wrong(engine, dev_data):
-    """Issue 10: for every labelled photo of the dev set (Croatian and Ukrainian plates), passing its
-    country as `regions` never turns a right read wrong; and a wrong region costs nothing."""
+def _dev_reads(engine, dev_data, regions_of) -> list[tuple[str, list[str], list[str]]]:
+    """(truth, reads without regions, reads with `regions_of(country)`) for the labelled hr/ua photos."""
     import json
 
-    right_to_wrong, fixed, wrong_region_hurt = [], 0, []
+    out = []
     for line in (dev_data / "manifest.jsonl").read_text().splitlines():
         item = json.loads(line)
         truth = item["plates"][0].get("text")
-        if not truth or item["country"] not in ("hr", "ua"):
-            continue
-        photo = img(dev_data, Path(item["image"]).name)
-        free = [r.plate for r in engine.recognize(photo, EngineOptions(threshold_o=0))]
-        guided = [r.plate for r in engine.recognize(photo, EngineOptions(regions=(item["country"],), threshold_o=0))]
-        wrong = [r.plate for r in engine.recognize(photo, EngineOptions(regions=("mx", "us-ca"), threshold_o=0))]
-        if truth in free and truth not in guided:
-            right_to_wrong.append((truth, guided))
-        if truth in guided and truth not in free:
-            fixed += 1
-        if truth in free and truth not in wrong:
-            wrong_region_hurt.append((truth, wrong))
-    assert right_to_wrong == [], right_to_wrong
-    assert wrong_region_hurt == [], wrong_region_hurt
-    print(f"reads the region fixed: {fixed}")
+        if truth and item["country"] in ("hr", "ua"):
+            photo = img(dev_data, Path(item["image"]).name)
+            free = [r.plate for r in engine.recognize(photo, EngineOptions(threshold_o=0))]
+            guided = engine.recognize(photo, EngineOptions(regions=regions_of(item["country"]), threshold_o=0))
+            out.append((truth, free, [r.plate for r in guided]))
+    return out
+
+
+def test_the_right_region_never_turns_a_right_read_wrong(engine, dev_data):
+    """Issue 10: for every labelled photo of the dev set (Croatian and Ukrainian plates), passing its
+    country as `regions` never turns a right read wrong, and fixes some (look-alikes, strays)."""
+    reads = _dev_reads(engine, dev_data, lambda country: (country,))
+    assert [(t, g) for t, free, g in reads if t in free and t not in g] == []
+    assert sum(t in g and t not in free for t, free, g in reads) >= 1
+
+
+@pytest.mark.xfail(strict=True, reason="known defect (issue 10, open): with a wrong region (mx, us-ca) a shorter "
+                   "reading that fits a shorter template (ZG9757H for ZG9757HG) outranks the full read")
+def test_a_wrong_region_costs_nothing(engine, dev_data):
+    reads = _dev_reads(engine, dev_data, lambda country: ("mx", "us-ca"))
+    assert [(t, g) for t, free, g in reads if t in free and t not in g] == []
