@@ -188,3 +188,17 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+class Site:
+    """A real server (uvicorn in a thread, a stand-in engine: nothing here reads plates) and
+    `platehub` commands run as processes of their own on its data directory."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.server = InProcess(data, engine=object()).start()
+        self.url = self.server.url
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "platehub.cli", *args, "--data", str(self.data)],
+                              capture_output=True, text=True, timeout=120)

@@ -8,10 +8,10 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from conftest import Site
 from sqlalchemy import text
 
 from platehub.core.redact import redact_url, secret_name
@@ -50,22 +50,6 @@ def test_secret_names():
 
 
 # ---------------------------------------------------------------- a real server
-
-class Site:
-    """A real server (uvicorn in a thread, a stand-in engine: nothing here reads plates) and
-    `platehub` commands as processes of their own on its data directory."""
-
-    def __init__(self, data: Path) -> None:
-        from conftest import InProcess
-
-        self.data = data
-        self.server = InProcess(data, engine=object()).start()
-        self.url = self.server.url
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "platehub.cli", *args, "--data", str(self.data)],
-                              capture_output=True, text=True, timeout=120)
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

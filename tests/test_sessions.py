@@ -6,35 +6,17 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
+from conftest import Site
 
 from platehub.protocols.tsapi.session import COOKIE
 
 
 def b64(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-class Site:
-    """A real server (uvicorn, in a thread of the test process, with a stand-in engine: nothing here
-    reads plates) and `platehub` commands run as processes of their own on its data directory."""
-
-    def __init__(self, data: Path) -> None:
-        from conftest import InProcess
-
-        self.data = data
-        self.server = InProcess(data, engine=object()).start()
-        self.url = self.server.url
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "platehub.cli", *args, "--data", str(self.data)],
-                              capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
