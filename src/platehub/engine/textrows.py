@@ -20,10 +20,9 @@ def _join(lines: list[TextLine]) -> TextLine:
 
 
 class TextRowReader:
-    def __init__(self, recognizer: TextRecognizer, text_detector: TextDetector, factor: float = 1.0) -> None:
+    def __init__(self, recognizer: TextRecognizer, text_detector: TextDetector) -> None:
         self.recognizer = recognizer
         self.text_detector = text_detector
-        self.factor = factor  # prior on this reader's scores against the plate reader's
 
     @classmethod
     def load(cls, threads: int = 1) -> TextRowReader:
@@ -46,5 +45,4 @@ class TextRowReader:
         lines = iter(self.recognizer.recognize([p for found, _ in rows for row in found for p in row]))
         row_lines = [[_join([next(lines) for _ in row]) for row in found] for found, _ in rows]
         wholes = self.recognizer.recognize([box for _, box in plates])
-        return [[(chars, factor * self.factor) for chars, factor in rules.readings(rl, main, whole)]
-                for rl, (_, main), whole in zip(row_lines, rows, wholes)]
+        return [rules.readings(rl, main, whole) for rl, (_, main), whole in zip(row_lines, rows, wholes)]

@@ -53,7 +53,6 @@ class Config:
     threads: int = 2
     val_synth: int = 150  # rendered validation plates per style
     rendered: int = 30000  # plates rendered once, augmented anew at every use
-    workers: bool = True  # make batches in a second process
 
 
 class Mixture:
@@ -223,9 +222,8 @@ def train(cfg: Config) -> dict:
     mix = Mixture(train_set, rendered, cfg.synth_share, load_backgrounds(cfg.data) if cfg.data else [], cfg.seed)
     print(f"training on {len(train_set)} crops ({len(mix.groups)} source groups) + {len(rendered)} rendered plates"
           f"; validating on {len(val_set)} held-out crops", file=sys.stderr)
-    workers = 1 if cfg.workers else 0
-    loader = torch.utils.data.DataLoader(Batches(mix, cfg.batch, cfg.steps), batch_size=None, num_workers=workers,
-                                         prefetch_factor=4 if workers else None)
+    loader = torch.utils.data.DataLoader(Batches(mix, cfg.batch, cfg.steps), batch_size=None, num_workers=1,
+                                         prefetch_factor=4)
     model = PlateNet(len(ALPHABET) + 1)
     if cfg.init:
         model.load_state_dict(torch.load(cfg.init, map_location="cpu"))
