@@ -65,7 +65,7 @@ def multipart(fields: dict[str, str] | list[tuple[str, str]], boundary: str = "x
 def test_lenient_parsing_is_linear(name):
     t0 = time.perf_counter()
     form.lenient(BACKTRACKING[name])
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 3  # quadratic parsing took 40 s on 64 KB
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_lenient_parsing_refuses_too_many_fields_at_once(body):
     t0 = time.perf_counter()
     with pytest.raises(FormError, match="Too many form fields") as e:
         form.lenient(body)
-    assert e.value.status == 413 and time.perf_counter() - t0 < 0.5
+    assert e.value.status == 413 and time.perf_counter() - t0 < 3
 
 
 def test_lenient_parsing_still_reads_the_printed_shapes():

@@ -102,15 +102,13 @@ def test_decode_refuses_a_bomb_from_its_header(no_decoding, name):
     make, size = BOMBS[name]
     data = make()
     tracemalloc.start()
-    t0 = time.perf_counter()
     try:
         with pytest.raises(ImageError, match=f"too large \\({size} pixels\\)"):
             decode(data)
-        elapsed = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.5 and peak < 1_000_000, (elapsed, peak)
+    assert peak < 1_000_000, peak  # and the tripwire proves nothing was decoded
 
 
 def test_decode_refuses_huge_tiff_tiles(no_decoding):
