@@ -110,3 +110,21 @@ def test_confidence_decides_whether_a_second_reading_is_needed():
     assert confident(candidates(readings([line("AB1234CO")], 0), free), free)
     assert not confident(candidates(readings([line("AB")], 0), free), free)  # too short for a plate
     assert not confident([], free)
+
+
+def test_a_partial_reading_that_fits_never_beats_the_full_read():
+    # Issue 10: with a wrong region a second reading that lost the plate's first letters (1585ES
+    # of ZG4585ES) fitted a shorter template and won. Characters read surely are never dropped.
+    guide = guide_for(EngineOptions(text_formats=(r"[0-9]{4}[A-Z]{2}",)))
+    full, partial = line("ZG4585ES", [0.99] * 8), line("1585ES", [0.96] * 6)
+    assert candidates([(full.chars, 1.0), (partial.chars, 1.0)], guide)[0].plate == "ZG4585ES"
+    unsure = line("ZG4585ES", [0.5, 0.5] + [0.99] * 6)  # ends read unsurely: the fitting reading may win
+    assert candidates([(unsure.chars, 1.0), (partial.chars, 1.0)], guide)[0].plate == "1585ES"
+
+
+def test_a_faint_alternative_is_no_contender():
+    # a Mercosur plate (ABC1D23) with a wrong region whose format wants a digit there: the
+    # recogniser gave 5 one per cent against a sure S, so the S stays
+    read = line("KZX7S22", [0.99] * 7, alts={4: [("5", 0.01)]})
+    guide = guide_for(EngineOptions(text_formats=(r"[A-Z]{3}[0-9]{4}",)))
+    assert candidates(readings([read], 0), guide)[0].plate == "KZX7S22"

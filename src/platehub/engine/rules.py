@@ -6,11 +6,13 @@
 - Templates of the requested `regions` and the `text_formats` regexes guide the choice among
   what the recogniser saw: a candidate that fits one ranks first. A read is fitted to a template
   position by position only with characters the recogniser proposed there (its read or one of
-  its alternatives), or with the look-alike (O/0, I/1, B/8, S/5, Z/2 …) of a character it was
+  its alternatives given at least 2 %), or with the look-alike (O/0, I/1, B/8, S/5, Z/2 …) of a character it was
   unsure of; a confident character is never rewritten into one it did not see. Up to two stray
   end characters it was unsure of (EU band, sticker edges) may be trimmed. The guide is ignored
   when fitting needs too many changes or the fitted read is much less likely than the raw one
-  ("treated as a guide"). A wrong region therefore costs nothing: no read fits, the raw read stays.
+  ("treated as a guide"), and it never prefers a shorter text that drops characters the likeliest
+  read was sure of (a partial reading that happens to fit a shorter template). A wrong region
+  therefore costs nothing: no full read fits, the raw read stays.
 - `region: strict` keeps only candidates that fit a template or a text format.
 """
 
@@ -28,12 +30,13 @@ from platehub.engine.types import Candidate, CharProb, EngineOptions, TextLine
 MAX_SUBSTITUTIONS = 2
 MAX_TRIM = 2
 UNSURE_CHAR = 0.6  # below this probability a character may become its look-alike without being proposed
+SEEN_MIN = 0.02  # an alternative the recogniser gave less than this is not a contender the guide may pick
 UNSEEN_LOOK_ALIKE = 0.5  # probability factor for such a look-alike swap
 TRIM_FACTOR = 0.9
-TRIM_MAX_PROB = 0.8  # only characters the recogniser was unsure of are trimmed as strays
+TRIM_MAX_PROB = 0.7  # characters read at least this surely are never trimmed or dropped by the guide
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
 WHOLE_BOX_FACTOR = 0.95  # the whole box read as one line: a fallback behind the text-row reading
-GUIDE_MIN_RATIO = 0.7  # a guided candidate keeps at least this share of the raw read's score (no junk)
+GUIDE_MIN_RATIO = 0.8  # a guided candidate keeps at least this share of the raw read's score (no junk)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ def beam(chars: Sequence[CharProb], width: int) -> list[tuple[str, list[float]]]
     return [(text, probs) for _, text, probs in paths]
 
 
+def _plausible_swaps(text: str, probs: Sequence[float], chars: Sequence[CharProb]) -> bool:
+    """Whether every alternative the beam took instead of the read character was a real contender."""
+    return all(p >= SEEN_MIN for t, p, cp in zip(text, probs, chars) if t != cp.char)
+
+
 def _log(p: float) -> float:
     return math.log(max(p, 1e-6))
 
@@ -82,7 +90,7 @@ def _seen(cp: CharProb, cls: str) -> tuple[str, float] | None:
     its own read, one of its alternatives, or — only where it was unsure — the read's look-alike."""
     if reg.fits_class(cp.char, cls):
         return cp.char, cp.prob
-    seen = [(ch, p) for ch, p in cp.alternatives if reg.fits_class(ch, cls)]
+    seen = [(ch, p) for ch, p in cp.alternatives if p >= SEEN_MIN and reg.fits_class(ch, cls)]
     if seen:
         return max(seen, key=lambda x: x[1])
     if cp.prob < UNSURE_CHAR:
@@ -132,6 +140,18 @@ def _guided(chars: Sequence[CharProb], guide: Guide) -> list[tuple[str, float]]:
     return out
 
 
+def _drops_sure(text: str, read: str, probs: Sequence[float]) -> bool:
+    """Whether `text` is `read` with characters missing that the recogniser was sure of: `text`
+    laid over `read` where they agree most, the uncovered end characters of `read` are the dropped ones."""
+    missing = len(read) - len(text)
+    if missing <= 0:
+        return False
+    def mismatches(lead: int) -> int:
+        return sum(a != b for a, b in zip(text, read[lead:]))
+    lead = min(range(missing + 1), key=lambda k: (mismatches(k), max([*probs[:k], *probs[k + len(text):]])))
+    return max([*probs[:lead], *probs[lead + len(text):]]) >= TRIM_MAX_PROB
+
+
 Reading = tuple[tuple[CharProb, ...], float]  # characters read, and a prior factor on their score
 
 
@@ -154,24 +174,28 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
 
     Empty when nothing was read, or when strict mode found nothing that fits."""
     raw: dict[str, float] = {}
+    raw_probs: dict[str, list[float]] = {}
     guided: dict[str, float] = {}
     for chars, factor in options:
         if not chars:
             continue
         for text, probs in beam(chars, limit):
             score = _mean(probs) * factor
-            raw[text] = max(raw.get(text, 0.0), score)
-            if guide.fits(text):
+            if score > raw.get(text, 0.0):
+                raw[text], raw_probs[text] = score, probs
+            if guide.fits(text) and _plausible_swaps(text, probs, chars):
                 guided[text] = max(guided.get(text, 0.0), score)
         if guide.active:
             for fixed, s in _guided(chars, guide):
                 guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
     if not raw:
         return []
-    best_raw = max(raw.values())
+    best = max(raw, key=raw.__getitem__)
+    best_raw = raw[best]
     ranked: list[Candidate] = []
     if guide.active:
-        good = {t: s for t, s in guided.items() if s >= GUIDE_MIN_RATIO * best_raw}
+        good = {t: s for t, s in guided.items()
+                if s >= GUIDE_MIN_RATIO * best_raw and not _drops_sure(t, best, raw_probs[best])}
         ranked += [Candidate(t, round(s, 3)) for t, s in sorted(good.items(), key=lambda x: -x[1])]
     if not guide.strict:
         ranked += [Candidate(t, round(s, 3)) for t, s in sorted(raw.items(), key=lambda x: -x[1])]
