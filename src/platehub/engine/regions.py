@@ -49,7 +49,9 @@ Look-alikes
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 __all__ = [
     "DIGIT_TO_LETTER",
@@ -517,10 +519,33 @@ def fits_class(ch: str, cls: str) -> bool:
     return ch == cls
 
 
+_CLASS_PATTERNS = {
+    "@": "[A-Z]",
+    "#": "[0-9]",
+    "*": "[A-Z0-9]",
+    "&": "[A-HJ-NP-Z0-9]",
+    "^": "[\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7a3\u3041-\u30ff]",
+    "%": "[\u0e01-\u0e2e]",
+    "$": "[ABCEHIKMOPTX]",
+}
+
+
+@lru_cache(maxsize=512)
+def shape(templates: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled pattern for a set of templates (a plate is checked against a country's
+    hundreds of US-state shapes in one regex match, not one Python loop per template)."""
+    alternatives = ("".join(_CLASS_PATTERNS.get(cls) or re.escape(cls) for cls in t) for t in templates)
+    return re.compile("|".join(f"(?:{a})" for a in alternatives) or "(?!)")
+
+
+def fits_any(text: str, templates: tuple[str, ...]) -> bool:
+    """True if ``text`` (separators ignored) has exactly the shape of one of ``templates``."""
+    return bool(templates) and shape(templates).fullmatch(clean_plate(text)) is not None
+
+
 def matches(text: str, template: str) -> bool:
     """True if ``text`` (separators ignored) has exactly the shape of ``template``."""
-    plate = clean_plate(text)
-    return len(plate) == len(template) and all(fits_class(ch, cls) for ch, cls in zip(plate, template))
+    return fits_any(text, (template,))
 
 
 def templates_for(regions: Iterable[str]) -> tuple[str, ...]:

@@ -51,7 +51,7 @@ class Guide:
         return bool(self.templates or self.formats)
 
     def fits(self, text: str) -> bool:
-        return any(reg.matches(text, t) for t in self.templates) or any(f.fullmatch(text) for f in self.formats)
+        return reg.fits_any(text, self.templates) or any(f.fullmatch(text) for f in self.formats)
 
 
 def guide_for(options: EngineOptions) -> Guide:
@@ -222,11 +222,9 @@ def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
     plate, scored 1/number of countries that fit equally. ("", 0.0) when none fits.
 
     platehub has no region-classifier model; this is all the evidence the text gives."""
+    text = reg.clean_plate(plate)
     for pool in (list(requested), list(reg.TEMPLATES)):
-        fitting = [
-            code for code in pool
-            if any(reg.matches(plate, t) for t in reg.TEMPLATES.get(reg.country_of(code), ()))
-        ]
+        fitting = [code for code in pool if reg.shape(reg.TEMPLATES.get(reg.country_of(code), ())).fullmatch(text)]
         if fitting:
             countries = {reg.country_of(c) for c in fitting}
             return fitting[0], round(1.0 / len(countries), 3)
