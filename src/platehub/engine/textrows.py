@@ -1,6 +1,6 @@
 """The second opinion on doubtful plates: PP-OCRv4's text detector finds the text rows inside a
-padded plate crop, PP-OCRv4's recogniser reads each row and the whole box (platehub's first
-engine). It knows every Chinese plate character and generic Latin text; platehub's own plate
+padded plate crop, PP-OCRv4's recogniser reads each row, or the whole box where it finds none
+(platehub's first engine). It knows every Chinese plate character and generic Latin text; platehub's own plate
 reader (`plate_reader.py`) knows plate fonts. The pipeline asks this one only where the plate
 reader's read is not confident, and keeps whichever reading the plate rules rank first."""
 
@@ -38,11 +38,20 @@ class TextRowReader:
         main -= sum(1 for row in pieces[:main] if not row)
         return [row for row in pieces if row], main
 
+    def row_lines(self, crop: np.ndarray) -> tuple[list[TextLine], int]:
+        """One plate's text rows read (top to bottom), and which is the main one."""
+        found, main = self._rows(crop)
+        lines = iter(self.recognizer.recognize([p for row in found for p in row]))
+        return [_join([next(lines) for _ in row]) for row in found], main
+
     def readings(self, plates: list[tuple[np.ndarray | None, np.ndarray]]) -> list[list[rules.Reading]]:
         """For each plate (its padded crop for the text detector, or None to skip row finding; its
-        box): the readings of its rows and of its whole box. Two recogniser calls in all."""
+        box): the readings of its text rows, or of its whole box where no row was found. One
+        recogniser call in all. (The whole box read as well, when rows were found, changed no
+        result on the dev photos: the plate reader has read the whole box already.)"""
         rows = [self._rows(padded) if padded is not None else ([], 0) for padded, _ in plates]
-        lines = iter(self.recognizer.recognize([p for found, _ in rows for row in found for p in row]))
+        pieces = [p for found, _ in rows for row in found for p in row]
+        row_less = [box for (found, _), (_, box) in zip(rows, plates) if not found]
+        lines = iter(self.recognizer.recognize(pieces + row_less))
         row_lines = [[_join([next(lines) for _ in row]) for row in found] for found, _ in rows]
-        wholes = self.recognizer.recognize([box for _, box in plates])
-        return [rules.readings(rl, main, whole) for rl, (_, main), whole in zip(row_lines, rows, wholes)]
+        return [rules.readings(rl, main, None if found else next(lines)) for rl, (found, main) in zip(row_lines, rows)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 
-from platehub.engine.textrows import TextRowReader, _join
+from platehub.engine.textrows import TextRowReader
 from platehub.training.data import pseudo_label
 
 
@@ -25,12 +25,9 @@ def reader(engine: TextRowReader):
             return []
         whole = engine.recognizer.recognize([img])[0]
         out = [(whole.text, whole.score)]
-        rows, main = engine._rows(img)
+        rows, main = engine.row_lines(img)
         if rows:
-            lines = engine.recognizer.recognize([p for row in rows for p in row])
-            start = sum(len(r) for r in rows[:main])
-            line = _join(lines[start : start + len(rows[main])])
-            out.append((line.text, line.score))
+            out.append((rows[main].text, rows[main].score))
         return out
 
     return read
