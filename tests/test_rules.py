@@ -128,3 +128,11 @@ def test_a_faint_alternative_is_no_contender():
     read = line("KZX7S22", [0.99] * 7, alts={4: [("5", 0.01)]})
     guide = guide_for(EngineOptions(text_formats=(r"[A-Z]{3}[0-9]{4}",)))
     assert candidates(readings([read], 0), guide)[0].plate == "KZX7S22"
+
+
+def test_where_a_country_issues_no_i_or_o_a_sure_o_is_the_digit():
+    # Chinese serials never carry the letters I and O (GA 36): PP-OCR's sure "皖A05INO" is 皖A051N0
+    # (a dev crop), while without the region the raw read stays
+    read = line("皖A05INO", [0.99, 1.0, 0.99, 1.0, 0.56, 1.0, 0.98], alts={6: [("Q", 0.01)]})
+    assert candidates(readings([read], 0), guide_for(EngineOptions(regions=("cn",))))[0].plate == "皖A051N0"
+    assert candidates(readings([read], 0), guide_for(EngineOptions()))[0].plate == "皖A05INO"

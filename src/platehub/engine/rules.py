@@ -87,10 +87,14 @@ def _log(p: float) -> float:
 
 def _seen(cp: CharProb, cls: str) -> tuple[str, float] | None:
     """The likeliest character the recogniser saw at this position that fits the template class:
-    its own read, one of its alternatives, or — only where it was unsure — the read's look-alike."""
+    its own read, one of its alternatives, or — only where it was unsure — the read's look-alike.
+    Where the country issues no I or O at all (class `&`, Chinese serials), a read I or O is the
+    same glyph as 1 or 0, however sure the recogniser was."""
     if reg.fits_class(cp.char, cls):
         return cp.char, cp.prob
     seen = [(ch, p) for ch, p in cp.alternatives if p >= SEEN_MIN and reg.fits_class(ch, cls)]
+    if cls == "&" and cp.char in "IO":
+        seen.append((reg.LETTER_TO_DIGIT[cp.char], cp.prob))
     if seen:
         return max(seen, key=lambda x: x[1])
     if cp.prob < UNSURE_CHAR:
