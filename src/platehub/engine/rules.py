@@ -6,8 +6,9 @@
 - Templates of the requested `regions` and the `text_formats` regexes guide the choice among
   what the recogniser saw: a candidate that fits one ranks first. A read is fitted to a template
   position by position only with characters the recogniser proposed there (its read or one of
-  its alternatives given at least 2 %), or with the look-alike (O/0, I/1, B/8, S/5, Z/2 …) of a character it was
-  unsure of; a confident character is never rewritten into one it did not see. Up to two stray
+  its alternatives given at least 2 %), or with the look-alike (O/0, I/1, B/8, S/5, Z/2 …) of a
+  character it was unsure of; a confident character is never rewritten into one it did not see
+  (except I/O where a country issues neither: Chinese serials). Up to two stray
   end characters it was unsure of (EU band, sticker edges) may be trimmed. The guide is ignored
   when fitting needs too many changes or the fitted read is much less likely than the raw one
   ("treated as a guide"), and it never prefers a shorter text that drops characters the likeliest
@@ -150,10 +151,12 @@ def _drops_sure(text: str, read: str, probs: Sequence[float]) -> bool:
     missing = len(read) - len(text)
     if missing <= 0:
         return False
-    def mismatches(lead: int) -> int:
-        return sum(a != b for a, b in zip(text, read[lead:]))
-    lead = min(range(missing + 1), key=lambda k: (mismatches(k), max([*probs[:k], *probs[k + len(text):]])))
-    return max([*probs[:lead], *probs[lead + len(text):]]) >= TRIM_MAX_PROB
+
+    def dropped(lead: int) -> list[float]:
+        return [*probs[:lead], *probs[lead + len(text):]]
+
+    lead = min(range(missing + 1), key=lambda k: (sum(a != b for a, b in zip(text, read[k:])), max(dropped(k))))
+    return max(dropped(lead)) >= TRIM_MAX_PROB
 
 
 Reading = tuple[tuple[CharProb, ...], float]  # characters read, and a prior factor on their score

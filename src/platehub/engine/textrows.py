@@ -1,7 +1,7 @@
 """The second opinion on doubtful plates: PP-OCRv4's text detector finds the text rows inside a
 padded plate crop, PP-OCRv4's recogniser reads each row, or the whole box where it finds none
-(platehub's first engine). It knows every Chinese plate character and generic Latin text; platehub's own plate
-reader (`plate_reader.py`) knows plate fonts. The pipeline asks this one only where the plate
+(platehub's first engine). It knows every Chinese plate character and generic Latin text;
+platehub's own plate reader (`plate_reader.py`) knows plate fonts. The pipeline asks this one only where the plate
 reader's read is not confident, and keeps whichever reading the plate rules rank first."""
 
 from __future__ import annotations
