@@ -66,6 +66,8 @@ def engine():
 class Server:
     """`platehub serve` in a subprocess with its own data directory and environment."""
 
+    serve_args: tuple[str, ...] = ()  # more `platehub serve` options, e.g. ("--access-log",)
+
     def __init__(self, data: Path, **env: str) -> None:
         self.data = data
         self.port = free_port()
@@ -81,7 +83,8 @@ class Server:
         self.data.mkdir(parents=True, exist_ok=True)
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "platehub.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 *self.serve_args],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.time() + 90

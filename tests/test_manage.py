@@ -26,7 +26,7 @@ def push(server, src: str, plate: str, auth=CAM) -> httpx.Response:
 @pytest.fixture(scope="module")
 def api(server):
     """(server, httpx client with a token); devices MGR-1 and MGR-2 registered by pushing."""
-    r = users_cli(server, "add", CAM[0], "--password", CAM[1])
+    r = users_cli(server, "add", CAM[0], "--password", CAM[1], "--rights", "Control")  # Control: pushing
     assert r.returncode == 0 or "exists already" in r.stderr, r.stderr
     for src in ("MGR-1", "MGR-2"):
         assert push(server, src, "MGR" + src[-1]).status_code == 200
@@ -156,13 +156,13 @@ def test_bad_commands_are_400(api):
 
 
 def test_users_cli(server):
-    r = users_cli(server, "add", "ops1", "--password", "ops-pass-1", "--rights", "lpr,DataExport,LPR")
+    r = users_cli(server, "add", "ops1", "--password", "ops-pass-1", "--rights", "lpr,Control,LPR")
     assert r.returncode == 0, r.stderr
-    assert "ops1 added: LPR,DataExport" in r.stdout
+    assert "ops1 added: LPR,Control" in r.stdout
     r = users_cli(server, "add", "boss1", "--admin", stdin="boss-pass-1\n")  # password from stdin
     assert r.returncode == 0, r.stderr
     listed = users_cli(server, "list").stdout.splitlines()
-    assert "ops1\tuser\tLPR,DataExport" in listed and "boss1\tadmin\tall rights" in listed
+    assert "ops1\tuser\tLPR,Control" in listed and "boss1\tadmin\tall rights" in listed
     assert "admin\tadmin\tall rights" in listed
 
     assert push(server, "USR-1", "USR1", auth=("ops1", "ops-pass-1")).status_code == 200

@@ -41,7 +41,7 @@ def users_cli(server, *args: str, stdin: str = "") -> subprocess.CompletedProces
 
 
 def add_demo(server) -> None:
-    r = users_cli(server, "add", DEMO[0], "--password", DEMO[1], "--rights", "LPR")
+    r = users_cli(server, "add", DEMO[0], "--password", DEMO[1], "--rights", "LPR,Control")  # Control: pushing
     assert r.returncode == 0 or "exists already" in r.stderr, r.stderr
 
 
@@ -248,7 +248,7 @@ def test_emergency_call_is_published_on_the_bus(tmp_path):
     from platehub.core.bus import EMERGENCY_CALL, READ_STORED
 
     app = create_app(Settings(data_dir=tmp_path / "data", workers=1), engine=object())
-    app.state.platehub.store.users.create(*DEMO)
+    app.state.platehub.store.users.create(*DEMO, rights=("Control",))
     sub = app.state.platehub.bus.subscribe(EMERGENCY_CALL, READ_STORED)
     guide = json.loads(GUIDE_JSON)
     with TestClient(app) as client:

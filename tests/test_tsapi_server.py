@@ -64,7 +64,7 @@ def test_login_opens_a_cookie_session_and_logout_ends_it(server):
         r = c.get("/api/auth", params={"login": b64(*ADMIN)})
         assert r.status_code == 200 and r.json()["code"] == 0
         cookie = r.headers["set-cookie"].lower()
-        assert cookie.startswith(COOKIE + "=") and "httponly" in cookie and "samesite=lax" in cookie
+        assert cookie.startswith(COOKIE + "=") and "httponly" in cookie and "samesite=strict" in cookie
         who = c.get("/api/info?whoAmI")  # the cookie alone signs the request in
         assert who.status_code == 200 and who.json()["whoAmI"]["uid"] == "admin"
         assert c.get("/api/enum?what=channel").status_code == 200

@@ -38,13 +38,24 @@ def _json_default(value):
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from platehub import accesslog
     from platehub.app import create_app
 
     settings = _settings(args, host=args.host, port=args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=args.access_log)
-    return 0
+    # X-Forwarded-For/-Proto only from PLATEHUB_TRUSTED_PROXIES (uvicorn would trust loopback by default,
+    # so anything on the host could pick its own client address and dodge the sign-in slow-down)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                            access_log=args.access_log, proxy_headers=bool(settings.trusted_proxies),
+                            forwarded_allow_ips=list(settings.trusted_proxies) or None)
+    accesslog.install()  # after uvicorn.Config set up its loggers: no credentials in log lines
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else 3  # uvicorn.run's exit status when the server could not start
 
 
 def cmd_read(args: argparse.Namespace) -> int:

@@ -69,6 +69,11 @@ class Settings:
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
     ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
+    # Web security
+    allowed_origins: tuple[str, ...] = ()  # other origins (scheme://host[:port]) whose pages may use the session
+    # cookie (besides the server's own host); e.g. the console's public address behind a reverse proxy
+    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For/-Proto are believed;
+    # empty = none (the client address is the TCP peer, so a forged header cannot dodge the sign-in slow-down)
 
     @property
     def zone(self) -> tzinfo | None:
@@ -116,6 +121,8 @@ class Settings:
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
+            allowed_origins=tuple(o.rstrip("/").lower() for o in _env_list("ALLOWED_ORIGINS")),
+            trusted_proxies=_env_list("TRUSTED_PROXIES"),
         )
         s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
         if s.gate_policy not in GATE_POLICIES:

@@ -6,6 +6,10 @@ calls (the bus topics `device.status` and `emergency.call`, consumed by the `sta
 settings changes (`settings_changed`, for whatever changes settings). Entries are stored first, then
 published on the bus as `EVENT_LOGGED` (for a later `systemEvent` WebSocket topic).
 
+No secrets in the log: a settings change's values are scrubbed on the way in (`scrub`: URLs lose
+their passwords and secret-looking parameters, values under secret-looking names become `***`),
+whatever the caller passed. Who may read which entries: core/rights.py.
+
 The `record_*` methods block (database): call them off the event loop."""
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from platehub.core.bus import DEVICE_STATUS, EMERGENCY_CALL, Bus
+from platehub.core.redact import MASK, redact_url, secret_name
 from platehub.core.store.devices import Device
 from platehub.core.store.eventlog import EventLogRepo, LogEntry
 
@@ -36,6 +41,18 @@ KINDS: dict[str, tuple[str, ...]] = {
     ACCESS: ("denied", "unknown"),
     PARKING: ("full",),
 }
+
+
+def scrub(value: Any) -> Any:
+    """A JSON value without secrets: URLs redacted (core.redact), values of secret-looking keys masked."""
+    if isinstance(value, dict):
+        return {k: MASK if isinstance(k, str) and secret_name(k) and isinstance(v, str) else scrub(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
 
 
 class EventLog:
@@ -66,13 +83,13 @@ class EventLog:
 
     def settings_changed(self, what: str, user: str | None = None, before: Any = None, after: Any = None,
                          ) -> LogEntry:
-        """A setting `what` changed (by `user`, when known); `before`/`after` must be JSON values and
-        must not be secrets."""
+        """A setting `what` changed (by `user`, when known); `before`/`after` are JSON values, scrubbed
+        of secrets here (`scrub`) in case a caller passed one."""
         details: dict[str, Any] = {"setting": what}
         if before is not None:
-            details["before"] = before
+            details["before"] = scrub(before)
         if after is not None:
-            details["after"] = after
+            details["after"] = scrub(after)
         return self.record(SETTINGS, "changed", user=user, details=details)
 
     def device_status(self, device: Device) -> LogEntry:

@@ -4,7 +4,10 @@ and in the event log, which never holds the secret itself.
 
 The password of the userinfo (`https://user:PASSWORD@host/`) and the values of query (and fragment)
 parameters whose names look secret (`api_key`, `token`, `X-Signature`, `clientSecret` …) become
-`***`; the rest of the URL is left as it was written, so an admin still recognises the target."""
+`***`; the rest of the URL is left as it was written, so an admin still recognises the target.
+
+`redact_target` does the same for a request's `path?query` as a server log line shows it, and also
+masks TS-API's sign-in parameters (`login=`, `auth=`: base64 of user:password; `session=`)."""
 
 from __future__ import annotations
 
@@ -31,13 +34,25 @@ def secret_name(name: str) -> bool:
     return any(word.lower() in SECRET_WORDS for word in _WORD.findall(name))
 
 
-def _redact_params(text: str) -> str:
-    """`a=1&api_key=XYZ` → `a=1&api_key=***` (separators, `&` or `;`, and the rest kept as written)."""
+CREDENTIAL_PARAMS = frozenset({"login", "auth", "session"})  # TS-API sign-in parameters (spec 004)
+
+
+def _redact_params(text: str, also: frozenset[str] = frozenset()) -> str:
+    """`a=1&api_key=XYZ` → `a=1&api_key=***` (separators, `&` or `;`, and the rest kept as written);
+    parameters named in `also` (any case) are masked too."""
     out = []
     for pair in _SEPARATOR.split(text):  # the separators themselves come back as items of their own
         name, sep, value = pair.partition("=")
-        out.append(f"{name}={MASK}" if sep and value and secret_name(name) else pair)
+        secret = secret_name(name) or unquote_plus(name).lower() in also
+        out.append(f"{name}={MASK}" if sep and value and secret else pair)
     return "".join(out)
+
+
+def redact_target(target: str) -> str:
+    """`/api/auth?login=ZGVtbzo…&lang=es` → `/api/auth?login=***&lang=es`: a request's path and query
+    with sign-in parameters and secret-looking ones masked (for server and access logs)."""
+    path, mark, query = target.partition("?")
+    return f"{path}?{_redact_params(query, CREDENTIAL_PARAMS)}" if mark and query else target
 
 
 def redact_url(url: str) -> str:

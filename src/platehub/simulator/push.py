@@ -88,7 +88,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
                          description="Send TS-API push events (spec 004) to a server: one LPR event per plate, "
                          "each in its own request or all in one array.")
     p.add_argument("--to", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
-    p.add_argument("--user", help="sign in as this user (HTTP Basic unless --auth-param)")
+    p.add_argument("--user", help="sign in as this user, who needs the Control right (HTTP Basic unless --auth-param)")
     p.add_argument("--password", help="the user's password")
     p.add_argument("--auth-param", action="store_true", help="sign in with ?auth=base64(user:password) instead")
     p.add_argument("--src", default="F00001", help="LPR device code (default F00001, the guide's)")

@@ -5,29 +5,22 @@
 - a signed-in platehub user (the TS-API session cookie, as the web console has) holding the access
   right the endpoint names (`accessRights2` names; admins hold every right). A state-changing request
   authenticated by the cookie must come from platehub's own pages: a cross-site one is refused
-  (the cookie alone would otherwise let any web page act for the user).
+  (the cookie alone would otherwise let any web page act for the user; protocols/origin.py).
 
 Errors are `{"detail": ...}`, as the Snapshot API's."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from platehub.core.store.accounts import User
+from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi.common import session_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-def _same_site(request: Request) -> bool:
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    return not origin or urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 async def _token(request: Request) -> bool:
@@ -61,7 +54,8 @@ def require(right: str | None = None, admin: bool = False) -> Callable[[Request]
         user = await session_user(request)  # as stored now: a removed user or a changed password ends it
         if user is None:
             raise HTTPException(403, "A valid API token or a signed-in user is required.")
-        if request.method not in SAFE_METHODS and not _same_site(request):
+        allowed = request.app.state.platehub.settings.allowed_origins
+        if request.method not in SAFE_METHODS and cross_site(request, allowed):
             raise HTTPException(403, "Cross-site requests are refused.")
         if admin and not user.is_admin:
             raise HTTPException(403, "Administrator rights required.")

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from platehub.core import eventlog as core
+from platehub.core import rights
 from platehub.core.store.eventlog import LogEntry
 from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
@@ -128,10 +129,11 @@ def kinds_filter(types: list[int] | None, codes: list[int] | None) -> list[tuple
 
 
 async def find_event_log(request: Request) -> Response:
-    """`GET /api/find?what=eventLog`: timeBegin, timeEnd, type, code, at, maxCount, sort, lang."""
+    """`GET /api/find?what=eventLog`: timeBegin, timeEnd, type, code, at, maxCount, sort, lang.
+    Only the entry types the user's rights let it read (core/rights.py) are searched and counted."""
     lang = messages.lang_of(request)
     try:
-        await require_user(request)
+        user = await require_user(request)
     except TsApiError as e:
         raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None
     begin = parse_time("timeBegin", request.query_params.get("timeBegin"), lang)
@@ -143,7 +145,7 @@ async def find_event_log(request: Request) -> Response:
     sort = (request.query_params.get("sort") or "desc").strip().lower()
     if sort not in ("asc", "desc"):
         raise TsApiError(400, messages.text("bad_param", lang, name="sort", value=sort))
-    kinds = kinds_filter(_ids(request, "type", lang), _ids(request, "code", lang))
+    kinds = rights.visible_log_kinds(user, kinds_filter(_ids(request, "type", lang), _ids(request, "code", lang)))
     repo = core.of(request.app).repo
     total, entries = await run_in_threadpool(lambda: repo.find(begin=begin, end=end, kinds=kinds, at=at,
                                                                max_count=max_count, ascending=sort == "asc"))

@@ -1,5 +1,6 @@
 """TS-API `POST /api/push` (spec 004, "Pushing events to the server"). Thin: sign in, parse, hand
-the events to the domain, answer.
+the events to the domain, answer. Pushing needs the `Control` right (core/rights.py `PUSH`: a pushed
+read can open a barrier); a signed-in user without it gets 403 and nothing is stored.
 
 LPR events become reads (stored, idempotent on src + when + plateNo, then published); their `src`
 becomes a known device. emergencyCall events are published on the bus (`emergency.call`) and
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.core import rights
 from platehub.core.bus import EMERGENCY_CALL
 from platehub.core.read import utcnow
 from platehub.protocols.tsapi import pushcodec
@@ -61,7 +63,8 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter(tags=["TS-API"])
 
     @r.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
-            description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password). "
+            description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password) "
+            "of a user with the Control right (403 without it). "
             "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
     @r.post("/api/push/", include_in_schema=False)
     async def push(request: Request) -> Response:
@@ -70,6 +73,10 @@ def router(settings: Settings) -> APIRouter:
             user = await sign_in(request)
         except SignInRefused as e:
             return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
+        if not rights.holds(user, rights.PUSH):
+            log.warning("TS-API push from %s refused: %s lacks the %s right", client, user.login, rights.PUSH)
+            return _answer(403, pushcodec.error(pushcodec.CODE_NO_RIGHTS,
+                                                f"The {rights.PUSH} right is required to push events."))
         received_at = utcnow()
         try:  # parsed in a worker thread: a big body never stalls the event loop
             events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)

@@ -1,6 +1,12 @@
 """TS-API server routes (spec 004): `/api/auth` (sessions), `/api/info`, `/api/system`, `/api/status`,
 `/api/enum`. Thin: sign-in through `auth`/`common`, data from the store, the event log and the host.
 
+Sign-in and sign-out stay GET requests, as the guide writes them (`GET /api/auth?login=…`), so its
+clients keep working; but a browser sent there by another site's page (a link, a redirect, an
+`<img>`: login CSRF, which would sign the victim's browser in as the attacker) is refused with 403,
+judged by the headers only browsers set (protocols/origin.py). The session cookie is
+`SameSite=Strict`, so no navigation from another site carries it either.
+
 What platehub is, told honestly: an LPR server without video channels, recording, parking lots or
 object detection, so those lists are empty and the licence says so. The router's lifespan runs the
 event log's bus consumer (device online/offline, emergency calls)."""
@@ -25,6 +31,7 @@ from platehub.config import Settings
 from platehub.core import eventlog as core_eventlog
 from platehub.core import parking
 from platehub.core.store.accounts import RIGHTS, User
+from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import messages, system_info
 from platehub.protocols.tsapi.auth import (
     BadCredentials,
@@ -209,6 +216,12 @@ def router(settings: Settings) -> APIRouter:
 
     r = APIRouter(tags=["TS-API"], lifespan=lifespan)
 
+    def refuse_cross_site(request: Request, lang: str) -> None:
+        if cross_site(request, settings.allowed_origins):
+            log.warning("TS-API sign-in/out from another site's page refused (%s, Origin %s, Referer %s)",
+                        _address(request), request.headers.get("origin"), request.headers.get("referer"))
+            raise TsApiError(403, messages.text("cross_site", lang))
+
     @r.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
     async def auth(request: Request) -> Response:
         lang = messages.lang_of(request)
@@ -217,14 +230,16 @@ def router(settings: Settings) -> APIRouter:
         old = request.cookies.get(COOKIE)
         eventlog = core_eventlog.of(request.app)
         if "logout" in q:
+            refuse_cross_site(request, lang)
             user = await run_in_threadpool(store.close, old)
             if user is not None:
                 await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
             resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
                                                                          lang)})
-            resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+            resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
             return resp
         if "login" in q:
+            refuse_cross_site(request, lang)
             user, via = await _sign_in_login(request, q["login"], lang), "login"
         else:
             try:
@@ -235,6 +250,7 @@ def router(settings: Settings) -> APIRouter:
                 if await session_user(request) is None:
                     raise TsApiError(401, messages.text("auth_required", lang))
                 return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+            refuse_cross_site(request, lang)
             try:
                 user = await sign_in(request)
             except SignInRefused as e:
@@ -245,7 +261,7 @@ def router(settings: Settings) -> APIRouter:
         token = await run_in_threadpool(store.open, user)
         await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
         resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/",
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https")
         return resp
 

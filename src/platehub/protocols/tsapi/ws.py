@@ -2,19 +2,23 @@
 `/wsapi/subscribeEvents` and `/api/subscribeEvents` (the guide's example page uses the latter).
 
 Each socket signs in on its own: `auth=` (or HTTP Basic), else a session — the `session=`
-parameter or the session cookie. A socket that fails to sign in, names an unsupported topic or
-lacks the right is accepted and closed at once with code 1008 and the reason ("disconnected
-immediately", as the guide says). Otherwise the first message is `{"subscriberId", "topics"}`,
-then events as they happen, and a ping message whenever nothing was sent for `PLATEHUB_WS_PING`
-seconds (default 30). An open socket signs in again every `CHECK_EVERY` seconds and is closed the
+parameter or the session cookie. The cookie counts only from platehub's own pages
+(protocols/origin.py: a page of another site, or of another port of this host, must not read the
+stream as the signed-in user; clients that send no `Origin` are not browsers and keep working). A
+socket that fails to sign in, names an unsupported topic or lacks the right is accepted and closed
+at once with code 1008 and the reason ("disconnected immediately", as the guide says). Otherwise
+the first message is `{"subscriberId", "topics"}`, then events as they happen, and a ping message
+whenever nothing was sent for `PLATEHUB_WS_PING` seconds (default 30). An open socket signs in
+again every `CHECK_EVERY` seconds and is closed the
 same way once that fails (a password changed, the user removed, a right taken away, from any process).
 
 Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a vehicle pass is a
 new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
 `parkingCount` ← `parking.count` (the current counts of all lots, or of the lots `ch=` names, first;
 then each change: the changed counters and the groups containing them, as `updated`);
-`systemEvent` ← `eventlog.added` for entries of the "System log" type and of platehub's LPR
-device type (device connected / disconnected), in the event log search's format. `device.status`
+`systemEvent` ← `eventlog.added` for entries of the "System log" type, of platehub's LPR
+device type (device connected / disconnected) and gate alerts, in the event log search's format, each
+only to users whose rights let them read that type (core/rights.py: devices and alerts need `LPR`). `device.status`
 itself feeds no topic: `channelStatus` is about video channels (integer `chid`, video status
 codes), which platehub does not have. The other topics have no source yet: accepted, silent.
 
@@ -37,10 +41,11 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from platehub.config import Settings
 from platehub.core import bus as topics_
 from platehub.core import eventlog as core_eventlog
-from platehub.core import parking
+from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
 from platehub.core.store.devices import Device
+from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.common import dumps, session_user
@@ -80,7 +85,11 @@ async def _user(websocket: WebSocket) -> User:
             return await sign_in(websocket)  # type: ignore[arg-type]
         except SignInRefused as e:
             raise _Refused(e.message) from None
-    token = websocket.query_params.get("session") or websocket.cookies.get(COOKIE)
+    token = websocket.query_params.get("session")
+    if not token and websocket.cookies.get(COOKIE):
+        if cross_site(websocket, websocket.app.state.platehub.settings.allowed_origins):
+            raise _Refused("The session cookie is not accepted from another site's page; use auth= or session=.")
+        token = websocket.cookies.get(COOKIE)
     user = await session_user(websocket, token) if token else None
     if user is None:
         raise _Refused("Sign-in required: the auth= parameter or a session." if not token
@@ -92,20 +101,20 @@ def _refusal(user: User, wanted: Sequence[str]) -> str | None:
     """Why `user` may not have the topics `wanted`; None when it may."""
     for topic in wanted:
         right = RIGHTS.get(topic)
-        if right and not (user.is_admin or right in user.rights):
+        if not rights.holds(user, right):
             return f"The {right} right is required for the {topic} topic."
     return None
 
 
-async def _refused_now(websocket: WebSocket, wanted: Sequence[str]) -> str | None:
-    """Sign the socket in again (its session, or its own credentials, as stored now): why it may no
-    longer have its topics (a password changed, the user removed, a right taken away, from any
-    process), or None when it still may."""
+async def _signed_in_again(websocket: WebSocket, wanted: Sequence[str]) -> User | str:
+    """Sign the socket in again (its session, or its own credentials, as stored now): the user as
+    stored now, or why it may no longer have its topics (a password changed, the user removed, a
+    right taken away, from any process)."""
     try:
         user = await _user(websocket)
     except _Refused as e:
         return str(e)
-    return _refusal(user, wanted)
+    return _refusal(user, wanted) or user
 
 
 class _DeviceNames:
@@ -154,7 +163,7 @@ def base_url(websocket: WebSocket) -> str:
     return f"{scheme}://{url.netloc}"
 
 
-async def _message(websocket: WebSocket, event: topics_.Event, verbose: bool,
+async def _message(websocket: WebSocket, user: User, event: topics_.Event, verbose: bool,
                    lots: frozenset[int] | None = None) -> dict[str, Any] | None:
     payload = event.payload
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
@@ -166,7 +175,8 @@ async def _message(websocket: WebSocket, event: topics_.Event, verbose: bool,
         return events.parking_count(updated, utcnow()) if updated else None
     if event.topic == topics_.EMERGENCY_CALL and isinstance(payload, dict):
         return events.emergency_call(payload, verbose)
-    if event.topic == core_eventlog.EVENT_LOGGED and getattr(payload, "type", None) in SYSTEM_TYPES:
+    kind = getattr(payload, "type", None)
+    if event.topic == core_eventlog.EVENT_LOGGED and kind in SYSTEM_TYPES and rights.may_read_log(user, kind):
         return events.system_event(eventlog.entry_json(payload, websocket.query_params.get("lang")))
     return None
 
@@ -188,7 +198,7 @@ async def _until_closed(websocket: WebSocket) -> None:
             return
 
 
-async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, verbose: bool,
+async def _send_events(websocket: WebSocket, user: User, sub: topics_.Subscription | None, verbose: bool,
                        ping: float | None, lots: frozenset[int] | None = None, wanted: Sequence[str] = ()) -> None:
     """Send each event's message; a ping when nothing was sent for `ping` seconds. Every CHECK_EVERY
     seconds the socket signs in again; once that fails, it is closed with the reason."""
@@ -206,15 +216,15 @@ async def _send_events(websocket: WebSocket, sub: topics_.Subscription | None, v
                 event = None
         now = time.monotonic()
         if now >= last_check + CHECK_EVERY:
-            refused = await _refused_now(websocket, wanted)
-            if refused:
-                log.info("TS-API event socket closed: %s", refused)
-                await _close(websocket, refused)
+            again = await _signed_in_again(websocket, wanted)
+            if isinstance(again, str):
+                log.info("TS-API event socket closed: %s", again)
+                await _close(websocket, again)
                 return
-            last_check = time.monotonic()
+            user, last_check = again, time.monotonic()
         if event is None and not (ping and now >= last_sent + ping):
             continue
-        message = events.ping(utcnow()) if event is None else await _message(websocket, event, verbose, lots)
+        message = events.ping(utcnow()) if event is None else await _message(websocket, user, event, verbose, lots)
         if message is not None:
             await websocket.send_text(dumps(message, None).decode())
             last_sent = time.monotonic()
@@ -255,7 +265,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
             updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
             await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, sub, verbose, ping, lots, wanted))]
+                 asyncio.create_task(_send_events(websocket, user, sub, verbose, ping, lots, wanted))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
