@@ -228,12 +228,17 @@ def cmd_command(args: argparse.Namespace) -> int:
     if args.action == "add":
         payload = {k: v for k, v in (("channel", args.channel), ("text", args.text), ("data", args.serial_data),
                                      ("plate", args.plate), ("enable_time", args.enable_time),
-                                     ("overdue_time", args.overdue_time)) if v is not None}
+                                     ("overdue_time", args.overdue_time), ("read", args.read)) if v is not None}
         if args.blacklist:
             payload["need_alarm"] = 1
+        from platehub.core.bus import Bus
+        from platehub.core.parking import ParkingService
+
+        queue = CommandQueue(store.commands)
+        queue.hand_opens.append(ParkingService(store, Bus()).opened_by_hand)  # an open by hand lets a vehicle in
         try:
             # a held comet poll in a running server sees it when its hold ends (the API wakes it at once)
-            command = CommandQueue(store.commands).enqueue(args.device, args.kind, payload)
+            command = queue.enqueue(args.device, args.kind, payload, by="cli")
         except CommandError as e:
             print(f"platehub command: {e}", file=sys.stderr)
             return 2
@@ -351,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("device", help="the camera's serial number")
     ca.add_argument("kind", choices=COMMAND_KINDS)
     ca.add_argument("--channel", type=int, help="IO output (open_gate) or serial channel (serial_data)")
+    ca.add_argument("--read", help="open_gate: the read it opens for (parking counts it as an entry; default: "
+                    "the gate's newest read of the last 5 minutes)")
     ca.add_argument("--text", help="serial_data: text to send")
     ca.add_argument("--serial-data", help="serial_data: bytes to send, base64")
     ca.add_argument("--plate", help="whitelist_add / whitelist_delete: the plate")

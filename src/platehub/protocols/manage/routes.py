@@ -130,7 +130,8 @@ def router(settings: Settings) -> APIRouter:
         if kind not in COMMAND_KINDS:
             raise HTTPException(400, f"`kind` must be one of {', '.join(COMMAND_KINDS)}.")
         try:
-            command = await run_in_threadpool(request.app.state.platehub.commands.enqueue, code, kind, payload)
+            command = await run_in_threadpool(request.app.state.platehub.commands.enqueue, code, kind, payload,
+                                              await _who(request))
         except CommandError as e:
             raise HTTPException(400, str(e)) from None
         except (TypeError, ValueError) as e:  # e.g. a channel that is not a number
