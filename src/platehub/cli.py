@@ -179,19 +179,24 @@ def cmd_devices(args: argparse.Namespace) -> int:
             state = "online" if d.online else "OFFLINE"
             policy = d.gate_policy or f"{policy_of(settings, d)} (server default)"
             via = f" via {d.gate_device}" if d.gate_device else ""
-            print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\t{state}\t"
-                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}")
+            pin = f"\tpinned to {d.pinned_address}" if d.pinned_address else ""
+            print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\tfrom {d.peer_address or '-'}\t"
+                  f"{state}\tlast seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}{pin}"
+                  + ("\tsecret set" if d.secured else ""))
     elif args.action == "add":
         d = store.devices.add(args.code, args.protocol, args.name)
         _setting(store, f"device {args.code}", after={"added": args.protocol})
         print(f"{d.code}\t{d.protocol}\t{d.name or '-'}")
     elif args.action == "set":
+        secret = None
+        if args.secret is not None:  # read from stdin, never from the command line (process lists show it)
+            secret = sys.stdin.readline().rstrip("\r\n") if args.secret == "-" else args.secret
         values = {k: v for k, v in (("gate_policy", args.policy), ("alert_unknown", args.alert_unknown),
-                                    ("gate_device", args.gate_device), ("whitelist_sync", args.whitelist_sync))
-                  if v is not None}
+                                    ("gate_device", args.gate_device), ("whitelist_sync", args.whitelist_sync),
+                                    ("pinned_address", args.pin), ("secret", secret)) if v is not None}
         if not values:
-            print("nothing to set: give --policy, --alert-unknown, --gate-device or --whitelist-sync",
-                  file=sys.stderr)
+            print("nothing to set: give --policy, --alert-unknown, --gate-device, --whitelist-sync, --pin or "
+                  "--secret", file=sys.stderr)
             return 2
         try:
             device, before, after = DeviceRegistry(settings, store.devices, None).configure(args.code, values)
@@ -247,6 +252,7 @@ def cmd_command(args: argparse.Namespace) -> int:
     elif args.action == "list":
         for c in store.commands.list(args.device):
             when = f"{c.delivered_at:%Y-%m-%d %H:%M:%S}Z by {c.via}" if c.delivered_at else ""
+            when += f" to {c.delivered_to}" if c.delivered_to else ""
             print(f"{c.id}\t{c.device}\t{c.kind}\t{json.dumps(c.payload, ensure_ascii=False)}\t{c.status}\t{when}")
     elif args.action == "cancel":
         if not store.commands.cancel(args.id):
@@ -342,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--alert-unknown", help="on | off | default: alert for vehicles on no list")
     ds.add_argument("--gate-device", help="the all-in-one camera that opens this source's gate (default: itself)")
     ds.add_argument("--whitelist-sync", help="on | off | default: keep the camera's own whitelist equal to the lists")
+    ds.add_argument("--pin", metavar="ADDRESS", help="IP address | current | off: only messages from this address "
+                    "act for the device (current: the address it was last heard from)")
+    ds.add_argument("--secret", metavar="SECRET", help="the password its registrations carry (all-in-one: the "
+                    "camera's pass_wd); '-' reads it from stdin; '' removes it")
     dw = with_data(dsub.add_parser("whitelist", help="what an all-in-one camera holds in its own whitelist"))
     dw.add_argument("code", help=code_help)
     dw.add_argument("--reset", action="store_true", help="forget it: the next sync clears the camera and sends all")

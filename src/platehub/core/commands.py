@@ -102,10 +102,12 @@ class CommandQueue:
     def pending(self, device: str) -> list[Command]:
         return self.repo.pending(device)
 
-    def delivered(self, commands: list[Command], via: str) -> None:
-        self.repo.mark_delivered([c.id for c in commands], via)
+    def delivered(self, commands: list[Command], via: str, to: str | None = None) -> None:
+        """Mark commands delivered by a reply (`via`: reply | comet) that went to the address `to`; the
+        command's status shows it."""
+        self.repo.mark_delivered([c.id for c in commands], via, to)
         for c in commands:
-            log.info("command %s %s delivered to %s by %s", c.id, c.kind, c.device, via)
+            log.info("command %s %s delivered to %s at %s by %s", c.id, c.kind, c.device, to or "?", via)
 
     async def wait(self, device: str, timeout: float) -> None:
         """Return when a command is queued for `device` in this process (or was since the last

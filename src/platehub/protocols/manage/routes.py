@@ -76,7 +76,8 @@ def router(settings: Settings) -> APIRouter:
         return _render(device)
 
     @r.put("/devices/{code}/", summary="Change a device's settings: gate_policy, alert_unknown, gate_device, "
-           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default)",
+           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default), pinned_address "
+           "(an IP address, \"current\", or null), secret (its registrations' password; null removes it)",
            dependencies=[Depends(require("Settings"))])
     async def configure_device(request: Request, code: str) -> dict[str, Any]:
         body = await json_object(request)
