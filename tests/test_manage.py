@@ -113,7 +113,8 @@ def test_command_queue(api):
     r = client.post("/v1/devices/MGR-1/commands/", json={"kind": "open_gate", "channel": 1})
     assert r.status_code == 201, r.text
     gate = r.json()
-    assert set(gate) == {"id", "device", "kind", "payload", "status", "via", "created_at", "delivered_at"}
+    assert set(gate) == {"id", "device", "kind", "payload", "status", "via", "created_at", "delivered_at",
+                         "delivered_to"}
     assert (gate["device"], gate["kind"], gate["payload"], gate["status"], gate["via"], gate["delivered_at"]) == (
         "MGR-1", "open_gate", {"channel": 1}, "pending", None, None)
     utc(gate["created_at"])

@@ -180,8 +180,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
             policy = d.gate_policy or f"{policy_of(settings, d)} (server default)"
             via = f" via {d.gate_device}" if d.gate_device else ""
             pin = f"\tpinned to {d.pinned_address}" if d.pinned_address else ""
-            print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\tfrom {d.peer_address or '-'}\t"
-                  f"{state}\tlast seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}{pin}"
+            print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\t{state}\t"
+                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}\tfrom {d.peer_address or '-'}{pin}"
                   + ("\tsecret set" if d.secured else ""))
     elif args.action == "add":
         d = store.devices.add(args.code, args.protocol, args.name)

@@ -229,8 +229,8 @@ class Camera:
         return await self._receive(reply)
 
     def registration(self) -> dict[str, str]:
-        return {"device_name": self.name, "ipaddr": self.ip, "port": "80", "user_name": "admin", "pass_wd": self.password,
-                "serialno": self.serial, "channel_num": str(self.channel_num)}
+        return {"device_name": self.name, "ipaddr": self.ip, "port": "80", "user_name": "admin",
+                "pass_wd": self.password, "serialno": self.serial, "channel_num": str(self.channel_num)}
 
     async def register(self, timeout: float | None = None) -> dict[str, Any]:
         """One heartbeat / comet poll; obeys the reply."""
