@@ -71,7 +71,8 @@ def test_list_and_get_devices(api):
     assert {"MGR-1", "MGR-2"} <= set(by_code)
     d = by_code["MGR-1"]
     assert set(d) == {"code", "protocol", "name", "address", "channels", "heartbeat", "online", "gate_policy",
-                      "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "meta", "first_seen", "last_seen"}
+                      "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "meta", "first_seen", "last_seen",
+                      "peer_address", "pinned_address", "secured"}
     assert (d["protocol"], d["address"], d["online"], d["heartbeat"], d["meta"]) == ("push", "127.0.0.1", True,
                                                                                       False, {})
     assert utc(d["first_seen"]) <= utc(d["last_seen"])
