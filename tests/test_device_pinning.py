@@ -30,7 +30,9 @@ def new_serial() -> str:
 
 
 def forger_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=30, transport=httpx.AsyncHTTPTransport(local_address=FORGER))
+    """From 127.0.0.2, claiming the camera's address in X-Forwarded-For (trusted only from proxies)."""
+    return httpx.AsyncClient(timeout=30, transport=httpx.AsyncHTTPTransport(local_address=FORGER),
+                             headers={"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"})
 
 
 def inner(reply: dict) -> dict:
