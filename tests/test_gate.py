@@ -110,6 +110,21 @@ def test_validity_window_and_scope(keeper):
     assert k.decide(_read("LANE123", "CAM-B"), None).opens
 
 
+def test_an_open_by_hand_turns_only_a_refused_decision_once(keeper):
+    """Issue 11 (counting): an operator's open for a refused read is recorded on its decision, so the
+    vehicle is counted once (core/parking.py `opened_by_hand`)."""
+    k = keeper()
+    refused, allowed = _read("ZZ999"), _read("AB123CD")
+    k.lists.add({"list": "allow", "plate": "AB123CD"})
+    assert not k.decide(refused, None).opens and k.decide(allowed, None).opens
+    assert k.repo.open_by_hand(refused.id, "alice")
+    after = k.repo.get(refused.id)
+    assert (after.action, after.reason) == ("open", "by_hand") and after.why.startswith("opened by hand by alice; ")
+    assert not k.repo.open_by_hand(refused.id, "bob")  # a second press changes nothing
+    assert not k.repo.open_by_hand(allowed.id, "alice") and k.repo.get(allowed.id).reason == "allowed"
+    assert not k.repo.open_by_hand("no-such-read", "alice")
+
+
 def test_a_read_is_decided_once(keeper):
     k = keeper(gate_policy="always")
     read = _read("AB1")

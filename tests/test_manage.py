@@ -71,7 +71,8 @@ def test_list_and_get_devices(api):
     assert {"MGR-1", "MGR-2"} <= set(by_code)
     d = by_code["MGR-1"]
     assert set(d) == {"code", "protocol", "name", "address", "channels", "heartbeat", "online", "gate_policy",
-                      "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "meta", "first_seen", "last_seen"}
+                      "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "meta", "first_seen", "last_seen",
+                      "peer_address", "pinned_address", "secured"}
     assert (d["protocol"], d["address"], d["online"], d["heartbeat"], d["meta"]) == ("push", "127.0.0.1", True,
                                                                                       False, {})
     assert utc(d["first_seen"]) <= utc(d["last_seen"])
@@ -113,7 +114,8 @@ def test_command_queue(api):
     r = client.post("/v1/devices/MGR-1/commands/", json={"kind": "open_gate", "channel": 1})
     assert r.status_code == 201, r.text
     gate = r.json()
-    assert set(gate) == {"id", "device", "kind", "payload", "status", "via", "created_at", "delivered_at"}
+    assert set(gate) == {"id", "device", "kind", "payload", "status", "via", "created_at", "delivered_at",
+                         "delivered_to"}
     assert (gate["device"], gate["kind"], gate["payload"], gate["status"], gate["via"], gate["delivered_at"]) == (
         "MGR-1", "open_gate", {"channel": 1}, "pending", None, None)
     utc(gate["created_at"])

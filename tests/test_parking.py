@@ -9,6 +9,7 @@ import contextlib
 import json
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -229,7 +230,8 @@ def test_concurrent_reads_stay_exact(svc):
 def srv(tmp_path_factory):
     from conftest import Server
 
-    s = Server(tmp_path_factory.mktemp("parking") / "data", PLATEHUB_WS_PING="0").start()
+    # the pushed reads come from lanes without a barrier (policy `always`): each entry read goes in
+    s = Server(tmp_path_factory.mktemp("parking") / "data", PLATEHUB_WS_PING="0", PLATEHUB_GATE_POLICY="always").start()
     s.token = s.cli("token", "create", "parking-test").stdout.strip()
     for code in ("P-IN", "P-OUT", "P-IN2"):
         assert s.cli("lots", "source", code, "--add", "push", "--entrance", "none").returncode == 0
@@ -383,7 +385,7 @@ def test_bad_count_and_unauthenticated(srv, lots):
 
 
 def test_simulated_passes_through_the_server(make_server):
-    s = make_server()
+    s = make_server(PLATEHUB_GATE_POLICY="always")  # lanes without a barrier, as the benchmark
     token = s.cli("token", "create", "bench").stdout.strip()
     for i in range(len(parking_10k.LOTS)):
         for kind in ("ENT", "EXT"):
@@ -392,3 +394,90 @@ def test_simulated_passes_through_the_server(make_server):
     assert result["misreads"] > 20
     assert result["occupancy_exact"], (result["server"], result["truth"])
     assert result["share"] >= 0.99, result
+
+
+# ---------------------------------------------------------------- who entered (issue 11: the counting defect)
+
+
+def _decision(action: str, reason: str, policy: str = "allow_list"):
+    from platehub.core.store.decisions import Decision
+
+    return Decision("r", "d", policy, action, reason, "", T0)
+
+
+@pytest.mark.parametrize("decision, went_in", [
+    (None, True),  # no gate decides the source's reads (Snapshot API)
+    (_decision("open", "allowed"), True),  # the gate opened for it
+    (_decision("closed", "unknown"), False),  # refused: `info: no`
+    (_decision("closed", "denied"), False),
+    (_decision("closed", "inactive"), False),
+    (_decision("closed", "manual", "manual"), False),  # waits for an operator
+    (_decision("open", "by_hand", "manual"), True),  # … who opened by hand
+    (_decision("closed", "offline"), True),  # offline record the camera's own list let in
+    (_decision("open", "always", "always"), True),  # a lane without a barrier
+    (_decision("open", "denied", "always"), True),  # … lets even a deny-list vehicle in (it alerts)
+])
+def test_an_entry_counts_only_a_vehicle_that_went_in(decision, went_in):
+    assert parking.entered(decision) is went_in
+
+
+async def test_refused_reads_do_not_enter_and_openings_by_hand_do(make_server):
+    """Issue 11: with the entrance camera on `allow_list`, each read the gate refused (`info: no`) raised
+    the lot's occupancy. Real server, simulated all-in-one cameras (spec 001: `"info": "ok"` opens)."""
+    from platehub.simulator.allinone import Camera
+
+    s = make_server()
+    token = s.cli("token", "create", "t").stdout.strip()
+    assert s.cli("lists", "add", "allow", "京A11111").returncode == 0
+    barrier, lane = "GATE-" + new_id()[:8], "LANE-" + new_id()[:8]
+    with httpx.Client(base_url=s.url, headers={"Authorization": f"Token {token}"}, timeout=30) as c:
+        lot = c.post("/v1/lots/", json={"name": "P", "type": "counter", "maxCount": 10}).json()["id"]
+        for code, policy in ((barrier, "allow_list"), (lane, "always")):
+            assert c.post("/v1/devices/", json={"code": code}).status_code == 201
+            c.put(f"/v1/devices/{code}/", json={"gate_policy": policy}).raise_for_status()
+            c.put(f"/v1/devices/{code}/lots/", json={"entrance": lot}).raise_for_status()
+
+        def occupancy() -> int:
+            return c.get(f"/v1/lots/{lot}/").json()["count"]
+
+        async with httpx.AsyncClient(timeout=30) as client:
+            gate_cam, lane_cam = Camera(client, s.url, barrier), Camera(client, s.url, lane)
+            for _ in range(3):  # refused three times
+                assert (await gate_cam.push(gate_cam.record("京B22222")))["Response_AlarmInfoPlate"]["info"] == "no"
+            assert occupancy() == 0
+            assert (await gate_cam.push(gate_cam.record("京A11111")))["Response_AlarmInfoPlate"]["info"] == "ok"
+            assert occupancy() == 1
+            # offline records: the camera decided from its own list (kept equal to the allow list)
+            await gate_cam.push(gate_cam.record("京A11111", offline=True, sec=time.time() - 600))
+            assert occupancy() == 2
+            await gate_cam.push(gate_cam.record("京C33333", offline=True, sec=time.time() - 500))
+            assert occupancy() == 2
+            # a lane without a barrier: everyone goes in, live or offline
+            await lane_cam.push(lane_cam.record("京D44444"))
+            await lane_cam.push(lane_cam.record("京E55555", offline=True, sec=time.time() - 400))
+            assert occupancy() == 4
+            # refused, then an operator opens by hand for it: it enters, once
+            assert (await gate_cam.push(gate_cam.record("京F66666")))["Response_AlarmInfoPlate"]["info"] == "no"
+            assert occupancy() == 4
+            for _ in range(2):  # a second press lets nobody else in
+                r = c.post(f"/v1/devices/{barrier}/commands/", json={"kind": "open_gate"})
+                assert r.status_code == 201
+                assert occupancy() == 5
+        refused = c.get("/v1/visits/", params={"plate": "京B22222"}).json()
+        assert refused["total"] == 0
+        visits = {v["plate"] for v in c.get("/v1/visits/", params={"lot": lot}).json()["visits"]}
+        assert visits == {"京A11111", "京D44444", "京E55555", "京F66666"}
+        # an open by hand from the CLI, naming an earlier refused read
+        from sqlalchemy import select
+
+        from platehub.core.store.database import connect as db_connect
+        from platehub.core.store.schema import reads
+
+        engine = db_connect(f"sqlite:///{s.data / 'platehub.db'}")
+        with engine.connect() as conn:
+            first_refused = conn.execute(select(reads.c.id).where(reads.c.plate == "京B22222")
+                                         .order_by(reads.c.received_at)).first()[0]
+        engine.dispose()
+        assert s.cli("command", "add", barrier, "open_gate", "--read", first_refused).returncode == 0
+        assert occupancy() == 6
+        assert c.get(f"/v1/reads/{first_refused}/").json()["decision"]["reason"] == "by_hand"

@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     state.ingestor.gate = state.gate  # every new read of a camera door is decided
     state.ingestor.observers.append(parking.of(app).on_read)  # occupancy and visits from every new read
     state.recognizer.observers.append(parking.of(app).on_read)  # … and Snapshot API reads (camera_id = source)
+    state.commands.hand_opens.append(parking.of(app).opened_by_hand)  # an operator's open lets a vehicle in
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:

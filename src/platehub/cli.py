@@ -190,19 +190,24 @@ def cmd_devices(args: argparse.Namespace) -> int:
             state = "online" if d.online else "OFFLINE"
             policy = d.gate_policy or f"{policy_of(settings, d)} (server default)"
             via = f" via {d.gate_device}" if d.gate_device else ""
+            pin = f"\tpinned to {d.pinned_address}" if d.pinned_address else ""
             print(f"{d.code}\t{d.protocol}\t{d.name or '-'}\t{d.address or '-'}\t{state}\t"
-                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}")
+                  f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}\tfrom {d.peer_address or '-'}{pin}"
+                  + ("\tsecret set" if d.secured else ""))
     elif args.action == "add":
         d = store.devices.add(args.code, args.protocol, args.name)
         _setting(store, f"device {args.code}", after={"added": args.protocol})
         print(f"{d.code}\t{d.protocol}\t{d.name or '-'}")
     elif args.action == "set":
+        secret = None
+        if args.secret is not None:  # read from stdin, never from the command line (process lists show it)
+            secret = sys.stdin.readline().rstrip("\r\n") if args.secret == "-" else args.secret
         values = {k: v for k, v in (("gate_policy", args.policy), ("alert_unknown", args.alert_unknown),
-                                    ("gate_device", args.gate_device), ("whitelist_sync", args.whitelist_sync))
-                  if v is not None}
+                                    ("gate_device", args.gate_device), ("whitelist_sync", args.whitelist_sync),
+                                    ("pinned_address", args.pin), ("secret", secret)) if v is not None}
         if not values:
-            print("nothing to set: give --policy, --alert-unknown, --gate-device or --whitelist-sync",
-                  file=sys.stderr)
+            print("nothing to set: give --policy, --alert-unknown, --gate-device, --whitelist-sync, --pin or "
+                  "--secret", file=sys.stderr)
             return 2
         try:
             device, before, after = DeviceRegistry(settings, store.devices, None).configure(args.code, values)
@@ -239,12 +244,17 @@ def cmd_command(args: argparse.Namespace) -> int:
     if args.action == "add":
         payload = {k: v for k, v in (("channel", args.channel), ("text", args.text), ("data", args.serial_data),
                                      ("plate", args.plate), ("enable_time", args.enable_time),
-                                     ("overdue_time", args.overdue_time)) if v is not None}
+                                     ("overdue_time", args.overdue_time), ("read", args.read)) if v is not None}
         if args.blacklist:
             payload["need_alarm"] = 1
+        from platehub.core.bus import Bus
+        from platehub.core.parking import ParkingService
+
+        queue = CommandQueue(store.commands)
+        queue.hand_opens.append(ParkingService(store, Bus()).opened_by_hand)  # an open by hand lets a vehicle in
         try:
             # a held comet poll in a running server sees it when its hold ends (the API wakes it at once)
-            command = CommandQueue(store.commands).enqueue(args.device, args.kind, payload)
+            command = queue.enqueue(args.device, args.kind, payload, by="cli")
         except CommandError as e:
             print(f"platehub command: {e}", file=sys.stderr)
             return 2
@@ -253,6 +263,7 @@ def cmd_command(args: argparse.Namespace) -> int:
     elif args.action == "list":
         for c in store.commands.list(args.device):
             when = f"{c.delivered_at:%Y-%m-%d %H:%M:%S}Z by {c.via}" if c.delivered_at else ""
+            when += f" to {c.delivered_to}" if c.delivered_to else ""
             print(f"{c.id}\t{c.device}\t{c.kind}\t{json.dumps(c.payload, ensure_ascii=False)}\t{c.status}\t{when}")
     elif args.action == "cancel":
         if not store.commands.cancel(args.id):
@@ -348,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--alert-unknown", help="on | off | default: alert for vehicles on no list")
     ds.add_argument("--gate-device", help="the all-in-one camera that opens this source's gate (default: itself)")
     ds.add_argument("--whitelist-sync", help="on | off | default: keep the camera's own whitelist equal to the lists")
+    ds.add_argument("--pin", metavar="ADDRESS", help="IP address | current | off: only messages from this address "
+                    "act for the device (current: the address it was last heard from)")
+    ds.add_argument("--secret", metavar="SECRET", help="the password its registrations carry (all-in-one: the "
+                    "camera's pass_wd); '-' reads it from stdin; '' removes it")
     dw = with_data(dsub.add_parser("whitelist", help="what an all-in-one camera holds in its own whitelist"))
     dw.add_argument("code", help=code_help)
     dw.add_argument("--reset", action="store_true", help="forget it: the next sync clears the camera and sends all")
@@ -362,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("device", help="the camera's serial number")
     ca.add_argument("kind", choices=COMMAND_KINDS)
     ca.add_argument("--channel", type=int, help="IO output (open_gate) or serial channel (serial_data)")
+    ca.add_argument("--read", help="open_gate: the read it opens for (parking counts it as an entry; default: "
+                    "the gate's newest read of the last 5 minutes)")
     ca.add_argument("--text", help="serial_data: text to send")
     ca.add_argument("--serial-data", help="serial_data: bytes to send, base64")
     ca.add_argument("--plate", help="whitelist_add / whitelist_delete: the plate")

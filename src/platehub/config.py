@@ -58,6 +58,7 @@ class Settings:
     allinone_snapshot_path: str = "/devicemanagement/php/snapshot.php"
     comet_hold: float = 4.0  # seconds a comet poll is held when idle (below the camera's 5 s default timeout)
     offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
+    pin_devices: bool = False  # pin each device to the network address it is first heard from (core.devices)
     gate_policy: str = "allow_list"  # core.gate.POLICIES: the policy of devices that have none of their own
     alert_unknown: bool = False  # alert for vehicles on no list (devices may override)
     match_edits: int = 1  # 0..2: character edits a list entry may differ from a read by (fuzzy match)
@@ -111,6 +112,7 @@ class Settings:
             allinone_snapshot_path=_env("ALLINONE_SNAPSHOT_PATH", "/devicemanagement/php/snapshot.php"),
             comet_hold=float(_env("COMET_HOLD", "4")),
             offline_after=float(_env("OFFLINE_AFTER", "90")),
+            pin_devices=_env_bool("PIN_DEVICES", False),
             gate_policy=_env("GATE_POLICY", "") or {"open": "always", "closed": "allow_list"}.get(
                 _env("GATE_DEFAULT", "closed"), "?"),
             alert_unknown=_env_bool("ALERT_UNKNOWN", False),

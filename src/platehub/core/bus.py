@@ -19,6 +19,7 @@ READ_STORED = "read.stored"  # payload: core.read.Read
 READ_UPDATED = "read.updated"  # payload: core.read.Read (a later event of the same vehicle pass)
 SNAPSHOT_DONE = "snapshot.done"  # payload: core.recognition.Recognition (one per API call)
 DEVICE_STATUS = "device.status"  # payload: core.store.devices.Device (came online / went offline)
+DEVICE_ADDRESS = "device.address"  # payload: core.devices.AddressAlert (a device moved, or a message refused)
 EMERGENCY_CALL = "emergency.call"  # payload: dict (TS-API push emergencyCall event)
 PARKING_COUNT = "parking.count"  # payload: core.parking.CountChange (changed counters + their groups)
 PARKING_FULL = "parking.full"  # payload: dict (an entry into a full lot: lot, name, count, maxCount, read, plateNo)

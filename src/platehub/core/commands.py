@@ -1,5 +1,9 @@
 """Commands for cameras (open the gate, send serial data, trigger, screenshot, whitelist edits),
-queued per device and delivered on the device's next plate reply or comet poll."""
+queued per device and delivered on the device's next plate reply or comet poll.
+
+An `open_gate` queued by an operator (`enqueue(..., by=who)`; the gate's own opens pass no `by`) is an
+opening by hand: `hand_opens` observers (parking: the vehicle enters) hear of it when it is queued. Its
+payload may name the `read` it opens for."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from platehub.core.store.devices import COMMAND_KINDS, Command, CommandRepo
@@ -32,7 +37,10 @@ def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
     if kind not in COMMAND_KINDS:
         raise CommandError(f"unknown command {kind!r}; one of {', '.join(COMMAND_KINDS)}")
     if kind == "open_gate":
-        return {"channel": _int(p, "channel", 0)}
+        out: dict[str, Any] = {"channel": _int(p, "channel", 0)}
+        if p.get("read"):  # the read it opens for (a read id)
+            out["read"] = str(p["read"])[:64]
+        return out
     if kind == "serial_data":
         channel = _int(p, "channel", 0)
         if "text" in p:
@@ -64,16 +72,26 @@ class CommandQueue:
         self.repo = repo
         self._events: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        # called (gate device, read id or None, who) after an operator queues an open_gate
+        self.hand_opens: list[Callable[[str, str | None, str | None], Any]] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def enqueue(self, device: str, kind: str, payload: dict[str, Any] | None = None) -> Command:
-        """Queue a command (blocking; any thread) and wake a comet poll held for the device."""
+    def enqueue(self, device: str, kind: str, payload: dict[str, Any] | None = None, by: str | None = None,
+                ) -> Command:
+        """Queue a command (blocking; any thread) and wake a comet poll held for the device. `by`: the
+        operator who asked for it (None: platehub itself)."""
         command = self.repo.enqueue(device, kind, validate(kind, payload))
-        log.info("command %s %s queued for %s", command.id, kind, device)
+        log.info("command %s %s queued for %s%s", command.id, kind, device, f" by {by}" if by else "")
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake, device)
+        if kind == "open_gate" and by is not None:
+            for observer in self.hand_opens:
+                try:
+                    observer(device, command.payload.get("read"), by)
+                except Exception:  # the command is queued whatever an observer does
+                    log.exception("command %s queued, but %s failed on it", command.id, observer)
         return command
 
     def _wake(self, device: str) -> None:
@@ -84,10 +102,12 @@ class CommandQueue:
     def pending(self, device: str) -> list[Command]:
         return self.repo.pending(device)
 
-    def delivered(self, commands: list[Command], via: str) -> None:
-        self.repo.mark_delivered([c.id for c in commands], via)
+    def delivered(self, commands: list[Command], via: str, to: str | None = None) -> None:
+        """Mark commands delivered by a reply (`via`: reply | comet) that went to the address `to`; the
+        command's status shows it."""
+        self.repo.mark_delivered([c.id for c in commands], via, to)
         for c in commands:
-            log.info("command %s %s delivered to %s by %s", c.id, c.kind, c.device, via)
+            log.info("command %s %s delivered to %s at %s by %s", c.id, c.kind, c.device, to or "?", via)
 
     async def wait(self, device: str, timeout: float) -> None:
         """Return when a command is queued for `device` in this process (or was since the last

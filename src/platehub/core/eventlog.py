@@ -1,8 +1,9 @@
 """The event log service: records what happened on the server (TS-API "Search event log").
 
 Recorded: system start/stop (`record_start`/`record_stop`, called by the app's lifespan),
-sign-in/sign-out (the TS-API `/api/auth`), LPR devices coming online / going offline and emergency
-calls (the bus topics `device.status` and `emergency.call`, consumed by the `start()` task), and
+sign-in/sign-out (the TS-API `/api/auth`), LPR devices coming online / going offline, heard from a new
+address (`moved`) or refused a message (`refused`), and emergency calls (the bus topics `device.status`,
+`device.address` and `emergency.call`, consumed by the `start()` task), and
 settings changes (`settings_changed`, for whatever changes settings). Entries are stored first, then
 published on the bus as `EVENT_LOGGED` (for a later `systemEvent` WebSocket topic).
 
@@ -19,7 +20,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from platehub.core.bus import DEVICE_STATUS, EMERGENCY_CALL, Bus
+from platehub.core.bus import DEVICE_ADDRESS, DEVICE_STATUS, EMERGENCY_CALL, Bus
 from platehub.core.redact import MASK, redact_url, secret_name
 from platehub.core.store.devices import Device
 from platehub.core.store.eventlog import EventLogRepo, LogEntry
@@ -36,7 +37,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     SYSTEM: ("startup", "shutdown"),
     PRIVACY: ("signIn", "signOut"),
     SETTINGS: ("changed",),
-    DEVICE: ("online", "offline"),
+    DEVICE: ("online", "offline", "moved", "refused"),
     EMERGENCY: ("callStart", "callEnd"),
     ACCESS: ("denied", "unknown"),
     PARKING: ("full",),
@@ -98,6 +99,10 @@ class EventLog:
                                     "protocol": device.protocol, "address": device.address,
                                     "lastSeen": device.last_seen.isoformat()})
 
+    def device_address(self, alert) -> LogEntry:
+        """A device heard from a new address, or a message for it refused (core.devices.AddressAlert)."""
+        return self.record(DEVICE, alert.kind, source=alert.code, details=alert.details())
+
     def emergency_call(self, payload: dict[str, Any]) -> LogEntry | None:
         event = payload.get("event")
         if event not in KINDS[EMERGENCY] or not payload.get("src"):
@@ -108,6 +113,8 @@ class EventLog:
     def _handle(self, topic: str, payload: Any) -> None:
         if topic == DEVICE_STATUS:
             self.device_status(payload)
+        elif topic == DEVICE_ADDRESS:
+            self.device_address(payload)
         elif topic == EMERGENCY_CALL:
             self.emergency_call(payload)
 
@@ -126,7 +133,7 @@ class EventLog:
     def start(self) -> None:
         """Consume device status and emergency calls from the bus (idempotent)."""
         if self._task is None or self._task.done():
-            sub = self.bus.subscribe(DEVICE_STATUS, EMERGENCY_CALL)
+            sub = self.bus.subscribe(DEVICE_STATUS, DEVICE_ADDRESS, EMERGENCY_CALL)
             self._task = asyncio.create_task(self._consume(sub), name="event-log")
 
     async def stop(self) -> None:

@@ -8,6 +8,15 @@ and `lot_exit` (= a vehicle leaves that lot), as TS-API's lprSrc `parkingLot {en
   out/exit/leaving … → exit); a read without a usable direction counts as nothing (logged).
 Only counters are mapped to sources; a group's count and maximum are its members' sums.
 
+A read at an entrance counts as an entry only when the vehicle went in (`entered`): the gate opened
+for it (its gate decision, core/gate.py, is `open`), the lane has no barrier (policy `always`), it is
+an offline record the camera's own list let in (decision reason `offline`: the lists as they were then
+would have opened, and the whitelist sync keeps the camera's list equal to them), or no gate decides
+the source's reads (Snapshot API reads). A read the gate refused (`info: no`) counts only when an
+operator then opens the gate by hand for it (`opened_by_hand`: an operator's `open_gate` command for
+the gate, naming the read or, without one, the gate's newest read of the last `HAND_OPEN_WINDOW`
+seconds); its decision then says `by_hand`, so a second press counts nothing. Exits count every read.
+
 Occupancy counts vehicles, so a read without a plate (the camera saw a vehicle, not its plate) moves
 the counter but opens or closes no visit. A counter never goes below 0 (an exit at 0 stays 0, logged);
 an entry when the lot is full still counts (the vehicle is there) and raises an alert: an event log
@@ -32,15 +41,16 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from platehub.core import similar
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
 from platehub.core.eventlog import PARKING, EventLog
-from platehub.core.read import Read, normalize_plate
+from platehub.core.read import Read, normalize_plate, utcnow
 from platehub.core.store import Store
+from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import Device
 from platehub.core.store.eventlog import EventLogRepo
 from platehub.core.store.parking import (
@@ -63,6 +73,7 @@ EXIT_WORDS = frozenset({"exit", "out", "outgoing", "leaving", "leave", "away", "
 MIN_FUZZY_LENGTH = 4  # shorter plates are paired only when equal
 MAX_NAME = 255
 MAX_COUNT = 1_000_000
+HAND_OPEN_WINDOW = 300  # seconds: an operator's open without a read counts the gate's newest read this recent
 
 
 class ParkingError(ValueError):
@@ -118,6 +129,13 @@ def movements(device: Device | None, read_direction: str | None) -> list[tuple[s
     if ent is not None:
         out.append((ENTRY, ent))
     return out
+
+
+def entered(decision: Decision | None) -> bool:
+    """Whether a read at an entrance is a vehicle that went in (see the module's docstring)."""
+    if decision is None:
+        return True  # no gate decides this source's reads
+    return decision.opens or decision.policy == "always" or decision.reason == "offline"
 
 
 def lot_direction(device: Device | None, read_direction: str | None) -> str | None:
@@ -202,6 +220,16 @@ class ParkingService:
             log.info("read %s (%s) from two-way source %s has no entry/exit direction (%r): not counted",
                      read.id, read.plate or "-", read.source, read.direction)
             return []
+        if any(kind == ENTRY for kind, _ in moves):
+            decision = self.store.decisions.get(read.id)
+            if not entered(decision):
+                assert decision is not None
+                log.info("read %s (%s) at %s: the gate did not open (%s), not counted as an entry",
+                         read.id, read.plate or "-", read.source, decision.reason)
+                moves = [(kind, lot_id) for kind, lot_id in moves if kind != ENTRY]
+        return self._count(read, moves)
+
+    def _count(self, read: Read, moves: list[tuple[str, int]]) -> list[Movement]:
         done = []
         for kind, lot_id in moves:
             move = self._enter(lot_id, read) if kind == ENTRY else self._leave(lot_id, read)
@@ -210,6 +238,30 @@ class ParkingService:
         if done:
             self._publish({m.lot_id for m in done}, "read", read_id=read.id)
         return done
+
+    def opened_by_hand(self, gate: str, read_id: str | None = None, by: str | None = None) -> list[Movement]:
+        """An operator opened `gate` (an all-in-one camera) by hand: the read it was opened for (`read_id`,
+        else the newest read of a source that gate serves, of the last HAND_OPEN_WINDOW seconds) enters,
+        if the gate had refused it. Returns the entries counted (none for a read counted already)."""
+        served = [d for d in self.store.devices.list() if (d.gate_device or d.code) == gate]
+        codes = {d.code for d in served}
+        if read_id:
+            read = self.store.reads.get(read_id)
+            if read is None or read.source not in codes:
+                log.info("gate %s opened by hand for read %s, which is no read of it: nothing counted", gate, read_id)
+                return []
+        else:
+            read = self.store.reads.latest(codes, utcnow() - timedelta(seconds=HAND_OPEN_WINDOW)) if codes else None
+            if read is None:
+                log.info("gate %s opened by hand with no recent read at it: nothing counted", gate)
+                return []
+        if not self.store.decisions.open_by_hand(read.id, by):
+            return []  # no gate decision, or opened already: counted when it was read
+        device = next(d for d in served if d.code == read.source)
+        moves = [(kind, lot_id) for kind, lot_id in movements(device, read.direction) or [] if kind == ENTRY]
+        log.info("gate %s opened by hand by %s for read %s (%s): %d entr%s counted", gate, by or "?", read.id,
+                 read.plate or "-", len(moves), "y" if len(moves) == 1 else "ies")
+        return self._count(read, moves)
 
     def _enter(self, lot_id: int, read: Read) -> Movement | None:
         plate = normalize_plate(read.plate)

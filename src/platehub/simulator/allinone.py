@@ -180,6 +180,7 @@ class Camera:
         self.lose_replies = 0  # replies to drop unread (the network failing right after the server answered)
         self.outage = 0.0  # seconds the network then stays down (no request leaves the camera)
         self.lost = 0
+        self.password = "admin"  # the registration's pass_wd (a device's shared secret on the server)
         self._uploads: list[dict[str, Any]] = []
         self._closed = False
 
@@ -228,8 +229,8 @@ class Camera:
         return await self._receive(reply)
 
     def registration(self) -> dict[str, str]:
-        return {"device_name": self.name, "ipaddr": self.ip, "port": "80", "user_name": "admin", "pass_wd": "admin",
-                "serialno": self.serial, "channel_num": str(self.channel_num)}
+        return {"device_name": self.name, "ipaddr": self.ip, "port": "80", "user_name": "admin",
+                "pass_wd": self.password, "serialno": self.serial, "channel_num": str(self.channel_num)}
 
     async def register(self, timeout: float | None = None) -> dict[str, Any]:
         """One heartbeat / comet poll; obeys the reply."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import decisions
@@ -62,3 +62,16 @@ class DecisionRepo:
         with self.engine.connect() as conn:
             rows = conn.execute(select(decisions).where(decisions.c.read_id.in_(read_ids))).all()
         return {r.read_id: _decision(r) for r in rows}
+
+    def open_by_hand(self, read_id: str, by: str | None) -> bool:
+        """Record that an operator opened the gate for a read the gate had refused: the decision becomes
+        `open` / `by_hand`. False when it is not a refused read (unknown, or open already): nothing changes."""
+        note = f"opened by hand by {by or 'an operator'}"
+        with self.engine.begin() as conn:
+            row = conn.execute(select(decisions.c.detail).where(
+                (decisions.c.read_id == read_id) & (decisions.c.action == "closed"))).first()
+            if row is None:
+                return False
+            return conn.execute(update(decisions).where(
+                (decisions.c.read_id == read_id) & (decisions.c.action == "closed")).values(
+                action="open", reason="by_hand", detail=f"{note}; {row.detail or ''}".rstrip("; "))).rowcount > 0

@@ -30,13 +30,17 @@ class Device:
     lot_entrance: int | None = None  # parking lot a read of this source enters
     lot_exit: int | None = None  # parking lot a read of this source leaves
     gate_device: str | None = None  # the all-in-one camera opening this source's gate; None = itself
+    peer_address: str | None = None  # the network address its (accepted) messages last came from
+    pinned_address: str | None = None  # only messages from this address act for it; None = any address
+    secured: bool = False  # its registrations must carry its shared secret (core.devices)
 
 
 def _device(row) -> Device:
     return Device(row.code, row.protocol, row.name, row.address, row.channels, bool(row.heartbeat),
                   bool(row.online), dict(row.meta or {}), as_utc(row.first_seen), as_utc(row.last_seen),
                   row.gate_policy, None if row.alert_unknown is None else bool(row.alert_unknown),
-                  row.lot_entrance, row.lot_exit, row.gate_device)
+                  row.lot_entrance, row.lot_exit, row.gate_device, row.peer_address, row.pinned_address,
+                  row.secret_hash is not None)
 
 
 class DeviceRepo:
@@ -45,25 +49,31 @@ class DeviceRepo:
 
     def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
              channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
-             when: datetime | None = None) -> tuple[Device, bool]:
+             when: datetime | None = None, peer: str | None = None, pin: bool = False) -> tuple[Device, bool]:
         """Record that `code` was heard from; returns the device and whether it came (back) online.
 
-        Fields given as None keep their stored value; `meta` is merged into the stored one."""
+        Fields given as None keep their stored value; `meta` is merged into the stored one. `peer`: the
+        network address the message came from; `pin`: pin a device to it when it had none yet (first
+        sight)."""
         when = when or utcnow()
         with self.engine.begin() as conn:
             # insert-or-skip first, so two first messages of a new device at once cannot both insert
             created = conn.execute(insert_ignore(self.engine, devices).returning(devices.c.code).values(
                 code=code, protocol=protocol, name=name, address=address, channels=channels,
-                heartbeat=heartbeat, online=True, meta=meta or {}, first_seen=when, last_seen=when)).first()
+                heartbeat=heartbeat, online=True, meta=meta or {}, first_seen=when, last_seen=when,
+                peer_address=peer, pinned_address=peer if pin else None)).first()
             if created is not None:
                 came_online = True
             else:
                 row = conn.execute(select(devices).where(devices.c.code == code).with_for_update()).first()
                 values: dict[str, Any] = {"last_seen": max(when, as_utc(row.last_seen)), "online": True,
                                           "heartbeat": bool(row.heartbeat) or heartbeat}
-                for key, value in (("name", name), ("address", address), ("channels", channels)):
+                for key, value in (("name", name), ("address", address), ("channels", channels),
+                                   ("peer_address", peer)):
                     if value is not None:
                         values[key] = value
+                if pin and peer and row.peer_address is None and row.pinned_address is None:
+                    values["pinned_address"] = peer
                 if meta:
                     values["meta"] = {**(row.meta or {}), **meta}
                 conn.execute(update(devices).where(devices.c.code == code).values(**values))
@@ -93,9 +103,10 @@ class DeviceRepo:
 
     def configure(self, code: str, **values: Any) -> bool:
         """Set operator settings of a device: gate_policy, alert_unknown, gate_device, lot_entrance, lot_exit,
-        whitelist_sync (kept in meta). None clears one: the server's default, no lot. False when the device
-        is unknown."""
-        allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "whitelist_sync"}
+        whitelist_sync (kept in meta), pinned_address, secret_hash. None clears one: the server's default, no
+        lot, no pin. False when the device is unknown."""
+        allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "whitelist_sync",
+                   "pinned_address", "secret_hash"}
         if not values or set(values) - allowed:
             raise ValueError(f"settable: {', '.join(sorted(allowed))}")
         with self.engine.begin() as conn:
@@ -108,6 +119,10 @@ class DeviceRepo:
                 values["meta"] = meta if flag is None else {**meta, "whitelist_sync": flag}
             conn.execute(update(devices).where(devices.c.code == code).values(**values))
             return True
+
+    def secret_hash(self, code: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(devices.c.secret_hash).where(devices.c.code == code)).scalar()
 
     def add(self, code: str, protocol: str, name: str | None = None) -> Device:
         """Register a source before it first sends anything (to set its policy or lots in advance);
@@ -134,11 +149,12 @@ class Command:
     via: str | None
     created_at: datetime
     delivered_at: datetime | None
+    delivered_to: str | None = None  # the network address the reply carrying it went to
 
 
 def _command(row) -> Command:
     return Command(row.id, row.device, row.kind, dict(row.payload or {}), row.status, row.via,
-                   as_utc(row.created_at), as_utc(row.delivered_at))
+                   as_utc(row.created_at), as_utc(row.delivered_at), row.delivered_to)
 
 
 class CommandRepo:
@@ -160,12 +176,12 @@ class CommandRepo:
         with self.engine.connect() as conn:
             return [_command(r) for r in conn.execute(q.order_by(commands.c.id))]
 
-    def mark_delivered(self, ids: list[int], via: str) -> None:
+    def mark_delivered(self, ids: list[int], via: str, to: str | None = None) -> None:
         if not ids:
             return
         with self.engine.begin() as conn:
             conn.execute(update(commands).where(commands.c.id.in_(ids) & (commands.c.status == "pending"))
-                         .values(status="delivered", via=via, delivered_at=utcnow()))
+                         .values(status="delivered", via=via, delivered_at=utcnow(), delivered_to=to))
 
     def cancel(self, command_id: int) -> bool:
         with self.engine.begin() as conn:

@@ -97,6 +97,14 @@ class ReadRepo:
         with self.engine.connect() as conn:
             return [from_row(r) for r in conn.execute(q)]
 
+    def latest(self, sources: Iterable[str], since: datetime) -> Read | None:
+        """The newest read (by arrival) of any of `sources` received at `since` or later."""
+        q = (select(reads).where(reads.c.source.in_(list(sources)) & (reads.c.received_at >= since))
+             .order_by(reads.c.received_at.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return from_row(row) if row else None
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(reads)).scalar_one())

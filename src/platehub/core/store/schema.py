@@ -117,6 +117,9 @@ devices = Table(
     Column("lot_entrance", Integer),  # the parking lot a read of this source enters (TS-API parkingLot)
     Column("lot_exit", Integer),  # the parking lot a read of this source leaves
     Column("meta", JSON),
+    Column("peer_address", String(64)),  # the network address its messages last came from (accepted ones)
+    Column("pinned_address", String(64)),  # only messages from this address act for it; NULL = any
+    Column("secret_hash", String(160)),  # core.devices.hash_secret of its registration password; NULL = none
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
 )
@@ -132,6 +135,7 @@ commands = Table(
     Column("via", String(16)),  # reply | comet
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("delivered_to", String(64)),  # the network address the reply carrying it went to
 )
 
 event_log = Table(

@@ -263,7 +263,8 @@ class TriggerImage:
 
 @dataclass(frozen=True)
 class Registration:
-    """A heartbeat or comet poll (the same form either way). The password is never kept."""
+    """A heartbeat or comet poll (the same form either way). The password is never kept: it is checked
+    against the device's shared secret (core.devices), when it has one, and dropped."""
 
     serialno: str
     device_name: str | None = None
@@ -272,6 +273,7 @@ class Registration:
     channel_num: int | None = None
     user_name: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    password: str | None = field(default=None, repr=False, compare=False)  # `pass_wd` / `password`
 
 
 Message = AlarmInfoPlate | AlarmIoIn | SerialData | TriggerImage
@@ -463,6 +465,7 @@ def parse_registration(fields: Mapping[str, str]) -> Registration:
         channel_num=f.num(fields, "channel_num"),
         user_name=fields.get("user_name") or fields.get("username") or None,
         extra=dict(list(extra.items())[:20]),
+        password=next((v for k, v in fields.items() if k.lower() in PASSWORD_FIELDS), None),
     )
 
 

@@ -18,6 +18,10 @@ ends, and carries the pending commands. Any other post is a heartbeat: answered 
 reply, commands left queued (for the next plate reply, or the comet poll that follows). A comet camera
 therefore costs one extra round trip after it (or platehub) starts.
 
+A poll the device registry refuses (the device is pinned to another address, or the poll lacks its
+secret: core.devices) is answered at once and empty: it takes no command, changes nothing, and does not
+count as the camera's poll (it supersedes no held poll of the real camera).
+
 Commands are taken only by a poll whose camera is still listening: a held poll whose connection
 closed (the camera timed out; keep PLATEHUB_COMET_HOLD below the camera's timeout) or that a newer
 poll of the same camera superseded answers empty, and the commands wait for the live poll.
@@ -72,11 +76,13 @@ class CometPolls:
     async def poll(self, hub, reg: Registration, origin: Origin, receive: Callable[[], Awaitable[dict]]) -> dict:
         device = reg.serialno
         mode = self.mode(device)
+        arrival = await run_in_threadpool(self.door.register, hub, reg, origin, mode)
+        if arrival.refused is not None:
+            return EMPTY
         self._active[device] = self._active.get(device, 0) + 1
         generation = self._generation[device] = self._generation.get(device, 0) + 1
         waiter = gone = None
         try:
-            await run_in_threadpool(self.door.register, hub, reg, mode)
             if mode != "comet":
                 return EMPTY
             # listen for the queue's wake-up before looking at it, so no command slips in between

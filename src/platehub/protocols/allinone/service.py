@@ -3,7 +3,10 @@ gate decision, command queue, image store, bus) in the order the protocol needs 
 
 Blocking: the routes run these methods in the thread pool. The decisions themselves belong to the
 domain (`core.gate`, `core.ingest`, `core.commands`); this module only tells the domain what the
-protocol itself implies: whether a record is live (see `live`)."""
+protocol itself implies: whether a record is live (see `live`), and who sent it (the connection's
+address, and the registration's password as the device's shared secret: `core.devices.arrive`). A
+message the registry refuses for its device (pinned to another address, or without its secret) changes
+nothing, is not stored and takes no command: it gets a reply that opens nothing."""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from platehub.config import Settings
+from platehub.core.devices import Arrival
 from platehub.core.read import new_id, utcnow
-from platehub.core.store.devices import Device
 from platehub.engine.image import extension
 from platehub.protocols.allinone import codec, events
 from platehub.protocols.allinone.codec import (
@@ -32,6 +35,7 @@ from platehub.protocols.allinone.codec import (
 )
 
 log = logging.getLogger("platehub.allinone")
+NOT_ACCEPTED = "not accepted from this sender for this device"  # the reply's error to a refused message
 SNAPSHOT_DEVICE_PARAM = "device"  # query parameter of the screenshot URL handed to the camera
 
 
@@ -69,15 +73,15 @@ class Door:
                 self._locks.clear()
             return self._locks.setdefault(device, threading.Lock())
 
-    def seen(self, hub, code: str, **fields) -> Device:
+    def seen(self, hub, code: str, origin: Origin, **fields) -> Arrival:
         try:
-            device = hub.devices.seen(code, PROTOCOL, **fields)
+            arrival = hub.devices.arrive(code, PROTOCOL, origin.client, **fields)
         except IntegrityError:  # first message of a device, registered by a concurrent request
-            device = hub.devices.seen(code, PROTOCOL, **fields)
-        if hub.whitelist.enabled(device):
+            arrival = hub.devices.arrive(code, PROTOCOL, origin.client, **fields)
+        if arrival.refused is None and hub.whitelist.enabled(arrival.device):
             with self._lock(code):
                 hub.whitelist.contact(code)
-        return device
+        return arrival
 
     # ------------------------------------------------------------------ commands
 
@@ -96,7 +100,7 @@ class Door:
                                 whitelist=codec.whitelist_operate(batch.op, batch.entries) if batch else None,
                                 **reply_args)
             if reply.carried:
-                hub.commands.delivered(list(reply.carried), via)
+                hub.commands.delivered(list(reply.carried), via, origin.client)
                 for op, entries in codec.whitelist_edits(reply.carried):
                     sync.recorded(device, op, entries)
             if batch is not None:
@@ -116,13 +120,13 @@ class Door:
         if isinstance(msg, AlarmInfoPlate):
             return self.plate(hub, msg, origin, received)
         if isinstance(msg, AlarmIoIn):
-            self.io_in(hub, msg, origin, received)
-            return 200, codec.ack("AlarmIoIn")
+            done = self.io_in(hub, msg, origin, received)
+            return 200, codec.ack("AlarmIoIn") if done else codec.refusal(NOT_ACCEPTED)
         if isinstance(msg, SerialData):
-            self.serial_data(hub, msg, origin, received)
-            return 200, codec.ack("SerialData")
-        self.snapshot(hub, msg, origin, received)
-        return 200, codec.ack("TriggerImage")
+            done = self.serial_data(hub, msg, origin, received)
+            return 200, codec.ack("SerialData") if done else codec.refusal(NOT_ACCEPTED)
+        done = self.snapshot(hub, msg, origin, received) is not None
+        return 200, codec.ack("TriggerImage") if done else codec.refusal(NOT_ACCEPTED)
 
     def plate(self, hub, msg: AlarmInfoPlate, origin: Origin, received: datetime) -> tuple[int, dict]:
         pr = msg.result
@@ -130,7 +134,8 @@ class Door:
             log.warning("all-in-one plate from %s (%s): %s", msg.serialno or origin.client, pr.plateid,
                         "; ".join(msg.problems + msg.notes))
         if msg.serialno:
-            self.seen(hub, msg.serialno, name=msg.device_name, address=msg.ipaddr)
+            if self.seen(hub, msg.serialno, origin, name=msg.device_name, address=msg.ipaddr).refused:
+                return 200, codec.refusal(NOT_ACCEPTED)  # not stored: the camera keeps a record of its own
         else:
             log.warning("all-in-one plate without serialno from %s: stored, gate not opened", origin.client)
         read = codec.to_read(msg, received, source=msg.ipaddr or origin.client)
@@ -143,21 +148,27 @@ class Door:
             return 200, codec.reply(**args).body
         return 200, self.take(hub, msg.serialno, origin, "reply", **args).body
 
-    def _device_of(self, hub, serial: str | None, ipaddr: str | None, **fields) -> str | None:
-        if serial:
-            self.seen(hub, serial, address=ipaddr, **fields)
+    def _device_of(self, hub, serial: str | None, ipaddr: str | None, origin: Origin, **fields) -> str | None:
+        """The serial number; "" when the message is refused for that device."""
+        if serial and self.seen(hub, serial, origin, address=ipaddr, **fields).refused:
+            return ""
         return serial
 
-    def io_in(self, hub, msg: AlarmIoIn, origin: Origin, received: datetime) -> None:
-        device = self._device_of(hub, msg.serialno, msg.ipaddr, name=msg.device_name)
+    def io_in(self, hub, msg: AlarmIoIn, origin: Origin, received: datetime) -> bool:
+        device = self._device_of(hub, msg.serialno, msg.ipaddr, origin, name=msg.device_name)
+        if device == "":
+            return False
         log.info("all-in-one IO input from %s (%s): source %s value %s", device or "?", msg.ipaddr or origin.client,
                  msg.source, msg.value)
         hub.bus.publish(events.IO_IN, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
                                        "source": msg.source, "value": msg.value, "received_at": received,
                                        "raw": msg.raw})
+        return True
 
-    def serial_data(self, hub, msg: SerialData, origin: Origin, received: datetime) -> None:
-        device = self._device_of(hub, msg.serialno, msg.ipaddr, name=msg.device_name)
+    def serial_data(self, hub, msg: SerialData, origin: Origin, received: datetime) -> bool:
+        device = self._device_of(hub, msg.serialno, msg.ipaddr, origin, name=msg.device_name)
+        if device == "":
+            return False
         if msg.data_len is not None and msg.data_len != len(msg.data):
             log.warning("all-in-one serial data from %s: %d bytes, dataLen says %d", device, len(msg.data),
                         msg.data_len)
@@ -166,18 +177,19 @@ class Door:
         hub.bus.publish(events.SERIAL_DATA, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
                                              "channel": msg.channel, "serial_channel": msg.serial_channel,
                                              "data": msg.data, "received_at": received})
+        return True
 
-    def snapshot(self, hub, msg: TriggerImage, origin: Origin, received: datetime) -> str:
+    def snapshot(self, hub, msg: TriggerImage, origin: Origin, received: datetime) -> str | None:
         """A screenshot the camera was asked for (TriggerImage reply). The spec's upload names only the
         camera's `ipaddr`; the URL platehub hands out carries `?device=SERIAL`, else the address is matched
         against the known devices (when exactly one has it). It is kept whatever PLATEHUB_IMAGE_RETENTION
-        says: an operator asked for it (the retention setting is about plate reads)."""
+        says: an operator asked for it (the retention setting is about plate reads). None: refused."""
         device = msg.serialno or origin.device_hint
         if not device and msg.ipaddr:
             known = [d.code for d in hub.store.devices.list(PROTOCOL) if d.address == msg.ipaddr]
             device = known[0] if len(known) == 1 else None  # an ambiguous address names no device
-        if device:
-            self.seen(hub, device, address=msg.ipaddr)
+        if device and self.seen(hub, device, origin, address=msg.ipaddr).refused:
+            return None
         if msg.image_len is not None and msg.image_len != len(msg.image):
             log.warning("all-in-one screenshot from %s: %d bytes, imageFileLen says %d", device, len(msg.image),
                         msg.image_len)
@@ -189,8 +201,10 @@ class Door:
                                           "size": len(msg.image), "received_at": received})
         return path
 
-    def register(self, hub, reg: Registration, mode: str) -> Device:
-        """A heartbeat or comet poll: the device is known and alive (the password is not kept)."""
+    def register(self, hub, reg: Registration, origin: Origin, mode: str) -> Arrival:
+        """A heartbeat or comet poll: the device is known and alive (the password is checked against the
+        device's secret, and not kept)."""
         meta = {"registration": mode, "port": reg.port, "user_name": reg.user_name}
-        return self.seen(hub, reg.serialno, name=reg.device_name, address=reg.ipaddr, channels=reg.channel_num,
-                         heartbeat=True, meta={k: v for k, v in meta.items() if v is not None})
+        meta = {k: v for k, v in meta.items() if v is not None}
+        return self.seen(hub, reg.serialno, origin, name=reg.device_name, address=reg.ipaddr,
+                         channels=reg.channel_num, heartbeat=True, meta=meta, secret=reg.password, check_secret=True)

@@ -76,7 +76,8 @@ def router(settings: Settings) -> APIRouter:
         return _render(device)
 
     @r.put("/devices/{code}/", summary="Change a device's settings: gate_policy, alert_unknown, gate_device, "
-           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default)",
+           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default), pinned_address "
+           "(an IP address, \"current\", or null), secret (its registrations' password; null removes it)",
            dependencies=[Depends(require("Settings"))])
     async def configure_device(request: Request, code: str) -> dict[str, Any]:
         body = await json_object(request)
@@ -130,7 +131,8 @@ def router(settings: Settings) -> APIRouter:
         if kind not in COMMAND_KINDS:
             raise HTTPException(400, f"`kind` must be one of {', '.join(COMMAND_KINDS)}.")
         try:
-            command = await run_in_threadpool(request.app.state.platehub.commands.enqueue, code, kind, payload)
+            command = await run_in_threadpool(request.app.state.platehub.commands.enqueue, code, kind, payload,
+                                              await _who(request))
         except CommandError as e:
             raise HTTPException(400, str(e)) from None
         except (TypeError, ValueError) as e:  # e.g. a channel that is not a number

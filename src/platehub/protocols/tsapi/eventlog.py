@@ -3,7 +3,8 @@
 
 The guide gives some numbers: type 0 "System log" (code 1 "System startup", 2 "System shutdown"),
 type 1 "Privacy" (code 4 "Sign in"). Where it is silent platehub chose its own, unique across types:
-sign out 5, settings 2/60, LPR devices 3/50 (connected) and 51 (disconnected), emergency calls 4/70
+sign out 5, settings 2/60, LPR devices 3/50 (connected), 51 (disconnected), 52 (address changed) and
+53 (message refused), emergency calls 4/70
 (started) and 71 (ended)."""
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ CODE_IDS: dict[tuple[str, str], int] = {
     (core.SETTINGS, "changed"): 60,
     (core.DEVICE, "online"): 50,
     (core.DEVICE, "offline"): 51,
+    (core.DEVICE, "moved"): 52,
+    (core.DEVICE, "refused"): 53,
     (core.EMERGENCY, "callStart"): 70,
     (core.EMERGENCY, "callEnd"): 71,
     (core.ACCESS, "denied"): 80,

@@ -12,7 +12,8 @@ function commandItem(c) {
   return h('li', {dataset: {id: c.id, kind: c.kind, status: c.status}},
     h('span', {class: 'kind'}, c.kind.replace('_', ' ')), ' ', badge(c.status, st), ' ',
     h('span', {class: 'muted'}, c.status === 'delivered'
-      ? `by ${c.via || 'reply'} ${ago(c.delivered_at)}` : `queued ${ago(c.created_at)}`),
+      ? `by ${c.via || 'reply'}${c.delivered_to ? ` to ${c.delivered_to}` : ''} ${ago(c.delivered_at)}`
+      : `queued ${ago(c.created_at)}`),
     c.status === 'pending' ? h('button', {type: 'button', class: 'link', onclick: async (e) => {
       e.target.disabled = true;
       try { await api(`/v1/commands/${c.id}/`, {method: 'DELETE'}); } catch { /* shown on refresh */ }
@@ -93,6 +94,8 @@ export function render(root) {
       h('dt', {}, 'Code'), h('dd', {class: 'mono'}, d.code),
       h('dt', {}, 'Last seen'), h('dd', {title: fmtTime(d.last_seen)}, ago(d.last_seen)),
       d.address ? [h('dt', {}, 'Address'), h('dd', {class: 'mono'}, d.address)] : null,
+      d.peer_address ? [h('dt', {}, 'Sends from'), h('dd', {class: 'mono'}, d.peer_address)] : null,
+      d.pinned_address ? [h('dt', {}, 'Pinned to'), h('dd', {class: 'mono'}, d.pinned_address)] : null,
       h('dt', {}, 'Gate'), h('dd', {}, d.gate_policy || 'server default'),
       d.gate_device ? [h('dt', {}, 'Opened via'), h('dd', {class: 'mono'}, d.gate_device)] : null);
     if (c.policy && document.activeElement !== c.policy) c.policy.value = d.gate_policy || '';
