@@ -2,9 +2,11 @@
 `/wsapi/subscribeEvents` and `/api/subscribeEvents` (the guide's example page uses the latter).
 
 Each socket signs in on its own: `auth=` (or HTTP Basic), else a session — the `session=`
-parameter or the session cookie. A socket that fails to sign in, names an unsupported topic or
-lacks the right is accepted and closed at once with code 1008 and the reason ("disconnected
-immediately", as the guide says). Otherwise the first message is `{"subscriberId", "topics"}`,
+parameter or the session cookie. A socket that fails to sign in, names no topic or lacks the
+right is accepted and closed at once with code 1008 and the reason ("disconnected immediately", as
+the guide says). A topic the guide does not name does not close it (the guide's own event viewer
+asks for one): the first message lists it in `unsupportedTopics`. The first message is
+`{"subscriberId", "topics"}`,
 then events as they happen, and a ping message whenever nothing was sent for `PLATEHUB_WS_PING`
 seconds (default 30). An open socket signs in again every `CHECK_EVERY` seconds and is closed the
 same way once that fails (a password changed, the user removed, a right taken away, from any process).
@@ -228,6 +230,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
         user = await _user(websocket)
         try:
             wanted = events.parse_topics(params.get("topics"))
+            unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
             # no video channels in platehub; for parkingCount, ch= names the parking lots
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
@@ -245,7 +248,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
     sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
     verbose = events.parse_flag(params.get("verbose"))
     ping = websocket.app.state.platehub.settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
-    hello = events.subscriber(wanted)
+    hello = events.subscriber(wanted, unsupported=unsupported)
     log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
     tasks: list[asyncio.Task] = []
     try:
