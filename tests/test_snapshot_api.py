@@ -166,6 +166,36 @@ def test_50_mb_body_gets_413_and_the_server_keeps_serving(server, photo):
     assert post(server, files={"upload": photo("hr-01.jpg")}).status_code == 200
 
 
+def test_fields_popular_clients_read(server, photo):
+    """The Home Assistant Plate Recognizer integration (robmarkcole/HASS-plate-recognizer,
+    image_processing.py) pointed at a local server: its request, then every field it reads, outside
+    any `try` for `usage`: `stats["max_calls"] - stats["calls"]`. The spec's SDK example answers
+    `"usage": {"max_calls": 1000, "calls": 44}`: integers (null raised a TypeError on every scan)."""
+    response = requests.post(server.url + "/v1/plate-reader/",
+                             data=dict(regions=None, camera_id="platerecognizer_gate", mmc=True,
+                                       config=json.dumps({})),
+                             files={"upload": photo("hr-01.jpg")}).json()
+    stats = response["usage"]
+    calls_remaining = stats["max_calls"] - stats["calls"]
+    assert isinstance(stats["max_calls"], int) and isinstance(stats["calls"], int) and calls_remaining > 0
+    results = response["results"]
+    assert results and {c["plate"] for r in results for c in r["candidates"]} >= {"zg9757hg"}
+    for r in results:
+        vehicle = {"plate": r["plate"], "confidence": r["score"], "region_code": r["region"]["code"],
+                   "vehicle_type": r["vehicle"]["type"],
+                   "box_y_centre": r["box"]["ymin"] + (r["box"]["ymax"] - r["box"]["ymin"]) / 2,
+                   "box_x_centre": r["box"]["xmin"] + (r["box"]["xmax"] - r["box"]["xmin"]) / 2}
+        assert vehicle["region_code"] == "hr" and vehicle["box_x_centre"] > 0
+        # no vehicle or make/model/orientation model: said as the spec's "unknown", score 0, not invented
+        assert vehicle["vehicle_type"] == "Unknown" and r["vehicle"]["score"] == 0.0
+        assert r["orientation"] == [{"orientation": "Unknown", "score": 0.0}]
+        assert [o["orientation"] for o in r["orientation"] if o["score"] >= 0.7] == []  # get_orientations()
+    statistics = httpx.get(server.url + "/v1/statistics/").json()  # its get_statistics()
+    assert statistics["total_calls"] - statistics["usage"]["calls"] > 0
+    info = httpx.get(server.url + "/info/").json()
+    assert isinstance(info["total_calls"], int) and isinstance(info["usage"]["max_calls"], int)
+
+
 def test_info_and_statistics(server):
     info = httpx.get(server.url + "/info/").json()
     assert info["version"] and info["webhooks"] == [] and info["usage"]["calls"] >= 0

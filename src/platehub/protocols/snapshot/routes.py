@@ -154,8 +154,8 @@ async def info(request: Request) -> dict[str, Any]:
     return {
         "version": app.version,
         "license_key": None,
-        "total_calls": app.settings.max_calls or None,
-        "usage": {"calls": calls, "max_calls": app.settings.max_calls or None, "total_calls_ever": total},
+        "total_calls": codec.call_limit(app.settings.max_calls),
+        "usage": {**codec.usage(calls, app.settings.max_calls), "total_calls_ever": total},
         "webhooks": [webhooks.shown(h) for h in hooks] if admin else [],
         "webhook_health": webhooks.health(hooks),
         "capabilities": {
@@ -178,7 +178,7 @@ async def statistics(request: Request) -> dict[str, Any]:
     return {
         "usage": {"month": now.month, "calls": calls, "year": now.year,
                   "resets_on": f"{year:04d}-{month:02d}-01T00:00:00Z"},
-        "total_calls": app.settings.max_calls or None,
+        "total_calls": codec.call_limit(app.settings.max_calls),
     }
 
 
