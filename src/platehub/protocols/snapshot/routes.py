@@ -100,7 +100,8 @@ async def _image(fields: _Fields, settings) -> tuple[bytes, str]:
         return await run_in_threadpool(decode_base64, upload), "upload.jpg"
     url = fields.text("upload_url")
     if isinstance(url, str) and url.strip():
-        data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit)
+        data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit,
+                           settings.upload_url_deadline)
         return data, url.rstrip("/").rsplit("/", 1)[-1] or "upload.jpg"
     raise BadRequest("Send the image as `upload` (file or base64) or give an `upload_url`.")
 
