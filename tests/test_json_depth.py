@@ -47,3 +47,12 @@ def test_all_in_one_message_nested_too_deep_is_refused(client, depth):
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 200, r.text
     assert "nested more than 32 levels deep" in r.text
+
+
+def test_management_api_body_nested_too_deep_is_a_400(client):
+    _, key = client.app.state.platehub.store.tokens.create("depth-test")
+    body = json.dumps({"login": "deep", "password": "deep-pass-123", "rights": "DEEP"}).replace('"DEEP"', deep(500))
+    r = client.post("/v1/users/", content=body, headers={"Authorization": f"Token {key}",
+                                                          "Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json() == {"detail": "The body is nested more than 32 levels deep."}
