@@ -53,7 +53,9 @@ wrong_auth = st.one_of(
     st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(lambda t: {"Authorization": t}),
 )
 bodies = st.one_of(st.none(), st.binary(max_size=100), st.just(b'{"topic":"LPR","src":"F1","plateNo":"AB1"}'),
-                   st.just(b'[{"topic":"LPR"}, 7, null]'))
+                   st.just(b'[{"topic":"LPR"}, 7, null]'),
+                   st.integers(1, 1200).map(lambda d: b'{"topic":"LPR","src":"F1","plateNo":"AB1","x":%s}'
+                                            % (b"[" * d + b"]" * d)))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -161,3 +163,15 @@ def test_push_times_out_of_range_are_rejected(client, when):
         r = _signed_in(client, "POST", "/api/push", json={"topic": "LPR", "src": "FUZZ-T", "plateNo": "T1", name: when})
         assert r.status_code == 400, r.text
         assert "out of range" in r.json()["rejected"][0]["message"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(depth=st.integers(1, 1200), field=st.sampled_from(["x", "when", "timeBegin", "plateNo", "src", "camera"]),
+       topic=st.sampled_from(["LPR", "emergencyCall"]), batch=st.booleans())
+def test_signed_in_pushes_with_nesting_never_fail(client, depth, field, topic, batch):
+    """Any field of a pushed event nested up to 1200 levels: 200 or the push's own 400, never a 5xx."""
+    event = {"topic": topic, "src": "FUZZ-N", "plateNo": "N1", "event": "callStart", field: "DEEP"}
+    body = json.dumps([event] if batch else event).replace('"DEEP"', _deep(depth))
+    r = _signed_in(client, "POST", "/api/push", content=body)
+    assert r.status_code in (200, 400), (depth, field, r.text)
+    assert r.status_code == 200 or r.json()["code"] == -2
