@@ -6,6 +6,7 @@ import base64
 import json
 import shutil
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -166,6 +167,36 @@ def test_50_mb_body_gets_413_and_the_server_keeps_serving(server, photo):
     assert post(server, files={"upload": photo("hr-01.jpg")}).status_code == 200
 
 
+def test_fields_popular_clients_read(server, photo):
+    """The Home Assistant Plate Recognizer integration (robmarkcole/HASS-plate-recognizer,
+    image_processing.py) pointed at a local server: its request, then every field it reads, outside
+    any `try` for `usage`: `stats["max_calls"] - stats["calls"]`. The spec's SDK example answers
+    `"usage": {"max_calls": 1000, "calls": 44}`: integers (null raised a TypeError on every scan)."""
+    response = requests.post(server.url + "/v1/plate-reader/",
+                             data=dict(regions=None, camera_id="platerecognizer_gate", mmc=True,
+                                       config=json.dumps({})),
+                             files={"upload": photo("hr-01.jpg")}).json()
+    stats = response["usage"]
+    calls_remaining = stats["max_calls"] - stats["calls"]
+    assert isinstance(stats["max_calls"], int) and isinstance(stats["calls"], int) and calls_remaining > 0
+    results = response["results"]
+    assert results and {c["plate"] for r in results for c in r["candidates"]} >= {"zg9757hg"}
+    for r in results:
+        vehicle = {"plate": r["plate"], "confidence": r["score"], "region_code": r["region"]["code"],
+                   "vehicle_type": r["vehicle"]["type"],
+                   "box_y_centre": r["box"]["ymin"] + (r["box"]["ymax"] - r["box"]["ymin"]) / 2,
+                   "box_x_centre": r["box"]["xmin"] + (r["box"]["xmax"] - r["box"]["xmin"]) / 2}
+        assert vehicle["region_code"] == "hr" and vehicle["box_x_centre"] > 0
+        # no vehicle or make/model/orientation model: said as the spec's "unknown", score 0, not invented
+        assert vehicle["vehicle_type"] == "Unknown" and r["vehicle"]["score"] == 0.0
+        assert r["orientation"] == [{"orientation": "Unknown", "score": 0.0}]
+        assert [o["orientation"] for o in r["orientation"] if o["score"] >= 0.7] == []  # get_orientations()
+    statistics = httpx.get(server.url + "/v1/statistics/").json()  # its get_statistics()
+    assert statistics["total_calls"] - statistics["usage"]["calls"] > 0
+    info = httpx.get(server.url + "/info/").json()
+    assert isinstance(info["total_calls"], int) and isinstance(info["usage"]["max_calls"], int)
+
+
 def test_info_and_statistics(server):
     info = httpx.get(server.url + "/info/").json()
     assert info["version"] and info["webhooks"] == [] and info["usage"]["calls"] >= 0
@@ -244,3 +275,61 @@ def test_upload_url_only_from_allowed_hosts(make_server, photo, tmp_path):
         assert r.status_code == 400 and "HTTP 404" in r.json()["detail"]
     finally:
         web.shutdown()
+
+
+class _Trickle:
+    """A real HTTP server that answers 200 and then one byte a second (for at most `seconds`)."""
+
+    def __init__(self, seconds: int) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(seconds))
+                self.end_headers()
+                try:
+                    for _ in range(seconds):
+                        self.wfile.write(b"\xff")
+                        self.wfile.flush()
+                        time.sleep(1)
+                except OSError:  # the client gave up
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.web = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.web.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.web.server_port}/slow.jpg"
+        threading.Thread(target=self.web.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.web.shutdown()
+
+
+def test_upload_url_has_an_overall_deadline(tmp_path, monkeypatch):
+    """Issue 11 #15: a server sending one byte a second held a request 30 s (each byte reset the read
+    timeout). PLATEHUB_UPLOAD_URL_DEADLINE bounds the whole fetch; over it the client gets a 400."""
+    from conftest import InProcess
+
+    from platehub.config import Settings
+
+    monkeypatch.setenv("PLATEHUB_UPLOAD_URL_DEADLINE", "2.5")
+    assert Settings.from_env().upload_url_deadline == 2.5
+    trickle = _Trickle(seconds=40)
+    srv = InProcess(tmp_path / "data", engine=object(), upload_url_hosts=("127.0.0.1",),
+                    upload_url_deadline=2.0).start()
+    try:
+        started = time.monotonic()
+        r = httpx.post(srv.url + URL, data={"upload_url": trickle.url}, timeout=60)
+        took = time.monotonic() - started
+        assert r.status_code == 400, r.text
+        assert r.json() == {"detail": "upload_url took longer than 2 s to fetch."}
+        assert took < 20, took  # not the 40 s the server would have trickled for
+        assert httpx.get(srv.url + "/info/", timeout=10).status_code == 200  # and it keeps serving
+    finally:
+        srv.stop()
+        trickle.close()

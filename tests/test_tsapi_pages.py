@@ -134,3 +134,29 @@ def test_event_viewer_with_a_wrong_password_is_disconnected(srv, pages, page):
     page.wait_for_selector("#messages li.close")
     assert page.inner_text("#messages li.close") == "Disconnected: 1008"
     assert data_messages(page) == []
+
+
+def test_event_viewer_of_the_vendors_current_version_with_body_temperature(srv, pages, page):
+    """The vendor's current ex3.html adds a bodyTemperature checkbox (the guide names
+    `topics=bodyTemperature`); platehub closed such a socket with 1008 "Unsupported topic:
+    bodyTemperature." and the page got nothing. Now the topic is accepted (silent) and reads arrive."""
+    sign_in(page, pages, *ADMIN)
+    page.goto(pages + "/events.html")
+    page.evaluate("""() => {
+        const box = document.createElement('input');
+        box.className = 'topic'; box.type = 'checkbox'; box.value = 'bodyTemperature'; box.checked = true;
+        document.querySelector('input.topic[value=object]').after(box, 'bodyTemperature');
+    }""")
+    page.fill("#user-id", ADMIN[0])
+    page.fill("#password", ADMIN[1])
+    page.click("button:text-is('Connect')")
+    assert page.inner_text("#url").split("topics=")[1].startswith(
+        "channelStatus,LPR,emergencyCall,systemEvent,motionChanges,parkingCount,packing,recordingStatus,object,"
+        "bodyTemperature")
+    page.wait_for_selector("#messages li.data")
+    assert data_messages(page)[0]["topics"][-1] == "bodyTemperature"
+    r = httpx.post(srv.url + "/api/push", json={"topic": "LPR", "src": "PAGE-DOOR", "plateNo": "PAGE003"},
+                   auth=ADMIN, timeout=30)
+    assert r.status_code == 200, r.text
+    page.wait_for_function("document.getElementById('messages').innerText.includes('PAGE003')")
+    assert page.locator("#messages li.close").count() == 0  # still connected

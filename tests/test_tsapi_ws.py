@@ -81,8 +81,9 @@ def test_image_link_and_system_event():
 def test_topics_channels_and_flags():
     assert events.parse_topics("LPR,emergencyCall,lpr") == ["LPR", "emergencyCall"]
     assert events.parse_topics(" channelstatus , object ") == ["channelStatus", "object"]
-    with pytest.raises(events.UnknownTopic, match="Unsupported topic: bogus"):
-        events.parse_topics("LPR,bogus")
+    # a name the guide does not use is left out and listed, not a reason to refuse the others
+    assert events.parse_topics("LPR,bogus") == ["LPR"] and events.unsupported_topics("LPR,bogus") == ["bogus"]
+    assert events.parse_topics("bodytemperature") == ["bodyTemperature"]
     with pytest.raises(events.UnknownTopic, match="required"):
         events.parse_topics(" , ")
     assert events.parse_channels("1,2") == {1, 2} and events.parse_channels(None) is None
@@ -240,9 +241,37 @@ def test_http_basic_on_the_handshake_signs_in(srv):
         assert json.loads(ws.recv(timeout=10))["topics"] == ["LPR"]
 
 
-def test_unknown_or_missing_topics_disconnect(srv):
+# the TS-API guide's own event viewer (ex3.html, the vendor's current version) asks for these
+GUIDE_VIEWER_TOPICS = ("channelStatus,LPR,emergencyCall,systemEvent,motionChanges,parkingCount,packing,"
+                       "recordingStatus,object,bodyTemperature")
+
+
+def test_the_guides_event_viewer_topics_are_all_accepted(srv):
+    """Spec 004: "If you request topics=bodyTemperature, you can receive real-time events when high
+    temperatures are detected": a topic platehub has no source for stays silent, the others flow."""
+    with open_socket(srv, GUIDE_VIEWER_TOPICS, verbose="true") as (ws, hello):
+        assert hello["topics"] == GUIDE_VIEWER_TOPICS.split(",")
+        assert "unsupportedTopics" not in hello
+        push(srv, [{"topic": "LPR", "src": "WS-VIEWER", "plateNo": "WSV123", "when": "2018-02-01T14:30:15-05:00"}])
+        deadline = time.monotonic() + 20
+        while (msg := next_event(ws, max(0.1, deadline - time.monotonic())))["topic"] != "LPR":
+            pass  # the current parking counts and system events come too
+        assert msg["plateNo"] == "WSV123"
+
+
+def test_an_unknown_topic_is_named_in_the_first_message_and_the_others_served(srv):
+    with open_socket(srv, "LPR,weather") as (ws, hello):
+        assert hello["topics"] == ["LPR"] and hello["unsupportedTopics"] == ["weather"]
+        assert "weather" in hello["message"]
+        push(srv, [{"topic": "LPR", "src": "WS-WEATHER", "plateNo": "WSW123", "when": "2018-02-01T14:30:16-05:00"}])
+        assert next_event(ws)["plateNo"] == "WSW123"
+    with open_socket(srv, "weather") as (ws, hello):  # nothing known: open, silent but for pings
+        assert hello["topics"] == [] and hello["unsupportedTopics"] == ["weather"]
+        assert json.loads(ws.recv(timeout=5 * PING))["topic"] == "ping"
+
+
+def test_missing_topics_disconnect(srv):
     auth = b64(*ADMIN)
-    assert refused(ws_url(srv, topics="LPR,weather", auth=auth)) == (1008, "Unsupported topic: weather.")
     assert refused(ws_url(srv, auth=auth)) == (1008, "The topics parameter is required, e.g. topics=LPR.")
     code, reason = refused(ws_url(srv, topics="channelStatus", auth=auth, ch="one"))
     assert code == 1008 and "ch must be channel numbers" in reason

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from platehub import __version__, console
+from platehub import __version__, apidocs, console
 from platehub.config import Settings
 from platehub.core import eventlog, parking
 from platehub.core.access import AccessLists
@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Self-hosted licence plate recognition server: a Plate Recognizer-compatible Snapshot API, "
         "receivers for FF JSON and all-in-one ANPR cameras, TS-API push.",
         lifespan=lifespan,
+        docs_url=None,  # apidocs.mount: Swagger UI from the package, not a CDN
+        redoc_url=None,
     )
     app.state.platehub = state
     state.gate.eventlog = eventlog.of(app)
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(manage_lists.router(settings))
     app.include_router(manage_parking.router(settings))
     app.include_router(manage_accounts.router(settings))
+    apidocs.mount(app)
     console.mount(app)  # last: `/` and `/console/` shadow no API route
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(BodyLimit, limit=settings.upload_limit)

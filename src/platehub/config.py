@@ -40,6 +40,7 @@ class Settings:
     rate_limit: float = 0.0  # recognition calls per second per client; 0 = unlimited (as the SDK)
     max_calls: int = 0  # calls per calendar month; 0 = unlimited; over it the API answers 403
     upload_url_hosts: tuple[str, ...] = ()  # hosts upload_url may fetch from; empty = upload_url disabled
+    upload_url_deadline: float = 15.0  # seconds one upload_url fetch may take in all (a slow server gets 400)
     image_retention: str = "full"  # none | plate | full
     # Engine
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
@@ -97,6 +98,7 @@ class Settings:
             rate_limit=float(_env("RATE_LIMIT", "0")),
             max_calls=int(_env("MAX_CALLS", "0")),
             upload_url_hosts=_env_list("UPLOAD_URL_HOSTS"),
+            upload_url_deadline=float(_env("UPLOAD_URL_DEADLINE", "15")),
             image_retention=_env("IMAGE_RETENTION", "full"),
             workers=int(_env("WORKERS", str(max(1, os.cpu_count() or 1)))),
             ort_threads=int(_env("ORT_THREADS", "1")),
@@ -135,6 +137,8 @@ class Settings:
             raise ValueError(f"PLATEHUB_TIMEZONE: unknown time zone {s.timezone!r}") from None
         if not 0 <= s.match_edits <= 2:
             raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
+        if not s.upload_url_deadline > 0:
+            raise ValueError("PLATEHUB_UPLOAD_URL_DEADLINE must be a number of seconds above 0")
         if s.image_retention not in IMAGE_RETENTION:
             raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
         return s

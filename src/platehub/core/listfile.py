@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
+from platehub.core import spreadsheet
 from platehub.core.access import _EDGE, FIELDS, LISTS, Entry, ListError, entry_fields, parse_entry, parse_list
 
 if TYPE_CHECKING:
@@ -253,7 +254,7 @@ def write_xlsx(entries: Iterable[Entry], zone: tzinfo | None, out: Any,
         if n > XLSX_MAX_ROWS:
             raise ListFileError(f"more than {XLSX_MAX_ROWS:,} entries do not fit in a sheet: export CSV")
         fields = entry_fields(entry, zone)
-        sheet.append([fields[f] for f in FIELDS])
+        sheet.append(spreadsheet.xlsx_row(sheet, [fields[f] for f in FIELDS]))  # never a formula
         if progress and n % 10000 == 0:
             progress(n)
     book.save(out)

@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from platehub.core import similar
+from platehub.core import similar, spreadsheet
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
 from platehub.core.eventlog import PARKING, EventLog
 from platehub.core.read import Read, normalize_plate, utcnow
@@ -493,7 +493,7 @@ def write_export(visits: Iterable[Visit], lots: Iterable[Lot], path: Path, fmt: 
         ws = wb.create_sheet("visits")
         ws.append(EXPORT_HEADER)
         for visit in visits:
-            ws.append(export_row(visit, names))
+            ws.append(spreadsheet.xlsx_row(ws, export_row(visit, names)))  # text stays text, never a formula
             n += 1
         wb.save(path)
     elif fmt == "csv":
@@ -501,7 +501,7 @@ def write_export(visits: Iterable[Visit], lots: Iterable[Lot], path: Path, fmt: 
             out = csv.writer(f)
             out.writerow(EXPORT_HEADER)
             for visit in visits:
-                out.writerow(export_row(visit, names))
+                out.writerow(spreadsheet.csv_row(export_row(visit, names)))
                 n += 1
     else:
         raise ParkingError("`format` must be csv or xlsx.")

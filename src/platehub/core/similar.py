@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from platehub.core.read import normalize_plate
 
+MAX_KEYWORD = 32  # characters of a normalised search keyword: no stored plate is longer (reads.plate)
 LOOK_ALIKE_COST = 0.25
 EDIT_COST = 1.0
 MAX_DISTANCE = 1.0  # one missing/extra/other character, or up to four look-alike swaps
@@ -18,6 +19,24 @@ MAX_DISTANCE = 1.0  # one missing/extra/other character, or up to four look-alik
 _GROUPS = ("0OQD", "1IL", "8B", "5S", "2Z", "6G", "7T", "4A")
 _CLASS = {ch: group[0] for group in _GROUPS for ch in group}
 LOOK_ALIKES = {ch: rep for ch, rep in _CLASS.items() if ch != rep}  # what canonical() replaces
+
+
+class KeywordTooLong(ValueError):
+    """A search keyword longer than any plate: it can match nothing, and the work it would cost
+    (patterns, SQL expressions, edit distances) grows with its length."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(f"the keyword has {length} characters; a plate has at most {MAX_KEYWORD}")
+        self.length = length
+
+
+def search_keyword(keyword: str | None) -> str:
+    """The normalised keyword of a search; KeywordTooLong above MAX_KEYWORD characters. Every search
+    by keyword goes through here (the doors first, for their own error replies)."""
+    kw = normalize_plate(keyword or "")
+    if len(kw) > MAX_KEYWORD:
+        raise KeywordTooLong(len(kw))
+    return kw
 
 
 def canonical(plate: str) -> str:
@@ -47,7 +66,7 @@ def patterns(keyword: str) -> list[str]:
 
     A plate with look-alike swaps only has the keyword's length; one missing character: one shorter;
     one extra: one longer. (Patterns are a superset: `rank` decides.)"""
-    kw = normalize_plate(keyword)
+    kw = search_keyword(keyword)
     if not kw:
         return []
     escaped = [_escape(c) for c in kw]
@@ -68,7 +87,7 @@ def canonical_lookups(keyword: str) -> tuple[list[str], list[str], list[str]]:
     (canonical forms equal to C or C with one character missing, forms of the canonical form
     without its first character — a change or an extra character in front —, GLOB patterns with a
     literal prefix for a change or an extra character further on)."""
-    c = canonical(keyword)
+    c = canonical(search_keyword(keyword))
     if not c:
         return [], [], []
     exact = list(dict.fromkeys([c] + [c[:i] + c[i + 1:] for i in range(len(c))]))
@@ -90,7 +109,7 @@ def _escape(ch: str) -> str:
 def rank(keyword: str, plates: Iterable[str], limit: int = 50,
          max_distance: float = MAX_DISTANCE) -> list[str]:
     """The plates within `max_distance` of `keyword`, closest first (ties: alphabetical)."""
-    kw = normalize_plate(keyword)
+    kw = search_keyword(keyword)
     if not kw:
         return []
     scored = []

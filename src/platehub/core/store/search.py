@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from platehub.core import similar as similar_plates
-from platehub.core.read import Read, normalize_plate
+from platehub.core.read import Read
 from platehub.core.store.reads import from_row
 from platehub.core.store.schema import decisions, devices, reads
 
@@ -76,7 +76,7 @@ class PlateSearch:
         """`directions`: the stored direction values wanted; `decision`: a gate action (open, closed) or
         reason (allowed, denied, unknown …) the read was decided with."""
         conds = []
-        kw = normalize_plate(keyword or "")
+        kw = similar_plates.search_keyword(keyword)  # KeywordTooLong above the longest plate
         if kw:
             if len(kw) >= TRIGRAM and self.has_fts():
                 phrase = '"' + kw.replace('"', '""') + '"'

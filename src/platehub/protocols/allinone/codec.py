@@ -32,6 +32,7 @@ from urllib.parse import unquote_to_bytes
 from platehub.core.read import Box, Read, normalize_plate
 from platehub.core.store.camera_lists import CameraEntry
 from platehub.core.store.devices import Command
+from platehub.protocols import jsondepth
 
 PROTOCOL = "allinone"
 NO_PLATE = frozenset({"", "_无_", "无", "_无牌_", "无牌", "无车牌", "_无车牌_"})
@@ -441,6 +442,8 @@ def parse_json(body: bytes) -> Message:
         raise BadMessage(f"not JSON: {e}") from None
     if not isinstance(msg, dict):
         raise BadMessage("the JSON body is not an object")
+    if jsondepth.too_deep(msg):  # the read keeps the message: copying it must not overflow the stack
+        raise BadMessage(f"the JSON body is {jsondepth.message()}")
     for key, parse in _PARSERS.items():
         if key in msg:
             return parse(msg)

@@ -46,6 +46,7 @@ from typing import Any
 
 from platehub.core.read import Box, Read, normalize_plate
 from platehub.engine.image import sniff
+from platehub.protocols import jsondepth
 
 PROTOCOL = "ffjson"
 DEFAULT_SOURCE = "ff"  # the source (and device code) of events without a sensorProviderID
@@ -415,6 +416,8 @@ def load_json(data: bytes | str) -> dict[str, Any]:
         raise FFError(f"The event is not valid JSON: {e}.") from None
     if not isinstance(obj, dict):
         raise FFError(f"The event JSON must be an object, not {type(obj).__name__ if obj is not None else 'null'}.")
+    if jsondepth.too_deep(obj):  # the read keeps the JSON: copying it must not overflow the stack
+        raise FFError(f"The event JSON is {jsondepth.message()}.")
     _check_unicode(obj)
     return obj
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from platehub.core.store.accounts import User
+from platehub.protocols import jsondepth
 
 MAX_LIMIT = 1000  # rows a page at most
 MEDIA = {"csv": "text/csv; charset=utf-8",
@@ -29,6 +30,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         raise HTTPException(400, "The body must be JSON.") from None
     if not isinstance(body, dict):
         raise HTTPException(400, "The body must be a JSON object.")
+    if jsondepth.too_deep(body):
+        raise HTTPException(400, f"The body is {jsondepth.message()}.")
     return body
 
 

@@ -71,9 +71,13 @@ def _time_param(params, name: str) -> datetime | None:
         raw = raw.replace(" ", "+")
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        when.astimezone(UTC)  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
     except ValueError:
         raise HTTPException(400, f"`{name}` must be an ISO 8601 time, e.g. 2024-05-01T08:00:00Z.") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:
+        raise HTTPException(400, f"`{name}` is out of range.") from None
+    return when
 
 
 def _filters(request: Request) -> dict[str, Any]:

@@ -79,8 +79,20 @@ def recognition_data(rec: Recognition) -> dict[str, Any]:
     }
 
 
+# What `max_calls` / `total_calls` say when the server has no monthly limit (PLATEHUB_MAX_CALLS=0):
+# the spec's SDK example answers integers, and clients compute `max_calls - calls` as the calls
+# remaining (the Home Assistant integration does, outside any try), so not null but the largest
+# 32-bit integer — a limit no month reaches.
+UNLIMITED_CALLS = 2**31 - 1
+
+
+def call_limit(max_calls: int) -> int:
+    """The monthly call limit as the API reports it (`max_calls`, `total_calls`)."""
+    return max_calls if max_calls > 0 else UNLIMITED_CALLS
+
+
 def usage(calls: int, max_calls: int) -> dict[str, Any]:
-    return {"calls": calls, "max_calls": max_calls or None}
+    return {"calls": calls, "max_calls": call_limit(max_calls)}
 
 
 def plate_reader_response(rec: Recognition, max_calls: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from platehub.engine import EngineOptions
 from platehub.engine.regions import normalize_region
+from platehub.protocols import jsondepth
 
 
 class BadRequest(ValueError):
@@ -35,6 +36,19 @@ def _threshold(config: dict, key: str, default: float) -> float:
     return value
 
 
+# what each field of a JSON body may be (a form carries text only); other fields are ignored
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "upload": ((str,), "a base64 string"),
+    "upload_url": ((str,), "a URL string"),
+    "regions": ((str, list), "a region code or a list of them"),
+    "region": ((str, list), "a region code or a list of them"),
+    "config": ((str, dict), "a JSON object"),
+    "mmc": ((str, bool), "true or false"),
+    "camera_id": ((str, int), "a string"),
+    "timestamp": ((str,), "an ISO 8601 string"),
+}
+
+
 def parse_json_body(body: bytes) -> dict[str, Any]:
     """The fields of a JSON body; `config`, when an object, as the JSON text a form would carry."""
     try:
@@ -43,6 +57,16 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
         raise BadRequest("The JSON body could not be parsed.") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
+    if jsondepth.too_deep(data):
+        raise BadRequest(f"The JSON body is {jsondepth.message()}.")
+    for key, (types, what) in _FIELD_TYPES.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise BadRequest(f"{key} must be {what}.")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise BadRequest(f"{key} must be {what}.")
     return {k: json.dumps(v) if k == "config" and isinstance(v, dict) else v for k, v in data.items()}
 
 
@@ -53,6 +77,10 @@ def parse_config(raw: str | None) -> dict[str, Any]:
         config = json.loads(raw)
     except json.JSONDecodeError as e:
         raise BadRequest(f"config is not valid JSON: {e.msg} at position {e.pos}.") from None
+    except RecursionError:
+        raise BadRequest(f"config is {jsondepth.message()}.") from None
+    if jsondepth.too_deep(config):
+        raise BadRequest(f"config is {jsondepth.message()}.")
     if not isinstance(config, dict):
         raise BadRequest("config must be a JSON object, for example {\"region\":\"strict\"}.")
     unknown = sorted(set(config) - _CONFIG_KEYS)
@@ -128,9 +156,11 @@ def parse_timestamp(value: str | None) -> datetime | None:
         return None
     try:
         ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     except ValueError:
         raise BadRequest("timestamp must be ISO 8601, for example 2019-08-19T13:11:25.") from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first UTC time
+        raise BadRequest("timestamp is out of range.") from None
 
 
 def decode_base64(text: str) -> bytes:

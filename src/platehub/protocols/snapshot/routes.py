@@ -61,6 +61,13 @@ class _Fields:
     def all(self, name: str) -> list[Any]:
         return self.values.get(name, [])
 
+    def text(self, name: str) -> Any:
+        """A parameter that is text (or a JSON body's scalar); a file sent in its place is a 400."""
+        v = self.get(name)
+        if isinstance(v, UploadFile | bytes):
+            raise BadRequest(f"{name} must be a text field, not a file.")
+        return v
+
 
 async def _read_fields(request: Request, limit: int) -> _Fields:
     values: dict[str, list[Any]] = {}
@@ -91,9 +98,10 @@ async def _image(fields: _Fields, settings) -> tuple[bytes, str]:
         return upload, "upload.jpg"
     if isinstance(upload, str) and upload.strip():
         return await run_in_threadpool(decode_base64, upload), "upload.jpg"
-    url = fields.get("upload_url")
+    url = fields.text("upload_url")
     if isinstance(url, str) and url.strip():
-        data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit)
+        data = await fetch(url.strip(), settings.upload_url_hosts, settings.upload_limit,
+                           settings.upload_url_deadline)
         return data, url.rstrip("/").rsplit("/", 1)[-1] or "upload.jpg"
     raise BadRequest("Send the image as `upload` (file or base64) or give an `upload_url`.")
 
@@ -112,14 +120,14 @@ async def plate_reader(request: Request) -> JSONResponse:
         data, filename = await _image(fields, settings)
         options = engine_options(
             [r for r in fields.all("regions") + fields.all("region") if isinstance(r, str)],
-            fields.get("config"),
-            fields.get("mmc"),
+            fields.text("config"),
+            fields.text("mmc"),
         )
-        camera = fields.get("camera_id")
+        camera = fields.text("camera_id")
         rec = await app.recognizer.recognize(
             data, options, filename,
             camera_id=str(camera) if camera not in (None, "") else None,
-            timestamp=parse_timestamp(fields.get("timestamp")),
+            timestamp=parse_timestamp(fields.text("timestamp")),
         )
     except (BadRequest, ImageError) as e:
         log.info("plate-reader 400 from %s: %s", request.client.host if request.client else "?", e)
@@ -147,8 +155,8 @@ async def info(request: Request) -> dict[str, Any]:
     return {
         "version": app.version,
         "license_key": None,
-        "total_calls": app.settings.max_calls or None,
-        "usage": {"calls": calls, "max_calls": app.settings.max_calls or None, "total_calls_ever": total},
+        "total_calls": codec.call_limit(app.settings.max_calls),
+        "usage": {**codec.usage(calls, app.settings.max_calls), "total_calls_ever": total},
         "webhooks": [webhooks.shown(h) for h in hooks] if admin else [],
         "webhook_health": webhooks.health(hooks),
         "capabilities": {
@@ -171,7 +179,7 @@ async def statistics(request: Request) -> dict[str, Any]:
     return {
         "usage": {"month": now.month, "calls": calls, "year": now.year,
                   "resets_on": f"{year:04d}-{month:02d}-01T00:00:00Z"},
-        "total_calls": app.settings.max_calls or None,
+        "total_calls": codec.call_limit(app.settings.max_calls),
     }
 
 

@@ -13,15 +13,17 @@ What platehub gives where the guide describes a video recorder:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from platehub.core.read import Read
+from platehub.core.read import Read, normalize_plate
+from platehub.core.similar import MAX_KEYWORD
 
 DEFAULT_COUNT = 50  # the guide: "only the log entries from the most recent to the maximum 50 items"
 MAX_COUNT = 1000  # platehub's cap on one page
 SORTS = ("desc", "asc")
+MAX_INT = 2**31 - 1  # `at`, `maxCount`: above it an offset means nothing (and 2**63 overflows SQL)
 
 _ENTRY = {"entry", "in", "incoming", "approaching", "enter"}
 _EXIT = {"exit", "out", "outgoing", "leaving", "away"}
@@ -68,7 +70,20 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     except ValueError:
         raise ParamError(f"`{name}` is not an ISO 8601 date and time (e.g. 2018-01-01T00:00:00-05:00): "
                          f"{value!r}") from None
-    return ts if ts.tzinfo is not None else ts.astimezone()
+    return in_range(ts, name, value)
+
+
+def in_range(ts: datetime, name: str, value: str) -> datetime:
+    """`ts` (naive: the server's local time) made aware, if it and a millisecond either side are
+    representable in UTC (0001-01-01T00:00:00+14:00 is not: it is before year 1 in UTC)."""
+    try:
+        ts = ts if ts.tzinfo is not None else ts.astimezone()
+        ts.astimezone(UTC)
+        (ts - timedelta(milliseconds=1)).astimezone(UTC)
+        (ts + timedelta(milliseconds=1)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ParamError(f"`{name}` is out of range: {value!r}") from None
+    return ts
 
 
 def parse_int(value: str | None, name: str, default: int) -> int:
@@ -80,6 +95,8 @@ def parse_int(value: str | None, name: str, default: int) -> int:
         raise ParamError(f"`{name}` must be a whole number, not {value!r}") from None
     if n < 0:
         raise ParamError(f"`{name}` must not be negative")
+    if n > MAX_INT:
+        raise ParamError(f"`{name}` must be at most {MAX_INT}")
     return n
 
 
@@ -101,6 +118,9 @@ def parse_query(params) -> CarNoQuery:
     src = params.get("src") or ""
     sources = tuple(dict.fromkeys(s.strip() for s in src.split(",") if s.strip()))
     keyword = (params.get("keyword") or "").strip() or None
+    keyword_length = len(normalize_plate(keyword or ""))
+    if keyword_length > MAX_KEYWORD:
+        raise ParamError(f"`keyword` is too long ({keyword_length} characters; a plate has at most {MAX_KEYWORD})")
     moving = (params.get("direction") or "").strip().lower() or None
     if moving not in (None, "entry", "exit"):
         raise ParamError(f"`direction` must be entry or exit, not {params.get('direction')!r}")

@@ -20,6 +20,7 @@ from platehub.core import eventlog as core
 from platehub.core import rights
 from platehub.core.store.eventlog import LogEntry
 from platehub.protocols.tsapi import messages
+from platehub.protocols.tsapi.carno import MAX_INT, ParamError, in_range
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
 
 TYPE_IDS: dict[str, int] = {core.SYSTEM: 0, core.PRIVACY: 1, core.SETTINGS: 2, core.DEVICE: 3, core.EMERGENCY: 4,
@@ -88,10 +89,9 @@ def parse_time(name: str, raw: str | None, lang: str) -> datetime | None:
     if " " in text and "T" in text:  # a '+' of the offset that was not URL-encoded arrives as a space
         text = text.replace(" ", "+")
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
+        return in_range(datetime.fromisoformat(text), name, raw).astimezone()  # naive: the server's local time
+    except (ValueError, ParamError):
         raise TsApiError(400, messages.text("bad_param", lang, name=name, value=raw)) from None
-    return value.astimezone()  # naive: the server's local time
 
 
 def _int(request: Request, name: str, default: int, lang: str, low: int = 0, high: int | None = None) -> int:
@@ -102,7 +102,7 @@ def _int(request: Request, name: str, default: int, lang: str, low: int = 0, hig
         value = int(raw)
     except ValueError:
         raise TsApiError(400, messages.text("bad_param", lang, name=name, value=raw)) from None
-    if value < low:
+    if value < low or value > MAX_INT:
         raise TsApiError(400, messages.text("bad_param", lang, name=name, value=raw))
     return min(value, high) if high is not None else value
 

@@ -24,10 +24,12 @@ PARKING_COUNT = "parkingCount"
 PACKING = "packing"
 RECORDING_STATUS = "recordingStatus"
 OBJECT = "object"
-# Every topic the guide lists; those without a source in platehub are accepted and stay silent.
+BODY_TEMPERATURE = "bodyTemperature"  # named by the guide's "Body Temperature Event @0.9.14" (topics=bodyTemperature)
+# Every topic the guide names; those without a source in platehub are accepted and stay silent.
 TOPICS = (CHANNEL_STATUS, LPR, EMERGENCY_CALL, SYSTEM_EVENT, MOTION_CHANGES, PARKING_COUNT, PACKING,
-          RECORDING_STATUS, OBJECT)
+          RECORDING_STATUS, OBJECT, BODY_TEMPERATURE)
 _BY_LOWER = {t.lower(): t for t in TOPICS}
+MAX_UNSUPPORTED = 20  # unknown topic names echoed in the first message (each cut to 40 characters)
 
 _DIRECTIONS = {"entry": "entry", "in": "entry", "exit": "exit", "out": "exit"}
 
@@ -36,20 +38,25 @@ class UnknownTopic(ValueError):
     pass
 
 
-def parse_topics(raw: str | None) -> list[str]:
-    """`topics=LPR,emergencyCall` → the guide's topic names, in order, without repeats (matched
-    case-insensitively). Raises UnknownTopic naming the first unsupported one, or when none is given."""
+def _names(raw: str | None) -> list[str]:
     names = [t.strip() for t in (raw or "").split(",") if t.strip()]
     if not names:
         raise UnknownTopic("The topics parameter is required, e.g. topics=LPR.")
-    topics: list[str] = []
-    for name in names:
-        topic = _BY_LOWER.get(name.lower())
-        if topic is None:
-            raise UnknownTopic(f"Unsupported topic: {name[:40]}.")
-        if topic not in topics:
-            topics.append(topic)
-    return topics
+    return names
+
+
+def parse_topics(raw: str | None) -> list[str]:
+    """`topics=LPR,emergencyCall` → the guide's topic names, in order, without repeats (matched
+    case-insensitively). Names it does not know are left out (`unsupported_topics` lists them):
+    the guide disconnects for one, but one topic a server has no source for must not cost a
+    client the topics it does serve. Raises UnknownTopic when no topic is given."""
+    return list(dict.fromkeys(_BY_LOWER[n.lower()] for n in _names(raw) if n.lower() in _BY_LOWER))
+
+
+def unsupported_topics(raw: str | None) -> list[str]:
+    """The names in `topics=` that are no topic of the guide (as given, cut to 40 characters)."""
+    unknown = dict.fromkeys(n[:40] for n in _names(raw) if n.lower() not in _BY_LOWER)
+    return list(unknown)[:MAX_UNSUPPORTED]
 
 
 def parse_channels(raw: str | None) -> frozenset[int] | None:
@@ -71,9 +78,17 @@ def timestamp(when: datetime) -> str:
     return when.astimezone().isoformat(timespec="milliseconds")
 
 
-def subscriber(topics: Iterable[str], subscriber_id: str | None = None) -> dict[str, Any]:
-    """The first message of every accepted socket."""
-    return {"subscriberId": subscriber_id or str(uuid.uuid4()), "topics": list(topics)}
+def subscriber(topics: Iterable[str], subscriber_id: str | None = None,
+               unsupported: Iterable[str] = ()) -> dict[str, Any]:
+    """The first message of every accepted socket. Topics that are not the guide's are named in
+    `unsupportedTopics` with a `message` (platehub's addition; the socket stays open for the others)."""
+    out: dict[str, Any] = {"subscriberId": subscriber_id or str(uuid.uuid4()), "topics": list(topics)}
+    unknown = list(unsupported)
+    if unknown:
+        out["unsupportedTopics"] = unknown
+        out["message"] = (f"Unsupported topic{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                          "Nothing is sent for them; the other topics are served.")
+    return out
 
 
 def ping(now: datetime) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 download URLs; `/download/{export}/{file}` serves them (right DataExport).
 
 Files are .xlsx written with openpyxl's write-only mode (rows go straight to disk), or .csv when
-openpyxl is not installed; at most `rows_per_file` rows each. Rows are streamed from the database,
+openpyxl is not installed; at most `rows_per_file` rows each. Text is written as text, never as
+a formula (a camera's plate text or device name may start with `=`). Rows are streamed from the database,
 so the result is never held in memory. Exports live under <data>/exports/<random id>/ and are
 deleted after EXPORT_KEEP."""
 
@@ -22,6 +23,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.core import spreadsheet
 from platehub.core.store.search import Hit, PlateSearch
 from platehub.protocols.tsapi.carno import CarNoQuery, direction, iso_local
 from platehub.protocols.tsapi.common import TsApiError, require_user
@@ -62,7 +64,11 @@ class _Sheet:
             self._csv.writerow(HEADER)
 
     def append(self, row: tuple) -> None:
-        (self._ws.append if self.fmt == "xlsx" else self._csv.writerow)(row)
+        """Camera-supplied text (plate, device name) stays text: never a formula (core/spreadsheet.py)."""
+        if self.fmt == "xlsx":
+            self._ws.append(spreadsheet.xlsx_row(self._ws, row))
+        else:
+            self._csv.writerow(spreadsheet.csv_row(row))
         self.rows += 1
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core.read import normalize_plate
+from platehub.core.similar import MAX_KEYWORD
 from platehub.core.store.search import PlateSearch
 from platehub.protocols.tsapi import carno, export
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
@@ -59,6 +60,8 @@ async def _similar(request: Request) -> Response:
     keyword = normalize_plate(request.query_params.get("keyword") or "")
     if not keyword:
         raise _bad("`keyword` is required: the vehicle number (or some of its characters)")
+    if len(keyword) > MAX_KEYWORD:
+        raise _bad(f"`keyword` is too long ({len(keyword)} characters; a plate has at most {MAX_KEYWORD})")
     try:
         limit = min(carno.MAX_COUNT, carno.parse_int(request.query_params.get("maxCount"), "maxCount",
                                                      carno.DEFAULT_COUNT))

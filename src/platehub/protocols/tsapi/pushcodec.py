@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from platehub.core.read import Read, normalize_plate
+from platehub.protocols import jsondepth
 
 LPR = "LPR"
 EMERGENCY_CALL = "emergencyCall"
@@ -90,7 +91,12 @@ def parse_time(value: Any, name: str) -> datetime | None:
         ts = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"`{name}` is not an ISO 8601 date and time: {value!r}") from None
-    return ts if ts.tzinfo is not None else ts.astimezone()
+    try:  # 0001-01-01T00:00:00+14:00 is before the first representable UTC time
+        ts = ts if ts.tzinfo is not None else ts.astimezone()
+        ts.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"`{name}` is out of range: {value!r}") from None
+    return ts
 
 
 def _text(item: dict, name: str, limit: int, required: bool = True) -> str | None:
@@ -112,6 +118,8 @@ def parse_event(item: Any, received_at: datetime) -> LprEvent | EmergencyCall:
     """One event; raises ValueError with what is wrong with it."""
     if not isinstance(item, dict):
         raise ValueError("an event must be a JSON object")
+    if jsondepth.too_deep(item):  # stored as sent: copying it must not overflow the stack
+        raise ValueError(f"the event is {jsondepth.message()}")
     topic = TOPICS.get(str(item.get("topic", "")).lower())
     if topic is None:
         raise ValueError(f"`topic` must be {LPR} or {EMERGENCY_CALL}, not {item.get('topic')!r}")

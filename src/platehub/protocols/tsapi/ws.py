@@ -5,11 +5,12 @@ Each socket signs in on its own: `auth=` (or HTTP Basic), else a session — the
 parameter or the session cookie. The cookie counts only from platehub's own pages
 (protocols/origin.py: a page of another site, or of another port of this host, must not read the
 stream as the signed-in user; clients that send no `Origin` are not browsers and keep working). A
-socket that fails to sign in, names an unsupported topic or lacks the right is accepted and closed
-at once with code 1008 and the reason ("disconnected immediately", as the guide says). Otherwise
-the first message is `{"subscriberId", "topics"}`, then events as they happen, and a ping message
-whenever nothing was sent for `PLATEHUB_WS_PING` seconds (default 30). An open socket signs in
-again every `CHECK_EVERY` seconds and is closed the
+socket that fails to sign in, names no topic or lacks the right is accepted and closed at once with
+code 1008 and the reason ("disconnected immediately", as the guide says). A topic the guide does not
+name does not close it (the guide's own event viewer asks for one): the first message lists it in
+`unsupportedTopics`. The first message is `{"subscriberId", "topics"}`, then events as they happen,
+and a ping message whenever nothing was sent for `PLATEHUB_WS_PING` seconds (default 30). An open
+socket signs in again every `CHECK_EVERY` seconds and is closed the
 same way once that fails (a password changed, the user removed, a right taken away, from any process).
 
 Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a vehicle pass is a
@@ -238,6 +239,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
         user = await _user(websocket)
         try:
             wanted = events.parse_topics(params.get("topics"))
+            unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
             # no video channels in platehub; for parkingCount, ch= names the parking lots
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
@@ -255,7 +257,7 @@ async def subscribe_events(websocket: WebSocket) -> None:
     sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
     verbose = events.parse_flag(params.get("verbose"))
     ping = websocket.app.state.platehub.settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
-    hello = events.subscriber(wanted)
+    hello = events.subscriber(wanted, unsupported=unsupported)
     log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
     tasks: list[asyncio.Task] = []
     try:
