@@ -5,11 +5,27 @@ sync and other processes (the CLI while the server runs) compare it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from platehub.core import similar
@@ -40,6 +56,10 @@ def _values(entry: Entry) -> dict[str, Any]:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_BY_KEYS_SQLITE = select(T).where(T.c.plate_key.in_(
+    select(literal_column("value", Text)).select_from(func.json_each(bindparam("keys")))))
 
 
 class AccessRepo:
@@ -135,8 +155,9 @@ class AccessRepo:
                     from sqlalchemy import ARRAY, String, any_
 
                     cond = T.c.plate_key == any_(bindparam("k", chunk, type_=ARRAY(String)))
-                else:
-                    cond = T.c.plate_key.in_(chunk)
+                else:  # one JSON parameter (a statement built once), not one bound parameter per key
+                    out.extend(_entry(r) for r in conn.execute(_BY_KEYS_SQLITE, {"keys": json.dumps(chunk)}))
+                    continue
                 out.extend(_entry(r) for r in conn.execute(select(T).where(cond)))
         return out
 

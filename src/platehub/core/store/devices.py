@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, case, insert, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import commands, devices
+
+SEEN_EVERY = 1.0  # seconds: a device's `last_seen` is written at most this often by its messages
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,33 @@ def _device(row) -> Device:
 class DeviceRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()  # .memo: {code: Device} inside `one_message`
+        self._written: dict[str, tuple[float, tuple]] = {}  # code → (monotonic time, fields) of the last `seen` write
+        self._get = select(devices).where(devices.c.code == bindparam("code"))
+
+    @contextmanager
+    def one_message(self) -> Iterator[None]:
+        """While one message is handled (in this thread), `get` answers each device once from the
+        database and then from memory: the registry, the gate, parking and the reply see one state of
+        the device, for one query instead of one each."""
+        self._local.memo = {}
+        try:
+            yield
+        finally:
+            self._local.memo = None
+
+    def _remember(self, device: Device) -> Device:
+        memo = getattr(self._local, "memo", None)
+        if memo is not None:
+            memo[device.code] = device
+        return device
+
+    def _forget(self, code: str | None = None) -> None:
+        memo = getattr(self._local, "memo", None)
+        if memo and code is not None:
+            memo.pop(code, None)
+        elif memo:
+            memo.clear()
 
     def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
              channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
@@ -50,6 +83,19 @@ class DeviceRepo:
 
         Fields given as None keep their stored value; `meta` is merged into the stored one."""
         when = when or utcnow()
+        if not meta:  # the usual message: a known device, online, heard from again
+            fields, now = (name, address, channels, heartbeat), time.monotonic()
+            last = self._written.get(code)
+            if last is not None and now - last[0] < SEEN_EVERY and last[1] == fields:
+                device = self.get(code)  # written a moment ago: read only (no write transaction)
+                if device is not None and device.online:
+                    return device, False
+            touched = self._touch(code, when, name, address, channels, heartbeat)
+            if touched is not None:
+                if len(self._written) > 10_000:
+                    self._written.clear()
+                self._written[code] = (now, fields)
+                return self._remember(touched), False
         with self.engine.begin() as conn:
             # insert-or-skip first, so two first messages of a new device at once cannot both insert
             created = conn.execute(insert_ignore(self.engine, devices).returning(devices.c.code).values(
@@ -69,12 +115,29 @@ class DeviceRepo:
                 conn.execute(update(devices).where(devices.c.code == code).values(**values))
                 came_online = not row.online
             row = conn.execute(select(devices).where(devices.c.code == code)).first()
-        return _device(row), came_online
+        return self._remember(_device(row)), came_online
+
+    def _touch(self, code: str, when: datetime, name: str | None, address: str | None, channels: int | None,
+               heartbeat: bool) -> Device | None:
+        """`seen` of a device that is online: None when it is unknown or offline."""
+        values: dict[str, Any] = {"last_seen": case((devices.c.last_seen > when, devices.c.last_seen), else_=when)}
+        if heartbeat:
+            values["heartbeat"] = True
+        for key, value in (("name", name), ("address", address), ("channels", channels)):
+            if value is not None:
+                values[key] = value
+        stmt = update(devices).where((devices.c.code == code) & devices.c.online.is_(True)).values(**values)
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt.returning(*devices.c)).first()
+        return _device(row) if row else None
 
     def get(self, code: str) -> Device | None:
+        memo = getattr(self._local, "memo", None)
+        if memo is not None and code in memo:
+            return memo[code]
         with self.engine.connect() as conn:
-            row = conn.execute(select(devices).where(devices.c.code == code)).first()
-        return _device(row) if row else None
+            row = conn.execute(self._get, {"code": code}).first()
+        return self._remember(_device(row)) if row else None
 
     def list(self, protocol: str | None = None) -> list[Device]:
         q = select(devices).order_by(devices.c.code)
@@ -89,6 +152,7 @@ class DeviceRepo:
         with self.engine.begin() as conn:
             # the condition is repeated in the UPDATE: a heartbeat between the two keeps its device online
             rows = conn.execute(update(devices).where(cond).values(online=False).returning(*devices.c)).all()
+        self._forget()
         return [replace(_device(r), online=False) for r in rows]
 
     def configure(self, code: str, **values: Any) -> bool:
@@ -98,6 +162,7 @@ class DeviceRepo:
         allowed = {"gate_policy", "alert_unknown", "gate_device", "lot_entrance", "lot_exit", "whitelist_sync"}
         if not values or set(values) - allowed:
             raise ValueError(f"settable: {', '.join(sorted(allowed))}")
+        self._forget(code)
         with self.engine.begin() as conn:
             row = conn.execute(select(devices).where(devices.c.code == code).with_for_update()).first()
             if row is None:
@@ -144,6 +209,8 @@ def _command(row) -> Command:
 class CommandRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._pending = select(commands).where((commands.c.device == bindparam("device"))
+                                               & (commands.c.status == "pending")).order_by(commands.c.id)
 
     def enqueue(self, device: str, kind: str, payload: dict | None = None) -> Command:
         if kind not in COMMAND_KINDS:
@@ -156,9 +223,8 @@ class CommandRepo:
 
     def pending(self, device: str) -> list[Command]:
         """Oldest first."""
-        q = select(commands).where((commands.c.device == device) & (commands.c.status == "pending"))
         with self.engine.connect() as conn:
-            return [_command(r) for r in conn.execute(q.order_by(commands.c.id))]
+            return [_command(r) for r in conn.execute(self._pending, {"device": device})]
 
     def mark_delivered(self, ids: list[int], via: str) -> None:
         if not ids:
