@@ -42,7 +42,7 @@ class Store:
         self.camera_lists = CameraListRepo(self.engine)
         self.images = ImageStore(image_root)
         path = sqlite_path(self.engine)
-        self._wal = WalSync(path) if path is not None else None
+        self._wal = WalSync(path, also=self.images.sync_names) if path is not None else None
 
     def sweep_orphans(self, before: float) -> int:
         """Delete the image files a crash left behind (see `images`): `.tmp` files, and images of the
@@ -59,10 +59,13 @@ class Store:
         return removed
 
     def durable(self) -> None:
-        """Return once everything committed before the call survives a power loss (call it before
-        acknowledging data). SQLite: a group fsync of the WAL; PostgreSQL: its commits already are."""
+        """Return once everything committed and every image saved before the call survive a power loss
+        (call it before acknowledging data). SQLite: a group fsync of the image directories and the WAL;
+        PostgreSQL: its commits are durable already, the image directories are fsynced."""
         if self._wal is not None:
             self._wal.wait()
+        else:
+            self.images.sync_names()
 
     @classmethod
     def open(cls, settings) -> Store:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,8 +106,10 @@ class WalSync:
     """Group fsync of a SQLite database's WAL (see the module docstring). Callers sync themselves:
     the first waiter runs the fdatasync, the ones arriving meanwhile wait for the next one."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, also: Callable[[], None] | None = None) -> None:
+        """`also`: more syncing to do in each group fsync, before the WAL's (image file names)."""
         self.wal = Path(f"{db_path}-wal")
+        self._also = also
         self._cond = threading.Condition()
         self._started = 0  # fsyncs started
         self._done = 0  # the newest completed fsync (by start order)
@@ -134,6 +137,8 @@ class WalSync:
                 self._done = number
 
     def _fsync(self) -> None:
+        if self._also is not None:
+            self._also()
         try:
             fd = os.open(self.wal, os.O_RDONLY)
         except FileNotFoundError:  # no WAL: the last connection closed and checkpointed it (synced)

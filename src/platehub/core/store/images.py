@@ -1,12 +1,14 @@
 """Image files of reads, under <data>/images/YYYY/MM/DD/.
 
-A file is written to a temporary name, fsynced, renamed and its directory fsynced, before the read
-that names it is stored: a crash leaves at most a `.tmp` file or an image no read names (an orphan),
-never a read naming a missing or partial image. `Store.sweep_orphans` removes those at start-up."""
+A file is written to a temporary name, fsynced and renamed before the read that names it is stored
+(its directory is fsynced with the database's group fsync, before the read is acknowledged): a crash
+leaves at most a `.tmp` file or an image no read names (an orphan), never a read naming a missing or
+partial image. `Store.sweep_orphans` removes those at start-up."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +21,12 @@ TMP = ".tmp"
 class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._renamed: set[Path] = set()  # directories with renames not yet fsynced
+        self._lock = threading.Lock()
 
     def save(self, name: str, data: bytes, when: datetime, ext: str = "jpg") -> str:
-        """Write atomically and durably; returns the path relative to the store root."""
+        """Write atomically, the content durably; returns the path relative to the store root. The new
+        name is durable after the next `sync_names` (`Store.durable` calls it)."""
         rel = Path(f"{when:%Y/%m/%d}") / f"{name}.{ext}"
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,8 +36,16 @@ class ImageStore:
             f.flush()
             os.fdatasync(f.fileno())
         os.replace(tmp, path)
-        sync_dir(path.parent)
+        with self._lock:
+            self._renamed.add(path.parent)
         return rel.as_posix()
+
+    def sync_names(self) -> None:
+        """fsync the directories of the files saved so far (one fsync per directory for many files)."""
+        with self._lock:
+            dirs, self._renamed = self._renamed, set()
+        for directory in dirs:
+            sync_dir(directory)
 
     def path(self, rel: str) -> Path:
         path = (self.root / rel).resolve()

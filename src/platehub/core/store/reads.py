@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, func, select, update
@@ -22,7 +22,7 @@ def _box_in(value: dict | None) -> Box | None:
 
 
 def to_row(read: Read) -> dict:
-    row = asdict(read)
+    row = {f.name: getattr(read, f.name) for f in fields(read)}  # shallow: asdict deep-copies `raw`
     row["box"] = _box_out(read.box)
     row["vehicle_box"] = _box_out(read.vehicle_box)
     row["candidates"] = [list(c) for c in read.candidates]
