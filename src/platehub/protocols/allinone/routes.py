@@ -25,7 +25,7 @@ from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Door, Ori
 from platehub.protocols.forms import FormError
 
 log = logging.getLogger("platehub.allinone")
-PUSH_THREADS = 4
+PUSH_THREADS = 16
 
 
 async def _form(request: Request, body: bytes) -> dict[str, str]:
@@ -37,8 +37,8 @@ async def _form(request: Request, body: bytes) -> dict[str, str]:
 
 def router(settings: Settings) -> APIRouter:
     door = Door(settings)
-    # pushed messages are handled by a few threads at a time: more would only queue for the GIL and
-    # the database's write lock while holding what they already took (their fsyncs overlap anyway)
+    # pushed messages are handled by at most PUSH_THREADS threads: enough for one per camera of a busy
+    # site while most wait for their fsyncs (which overlap), few enough not to crowd the GIL
     pushes = anyio.CapacityLimiter(PUSH_THREADS)
     polls = CometPolls(door, settings.comet_hold)
     r = APIRouter(tags=["All-in-one ANPR cameras (HTTP push)"])
