@@ -16,8 +16,6 @@ from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import commands, devices
 
-SEEN_EVERY = 1.0  # seconds: a device's `last_seen` is written at most this often by its messages
-
 
 @dataclass(frozen=True)
 class Device:
@@ -78,15 +76,17 @@ class DeviceRepo:
 
     def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
              channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
-             when: datetime | None = None) -> tuple[Device, bool]:
+             when: datetime | None = None, every: float = 0.0) -> tuple[Device, bool]:
         """Record that `code` was heard from; returns the device and whether it came (back) online.
 
-        Fields given as None keep their stored value; `meta` is merged into the stored one."""
+        Fields given as None keep their stored value; `meta` is merged into the stored one. `every`:
+        seconds within which a message like the last one this process wrote (same fields, no meta) of a
+        device online is only read, not written (`last_seen` is then that much coarser)."""
         when = when or utcnow()
         if not meta:  # the usual message: a known device, online, heard from again
             fields, now = (name, address, channels, heartbeat), time.monotonic()
             last = self._written.get(code)
-            if last is not None and now - last[0] < SEEN_EVERY and last[1] == fields:
+            if last is not None and now - last[0] < every and last[1] == fields:
                 device = self.get(code)  # written a moment ago: read only (no write transaction)
                 if device is not None and device.online:
                     return device, False
