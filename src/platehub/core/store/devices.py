@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, insert, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc, insert_ignore
@@ -41,6 +41,17 @@ def _device(row) -> Device:
                   bool(row.online), dict(row.meta or {}), as_utc(row.first_seen), as_utc(row.last_seen),
                   row.gate_policy, None if row.alert_unknown is None else bool(row.alert_unknown),
                   row.lot_entrance, row.lot_exit, row.gate_device)
+
+
+_WHEN = bindparam("b_when", type_=devices.c.last_seen.type)
+# `DeviceRepo.seen` of a device online, built once: None keeps a field, heartbeat is only ever turned on
+_TOUCH = update(devices).where((devices.c.code == bindparam("b_code")) & devices.c.online.is_(True)).values(
+    last_seen=case((devices.c.last_seen > _WHEN, devices.c.last_seen), else_=_WHEN),
+    name=func.coalesce(bindparam("b_name"), devices.c.name),
+    address=func.coalesce(bindparam("b_address"), devices.c.address),
+    channels=func.coalesce(bindparam("b_channels"), devices.c.channels),
+    heartbeat=or_(devices.c.heartbeat, bindparam("b_heartbeat", type_=devices.c.heartbeat.type)),
+).returning(*devices.c)
 
 
 class DeviceRepo:
@@ -120,15 +131,10 @@ class DeviceRepo:
     def _touch(self, code: str, when: datetime, name: str | None, address: str | None, channels: int | None,
                heartbeat: bool) -> Device | None:
         """`seen` of a device that is online: None when it is unknown or offline."""
-        values: dict[str, Any] = {"last_seen": case((devices.c.last_seen > when, devices.c.last_seen), else_=when)}
-        if heartbeat:
-            values["heartbeat"] = True
-        for key, value in (("name", name), ("address", address), ("channels", channels)):
-            if value is not None:
-                values[key] = value
-        stmt = update(devices).where((devices.c.code == code) & devices.c.online.is_(True)).values(**values)
+        params = {"b_code": code, "b_when": when, "b_name": name, "b_address": address, "b_channels": channels,
+                  "b_heartbeat": heartbeat}
         with self.engine.begin() as conn:
-            row = conn.execute(stmt.returning(*devices.c)).first()
+            row = conn.execute(_TOUCH, params).first()
         return _device(row) if row else None
 
     def get(self, code: str) -> Device | None:
