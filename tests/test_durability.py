@@ -150,6 +150,7 @@ def _syscalls(log: str) -> list[tuple[int, str, str]]:
     out, open_calls = [], {}
     for i, line in enumerate(log.splitlines()):
         pid, _, rest = line.partition(" ")
+        rest = rest.lstrip()  # strace pads short pids
         if m := re.match(r"<\.\.\. (\w+) resumed>", rest):
             name, start = m.group(1), open_calls.pop((pid, m.group(1)), "")
             out.append((i, name, start + rest))
