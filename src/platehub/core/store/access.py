@@ -11,10 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
     Engine,
+    String,
     Text,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -60,6 +63,7 @@ def _like_escape(text: str) -> str:
 
 _BY_KEYS_SQLITE = select(T).where(T.c.plate_key.in_(
     select(literal_column("value", Text)).select_from(func.json_each(bindparam("keys")))))
+_BY_KEYS_PG = select(T).where(T.c.plate_key == any_(bindparam("keys", type_=ARRAY(String))))
 
 
 class AccessRepo:
@@ -151,14 +155,12 @@ class AccessRepo:
         with self.engine.connect() as conn:
             for i in range(0, len(keys), KEYS_PER_QUERY):
                 chunk = keys[i:i + KEYS_PER_QUERY]
+                # one parameter (a statement built once), not one bound parameter per key
                 if self.engine.dialect.name == "postgresql":
-                    from sqlalchemy import ARRAY, String, any_
-
-                    cond = T.c.plate_key == any_(bindparam("k", chunk, type_=ARRAY(String)))
-                else:  # one JSON parameter (a statement built once), not one bound parameter per key
-                    out.extend(_entry(r) for r in conn.execute(_BY_KEYS_SQLITE, {"keys": json.dumps(chunk)}))
-                    continue
-                out.extend(_entry(r) for r in conn.execute(select(T).where(cond)))
+                    rows = conn.execute(_BY_KEYS_PG, {"keys": chunk})
+                else:
+                    rows = conn.execute(_BY_KEYS_SQLITE, {"keys": json.dumps(chunk)})
+                out.extend(_entry(r) for r in rows)
         return out
 
     def by_plate(self, plate: str) -> list[Entry]:
