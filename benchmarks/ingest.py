@@ -141,10 +141,11 @@ async def load(url: str, cameras: int, image: bytes, warmup: float, duration: fl
     return {"events": stats.window, "events_s": stats.window / wall, "p50": pct(stats.latencies, 50),
             "p99": pct(stats.latencies, 99), "max": max(stats.latencies, default=float("nan")),
             "server_cpu_ms": server_cpu * 1000 / n, "client_cpu_ms": client_cpu * 1000 / n, "acked": stats.acked,
-            "errors": stats.errors}
+            "errors": stats.errors, "serials": f"bench{run}-%"}
 
 
-def stored_reads(db_url: str) -> int:
+def stored_reads(db_url: str, serials: str) -> int:
+    """Reads of this run's cameras (`serials`: a LIKE pattern)."""
     from sqlalchemy import text
 
     from platehub.core.store.database import connect
@@ -152,7 +153,8 @@ def stored_reads(db_url: str) -> int:
     engine = connect(db_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM reads WHERE protocol = 'allinone'")).scalar_one())
+            return int(conn.execute(text("SELECT count(*) FROM reads WHERE protocol = 'allinone' AND source LIKE :s"),
+                                    {"s": serials}).scalar_one())
     finally:
         engine.dispose()
 
@@ -222,7 +224,7 @@ def bench(args: argparse.Namespace, db_url: str | None) -> None:
         try:
             result = asyncio.run(load(url, args.cameras, image, args.warmup, args.duration, proc.pid))
             time.sleep(0.5)
-            stored = stored_reads(db_url or f"sqlite:///{(data / 'platehub.db').resolve()}")
+            stored = stored_reads(db_url or f"sqlite:///{(data / 'platehub.db').resolve()}", result["serials"])
         finally:
             proc.terminate()
             proc.wait(30)
