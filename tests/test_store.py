@@ -27,7 +27,7 @@ def store(request, tmp_path):
         url = request.getfixturevalue("pg_url")
         s = Store(url, tmp_path / "images")
         with s.engine.begin() as conn:
-            for table in ("reads", "usage", "webhooks", "api_tokens", "users"):
+            for table in ("decisions", "reads", "usage", "webhooks", "api_tokens", "users"):
                 conn.execute(text(f"DELETE FROM {table}"))
     yield s
     s.close()
@@ -73,6 +73,19 @@ def test_ingest_is_idempotent_on_the_senders_identity(store):
     assert store.reads.add([first]) == [first]
     assert store.reads.add([again, other]) == [other]
     assert store.reads.count() == 2
+
+
+def test_a_reads_first_gate_decision_is_stored_and_reported_new_the_second_refused(store):
+    """GateKeeper publishes, alerts and opens via another camera only for a decision `add` reports new:
+    on PostgreSQL an INSERT … ON CONFLICT DO NOTHING reports no row count (-1), so `add` must not
+    rely on it (it did: no decision was ever published there)."""
+    from platehub.core.store.decisions import Decision
+
+    at = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    first = Decision("read-1", "CAM", "allow_list", "open", "allowed", "on the allow list", at)
+    assert store.decisions.add(first) is True
+    assert store.decisions.add(Decision("read-1", "CAM", "never", "closed", "never", "policy never", at)) is False
+    assert store.decisions.get("read-1").action == "open"
 
 
 def test_tokens(store):

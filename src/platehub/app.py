@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -76,6 +77,7 @@ def ensure_admin(store: Store) -> str | None:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    started = time.time()
     store = Store.open(settings)
     generated = ensure_admin(store)
     if generated:
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bus.bind(asyncio.get_running_loop())
         state.commands.bind(asyncio.get_running_loop())
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
+        await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
         dispatcher.start()
         state.devices.start()
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)

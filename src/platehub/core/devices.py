@@ -166,12 +166,15 @@ class DeviceRegistry:
         self._task: asyncio.Task | None = None
         self._alerted: dict[tuple[str, str, str | None], float] = {}
         self._alert_guard = threading.Lock()
+        # a device's messages write its `last_seen` at most this often (one write per second, not one per
+        # read, on a busy lane), far below the silence that makes it offline
+        self.seen_every = min(1.0, settings.offline_after / 20)
 
     def seen(self, code: str, protocol: str, **fields) -> Device:
         """Record a message from `code` (thread-safe, blocking: call it off the event loop).
 
         `heartbeat=True` marks devices that send heartbeats: only they can be declared offline."""
-        device, came_online = self.repo.seen(code, protocol, **fields)
+        device, came_online = self.repo.seen(code, protocol, every=self.seen_every, **fields)
         if came_online:
             log.info("device %s (%s) online from %s", code, protocol, device.address or "?")
             self.bus.publish(DEVICE_STATUS, device)

@@ -1,5 +1,7 @@
 """Storing plate reads that cameras and other software send: images kept as the settings say,
-stored before published, idempotent on the sender's identity, vehicle passes merged."""
+stored before published, idempotent on the sender's identity, vehicle passes merged. Every method
+returns only once what it stored (or found stored) survives a crash and a power loss
+(`Store.durable`), so a door may acknowledge it."""
 
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ class Ingestor:
                  read.source, read.source_key)
         stored = self.store.reads.get_by_key(read.protocol, read.source_key) if read.source_key else None
         decision = self.store.decisions.get(stored.id) if stored is not None else None
+        self.store.durable()  # its first copy may still wait for its fsync
         return Ingested(stored or read, new=False, decision=decision)
 
     def _images(self, read: Read, full: bytes | None, plate: bytes | None, name: str | None = None) -> Read:
@@ -82,6 +85,7 @@ class Ingestor:
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
         decision = self._decide(read, live)
         self.observers.notify(read)
+        self.store.durable()
         self.bus.publish(READ_STORED, read)
         return Ingested(read, new=True, decision=decision)
 
@@ -109,9 +113,11 @@ class Ingestor:
             if read.raw is not None and read.raw in (stored.raw or {}).get("events", []):
                 log.info("%s read %s from %s: event resent, already merged", read.protocol, stored.plate or "-",
                          read.source)
+                self.store.durable()
                 return Ingested(stored, new=False)
             merged = self._merge(stored, read, full, plate)
             self.store.reads.replace(merged)
+            self.store.durable()
         log.info("%s read %s updated from %s (%s)", read.protocol, merged.plate or "-", read.source, merged.id)
         self.bus.publish(READ_UPDATED, merged)
         return Ingested(merged, new=False, updated=True)

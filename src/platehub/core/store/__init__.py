@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from platehub.core.store.access import AccessRepo
 from platehub.core.store.accounts import TokenRepo, UserRepo
 from platehub.core.store.camera_lists import CameraListRepo
-from platehub.core.store.database import connect, migrate
+from platehub.core.store.database import WalSync, connect, migrate, sqlite_path
 from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.hooks import WebhookRepo
-from platehub.core.store.images import ImageStore
+from platehub.core.store.images import TMP, ImageStore
 from platehub.core.store.parking import LotRepo, VisitRepo
 from platehub.core.store.reads import ReadRepo
 from platehub.core.store.sessions import SessionRepo
 from platehub.core.store.usage import UsageRepo
+
+log = logging.getLogger("platehub.store")
 
 
 class Store:
@@ -38,6 +41,31 @@ class Store:
         self.decisions = DecisionRepo(self.engine)
         self.camera_lists = CameraListRepo(self.engine)
         self.images = ImageStore(image_root)
+        path = sqlite_path(self.engine)
+        self._wal = WalSync(path, also=self.images.sync_names) if path is not None else None
+
+    def sweep_orphans(self, before: float) -> int:
+        """Delete the image files a crash left behind (see `images`): `.tmp` files, and images of the
+        last moments before `before` (epoch seconds, this run's start) whose read or recognition is not
+        stored. Screenshots (`snapshot-…`) are named by no read and kept. Returns the files removed."""
+        removed = 0
+        for path, rel in self.images.last_written(before):
+            if not path.name.endswith(TMP) and (path.name.startswith("snapshot-")
+                                                or self.reads.names_image(rel, path.name[:32])):
+                continue
+            path.unlink(missing_ok=True)
+            log.warning("removed %s: an image file left by an interrupted write (no stored read names it)", rel)
+            removed += 1
+        return removed
+
+    def durable(self) -> None:
+        """Return once everything committed and every image saved before the call survive a power loss
+        (call it before acknowledging data). SQLite: a group fsync of the image directories and the WAL;
+        PostgreSQL: its commits are durable already, the image directories are fsynced."""
+        if self._wal is not None:
+            self._wal.wait()
+        else:
+            self.images.sync_names()
 
     @classmethod
     def open(cls, settings) -> Store:

@@ -5,11 +5,30 @@ sync and other processes (the CLI while the server runs) compare it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from platehub.core import similar
@@ -40,6 +59,11 @@ def _values(entry: Entry) -> dict[str, Any]:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_BY_KEYS_SQLITE = select(T).where(T.c.plate_key.in_(
+    select(literal_column("value", Text)).select_from(func.json_each(bindparam("keys")))))
+_BY_KEYS_PG = select(T).where(T.c.plate_key == any_(bindparam("keys", type_=ARRAY(String))))
 
 
 class AccessRepo:
@@ -131,13 +155,12 @@ class AccessRepo:
         with self.engine.connect() as conn:
             for i in range(0, len(keys), KEYS_PER_QUERY):
                 chunk = keys[i:i + KEYS_PER_QUERY]
+                # one parameter (a statement built once), not one bound parameter per key
                 if self.engine.dialect.name == "postgresql":
-                    from sqlalchemy import ARRAY, String, any_
-
-                    cond = T.c.plate_key == any_(bindparam("k", chunk, type_=ARRAY(String)))
+                    rows = conn.execute(_BY_KEYS_PG, {"keys": chunk})
                 else:
-                    cond = T.c.plate_key.in_(chunk)
-                out.extend(_entry(r) for r in conn.execute(select(T).where(cond)))
+                    rows = conn.execute(_BY_KEYS_SQLITE, {"keys": json.dumps(chunk)})
+                out.extend(_entry(r) for r in rows)
         return out
 
     def by_plate(self, plate: str) -> list[Entry]:

@@ -1,7 +1,21 @@
-"""Database engine creation and migrations (SQLite in WAL mode by default, PostgreSQL by URL)."""
+"""Database engine creation and migrations (SQLite in WAL mode by default, PostgreSQL by URL).
+
+SQLite takes one writer at a time. Writers of this process queue on a lock taken at a transaction's
+first write statement and released when it ends (`_Connection`), instead of sleeping in SQLite's busy
+handler (whose back-off sleeps 1 to 100 ms); other processes (the CLI) still meet the busy timeout.
+
+Durability (SQLite): commits are written to the WAL without an fsync each (`synchronous=NORMAL`); a
+caller that is about to acknowledge data calls `WalSync.wait`, which returns once an fdatasync of
+the WAL that started after the call has completed: every commit made before the call is then on
+disk, as with `synchronous=FULL`, but one fsync serves every request waiting at that moment (group
+commit). PostgreSQL commits are durable by themselves (`synchronous_commit=on`, its default)."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +31,8 @@ def connect(url: str) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                  "factory": _connection_class(threading.Lock())})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -30,6 +45,128 @@ def connect(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+BUSY_TIMEOUT = 30.0  # seconds, as SQLite's busy_timeout
+
+
+def _connection_class(lock: threading.Lock) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class whose transactions hold `lock` (one per database) from their first
+    write statement to their commit or rollback."""
+
+    class _Cursor(sqlite3.Cursor):
+        def execute(self, sql, parameters=(), /):
+            self.connection._before(sql)
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql, seq_of_parameters, /):
+            self.connection._before(sql)
+            return super().executemany(sql, seq_of_parameters)
+
+    class _Connection(sqlite3.Connection):
+        _writing = False
+
+        def _before(self, sql: str) -> None:
+            if not self._writing and sql.lstrip()[:7].upper().startswith(_WRITES):
+                if not lock.acquire(timeout=BUSY_TIMEOUT):
+                    raise sqlite3.OperationalError("database is locked (by a writer of this process)")
+                self._writing = True
+
+        def _release(self) -> None:
+            if self._writing:
+                self._writing = False
+                lock.release()
+
+        def cursor(self, factory=_Cursor):
+            return super().cursor(factory)
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self._release()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self._release()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._release()
+
+    return _Connection
+
+
+class WalSync:
+    """Group fsync of a SQLite database's WAL (see the module docstring). Callers sync themselves:
+    the first waiter runs the fdatasync, the ones arriving meanwhile wait for the next one."""
+
+    def __init__(self, db_path: Path, also: Callable[[], None] | None = None) -> None:
+        """`also`: more syncing to do in each group fsync, before the WAL's (image file names)."""
+        self.wal = Path(f"{db_path}-wal")
+        self._also = also
+        self._cond = threading.Condition()
+        self._started = 0  # fsyncs started
+        self._done = 0  # the newest completed fsync (by start order)
+        self._syncing = False
+        self._inode: int | None = None
+
+    def wait(self) -> None:
+        """Return when everything committed before this call is on disk."""
+        with self._cond:
+            target = self._started + 1  # a sync in progress may have begun before our commit
+            while self._done < target:
+                if self._syncing:
+                    self._cond.wait()
+                    continue
+                self._syncing = True
+                self._started += 1
+                number = self._started
+                self._cond.release()
+                try:
+                    self._fsync()
+                finally:
+                    self._cond.acquire()
+                    self._syncing = False
+                    self._cond.notify_all()
+                self._done = number
+
+    def _fsync(self) -> None:
+        if self._also is not None:
+            self._also()
+        try:
+            fd = os.open(self.wal, os.O_RDONLY)
+        except FileNotFoundError:  # no WAL: the last connection closed and checkpointed it (synced)
+            return
+        try:
+            os.fdatasync(fd)
+            inode = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+        if inode != self._inode:  # a new WAL file: its directory entry must be durable too
+            sync_dir(self.wal.parent)
+            self._inode = inode
+
+
+def sync_dir(path: Path) -> None:
+    """fsync a directory, so the names created or renamed in it survive a power loss."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine (None for other databases and in-memory SQLite)."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    return Path(engine.url.database)
 
 
 def _config() -> Config:

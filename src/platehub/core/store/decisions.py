@@ -42,14 +42,17 @@ def _decision(row) -> Decision:
 class DecisionRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # built once (one per ingested read); RETURNING tells a new row from a skipped one on both
+        # databases (PostgreSQL's row count of INSERT … ON CONFLICT DO NOTHING is -1 through psycopg)
+        self._insert = insert_ignore(engine, decisions).returning(decisions.c.read_id)
 
     def add(self, d: Decision) -> bool:
         """False when the read was decided already (the first decision stands)."""
         with self.engine.begin() as conn:
-            return conn.execute(insert_ignore(self.engine, decisions).values(
+            return conn.execute(self._insert, dict(
                 read_id=d.read_id, device=d.device, policy=d.policy, action=d.action, reason=d.reason,
                 detail=d.why, at=d.at, list=d.list, entry_id=d.entry_id, entry_plate=d.entry_plate,
-                distance=d.distance, alert=d.alert)).rowcount > 0
+                distance=d.distance, alert=d.alert)).first() is not None
 
     def get(self, read_id: str) -> Decision | None:
         with self.engine.connect() as conn:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, case, func, insert, or_, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc, insert_ignore
@@ -43,19 +47,79 @@ def _device(row) -> Device:
                   row.secret_hash is not None)
 
 
+_WHEN = bindparam("b_when", type_=devices.c.last_seen.type)
+_PEER = bindparam("b_peer", type_=devices.c.peer_address.type)
+_FIRST_PIN = and_(bindparam("b_pin", type_=devices.c.heartbeat.type), devices.c.peer_address.is_(None),
+                  devices.c.pinned_address.is_(None))
+# `DeviceRepo.seen` of a device online, built once: None keeps a field, heartbeat is only ever turned on,
+# a pin is set only where the device had neither a pin nor a known address (values are the row's old ones)
+_TOUCH = update(devices).where((devices.c.code == bindparam("b_code")) & devices.c.online.is_(True)).values(
+    last_seen=case((devices.c.last_seen > _WHEN, devices.c.last_seen), else_=_WHEN),
+    name=func.coalesce(bindparam("b_name"), devices.c.name),
+    address=func.coalesce(bindparam("b_address"), devices.c.address),
+    channels=func.coalesce(bindparam("b_channels"), devices.c.channels),
+    heartbeat=or_(devices.c.heartbeat, bindparam("b_heartbeat", type_=devices.c.heartbeat.type)),
+    peer_address=func.coalesce(_PEER, devices.c.peer_address),
+    pinned_address=case((_FIRST_PIN, _PEER), else_=devices.c.pinned_address),
+).returning(*devices.c)
+
+
 class DeviceRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()  # .memo: {code: Device} inside `one_message`
+        self._written: dict[str, tuple[float, tuple]] = {}  # code → (monotonic time, fields) of the last `seen` write
+        self._get = select(devices).where(devices.c.code == bindparam("code"))
+
+    @contextmanager
+    def one_message(self) -> Iterator[None]:
+        """While one message is handled (in this thread), `get` answers each device once from the
+        database and then from memory: the registry, the gate, parking and the reply see one state of
+        the device, for one query instead of one each."""
+        self._local.memo = {}
+        try:
+            yield
+        finally:
+            self._local.memo = None
+
+    def _remember(self, device: Device) -> Device:
+        memo = getattr(self._local, "memo", None)
+        if memo is not None:
+            memo[device.code] = device
+        return device
+
+    def _forget(self, code: str | None = None) -> None:
+        memo = getattr(self._local, "memo", None)
+        if memo and code is not None:
+            memo.pop(code, None)
+        elif memo:
+            memo.clear()
 
     def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
              channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
-             when: datetime | None = None, peer: str | None = None, pin: bool = False) -> tuple[Device, bool]:
+             when: datetime | None = None, peer: str | None = None, pin: bool = False,
+             every: float = 0.0) -> tuple[Device, bool]:
         """Record that `code` was heard from; returns the device and whether it came (back) online.
 
         Fields given as None keep their stored value; `meta` is merged into the stored one. `peer`: the
         network address the message came from; `pin`: pin a device to it when it had none yet (first
-        sight)."""
+        sight). `every`: seconds within which a message like the last one this process wrote (same
+        fields, no meta) of a device online is only read, not written (`last_seen` is then that much
+        coarser)."""
         when = when or utcnow()
+        if not meta:  # the usual message: a known device, online, heard from again
+            fields, now = (name, address, channels, heartbeat, peer, pin), time.monotonic()
+            last = self._written.get(code)
+            if last is not None and now - last[0] < every and last[1] == fields:
+                device = self.get(code)  # written a moment ago: read only (no write transaction)
+                if device is not None and device.online:
+                    return device, False
+            touched = self._touch(code, when, name, address, channels, heartbeat, peer, pin)
+            if touched is not None:
+                if len(self._written) > 10_000:
+                    self._written.clear()
+                self._written[code] = (now, fields)
+                return self._remember(touched), False
         with self.engine.begin() as conn:
             # insert-or-skip first, so two first messages of a new device at once cannot both insert
             created = conn.execute(insert_ignore(self.engine, devices).returning(devices.c.code).values(
@@ -79,12 +143,24 @@ class DeviceRepo:
                 conn.execute(update(devices).where(devices.c.code == code).values(**values))
                 came_online = not row.online
             row = conn.execute(select(devices).where(devices.c.code == code)).first()
-        return _device(row), came_online
+        return self._remember(_device(row)), came_online
+
+    def _touch(self, code: str, when: datetime, name: str | None, address: str | None, channels: int | None,
+               heartbeat: bool, peer: str | None, pin: bool) -> Device | None:
+        """`seen` of a device that is online: None when it is unknown or offline."""
+        params = {"b_code": code, "b_when": when, "b_name": name, "b_address": address, "b_channels": channels,
+                  "b_heartbeat": heartbeat, "b_peer": peer, "b_pin": bool(pin and peer)}
+        with self.engine.begin() as conn:
+            row = conn.execute(_TOUCH, params).first()
+        return _device(row) if row else None
 
     def get(self, code: str) -> Device | None:
+        memo = getattr(self._local, "memo", None)
+        if memo is not None and code in memo:
+            return memo[code]
         with self.engine.connect() as conn:
-            row = conn.execute(select(devices).where(devices.c.code == code)).first()
-        return _device(row) if row else None
+            row = conn.execute(self._get, {"code": code}).first()
+        return self._remember(_device(row)) if row else None
 
     def list(self, protocol: str | None = None) -> list[Device]:
         q = select(devices).order_by(devices.c.code)
@@ -99,6 +175,7 @@ class DeviceRepo:
         with self.engine.begin() as conn:
             # the condition is repeated in the UPDATE: a heartbeat between the two keeps its device online
             rows = conn.execute(update(devices).where(cond).values(online=False).returning(*devices.c)).all()
+        self._forget()
         return [replace(_device(r), online=False) for r in rows]
 
     def configure(self, code: str, **values: Any) -> bool:
@@ -109,6 +186,7 @@ class DeviceRepo:
                    "pinned_address", "secret_hash"}
         if not values or set(values) - allowed:
             raise ValueError(f"settable: {', '.join(sorted(allowed))}")
+        self._forget(code)
         with self.engine.begin() as conn:
             row = conn.execute(select(devices).where(devices.c.code == code).with_for_update()).first()
             if row is None:
@@ -160,6 +238,8 @@ def _command(row) -> Command:
 class CommandRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._pending = select(commands).where((commands.c.device == bindparam("device"))
+                                               & (commands.c.status == "pending")).order_by(commands.c.id)
 
     def enqueue(self, device: str, kind: str, payload: dict | None = None) -> Command:
         if kind not in COMMAND_KINDS:
@@ -172,9 +252,8 @@ class CommandRepo:
 
     def pending(self, device: str) -> list[Command]:
         """Oldest first."""
-        q = select(commands).where((commands.c.device == device) & (commands.c.status == "pending"))
         with self.engine.connect() as conn:
-            return [_command(r) for r in conn.execute(q.order_by(commands.c.id))]
+            return [_command(r) for r in conn.execute(self._pending, {"device": device})]
 
     def mark_delivered(self, ids: list[int], via: str, to: str | None = None) -> None:
         if not ids:

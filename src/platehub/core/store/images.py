@@ -1,28 +1,51 @@
-"""Image files of reads, under <data>/images/YYYY/MM/DD/."""
+"""Image files of reads, under <data>/images/YYYY/MM/DD/.
+
+A file is written to a temporary name, fsynced and renamed before the read that names it is stored
+(its directory is fsynced with the database's group fsync, before the read is acknowledged): a crash
+leaves at most a `.tmp` file or an image no read names (an orphan), never a read naming a missing or
+partial image. `Store.sweep_orphans` removes those at start-up."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+
+from platehub.core.store.database import sync_dir
+
+TMP = ".tmp"
 
 
 class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._renamed: set[Path] = set()  # directories with renames not yet fsynced
+        self._lock = threading.Lock()
 
     def save(self, name: str, data: bytes, when: datetime, ext: str = "jpg") -> str:
-        """Write atomically; returns the path relative to the store root."""
+        """Write atomically, the content durably; returns the path relative to the store root. The new
+        name is durable after the next `sync_names` (`Store.durable` calls it)."""
         rel = Path(f"{when:%Y/%m/%d}") / f"{name}.{ext}"
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = path.with_suffix(path.suffix + TMP)
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            os.fdatasync(f.fileno())
         os.replace(tmp, path)
+        with self._lock:
+            self._renamed.add(path.parent)
         return rel.as_posix()
+
+    def sync_names(self) -> None:
+        """fsync the directories of the files saved so far (one fsync per directory for many files)."""
+        with self._lock:
+            dirs, self._renamed = self._renamed, set()
+        for directory in dirs:
+            sync_dir(directory)
 
     def path(self, rel: str) -> Path:
         path = (self.root / rel).resolve()
@@ -32,3 +55,20 @@ class ImageStore:
 
     def load(self, rel: str) -> bytes:
         return self.path(rel).read_bytes()
+
+    def last_written(self, before: float, window: float = 300.0) -> Iterator[tuple[Path, str]]:
+        """(file, path relative to the root) of the files written in the `window` seconds before the newest
+        file older than `before` (epoch seconds), in the newest two day directories: where a crash leaves
+        its orphans. Files written since `before` (by this run) are left out."""
+        days = sorted(p for p in self.root.glob("[0-9]*/[0-9]*/[0-9]*") if p.is_dir())[-2:]
+        files = []
+        for day in days:
+            for entry in os.scandir(day):
+                if entry.is_file() and (mtime := entry.stat().st_mtime) < before:
+                    files.append((mtime, Path(entry.path)))
+        if not files:
+            return
+        newest = max(m for m, _ in files)
+        for mtime, path in files:
+            if mtime >= newest - window:
+                yield path, path.relative_to(self.root).as_posix()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from platehub.core.read import Box, Read
 from platehub.core.store.database import as_utc, insert_ignore
@@ -22,7 +22,7 @@ def _box_in(value: dict | None) -> Box | None:
 
 
 def to_row(read: Read) -> dict:
-    row = asdict(read)
+    row = {f.name: getattr(read, f.name) for f in fields(read)}  # shallow: asdict deep-copies `raw`
     row["box"] = _box_out(read.box)
     row["vehicle_box"] = _box_out(read.vehicle_box)
     row["candidates"] = [list(c) for c in read.candidates]
@@ -42,6 +42,10 @@ def from_row(row) -> Read:
 class ReadRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # built once: the statements of every ingested read (building one costs more than running it)
+        self._insert = insert_ignore(engine, reads).returning(reads.c.id)
+        self._by_key = select(reads).where((reads.c.protocol == bindparam("protocol"))
+                                           & (reads.c.source_key == bindparam("source_key")))
 
     def add(self, items: Iterable[Read]) -> list[Read]:
         """Store reads; a read whose (protocol, source_key) is already stored is skipped.
@@ -50,19 +54,16 @@ class ReadRepo:
         items = list(items)
         if not items:
             return []
-        stmt = insert_ignore(self.engine, reads).returning(reads.c.id)
         added = []
         with self.engine.begin() as conn:
             for read in items:
-                if conn.execute(stmt.values(**to_row(read))).first() is not None:
+                if conn.execute(self._insert, to_row(read)).first() is not None:
                     added.append(read)
         return added
 
     def get_by_key(self, protocol: str, source_key: str) -> Read | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(reads).where((reads.c.protocol == protocol) & (reads.c.source_key == source_key))
-            ).first()
+            row = conn.execute(self._by_key, {"protocol": protocol, "source_key": source_key}).first()
         return from_row(row) if row else None
 
     def replace(self, read: Read) -> None:
@@ -70,6 +71,14 @@ class ReadRepo:
         row = to_row(read)
         with self.engine.begin() as conn:
             conn.execute(update(reads).where(reads.c.id == read.id).values(**row))
+
+    def names_image(self, path: str, read_id: str) -> bool:
+        """Whether a stored read names the image file `path` (its file name starts with the id of the read,
+        or of the recognition, that wrote it)."""
+        owner = (reads.c.id == read_id) | (reads.c.event_id == read_id)
+        named = (reads.c.image_full == path) | (reads.c.image_plate == path)
+        with self.engine.connect() as conn:
+            return conn.execute(select(reads.c.id).where(owner & named).limit(1)).first() is not None
 
     def get(self, read_id: str) -> Read | None:
         with self.engine.connect() as conn:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,7 @@ from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Door, Ori
 from platehub.protocols.forms import FormError
 
 log = logging.getLogger("platehub.allinone")
+PUSH_THREADS = 16
 
 
 async def _form(request: Request, body: bytes) -> dict[str, str]:
@@ -35,6 +37,9 @@ async def _form(request: Request, body: bytes) -> dict[str, str]:
 
 def router(settings: Settings) -> APIRouter:
     door = Door(settings)
+    # pushed messages are handled by at most PUSH_THREADS threads: enough for one per camera of a busy
+    # site while most wait for their fsyncs (which overlap), few enough not to crowd the GIL
+    pushes = anyio.CapacityLimiter(PUSH_THREADS)
     polls = CometPolls(door, settings.comet_hold)
     r = APIRouter(tags=["All-in-one ANPR cameras (HTTP push)"])
 
@@ -46,7 +51,8 @@ def router(settings: Settings) -> APIRouter:
             origin = Origin(request.url.scheme, request.headers.get("host") or request.url.netloc, client,
                             request.query_params.get(SNAPSHOT_DEVICE_PARAM))
             if codec.looks_like_json(body):
-                status, reply = await run_in_threadpool(door.handle_json, hub, body, origin)
+                status, reply = await anyio.to_thread.run_sync(door.handle_json, hub, body, origin,
+                                                               limiter=pushes)
                 return JSONResponse(reply, status_code=status)
             try:
                 reg = codec.parse_registration(await _form(request, body))

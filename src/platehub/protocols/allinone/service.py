@@ -105,6 +105,8 @@ class Door:
                     sync.recorded(device, op, entries)
             if batch is not None:
                 sync.sent(device, batch)
+        if reply.carried or batch is not None:
+            hub.store.durable()  # what the reply carries is recorded as delivered before the camera hears it
         return reply
 
     # ------------------------------------------------------------------ messages
@@ -117,6 +119,10 @@ class Door:
         except BadMessage as e:
             log.warning("all-in-one: bad message from %s: %s", origin.client, e)
             return 200, codec.refusal(str(e))
+        with hub.store.devices.one_message():
+            return self._handle(hub, msg, origin, received)
+
+    def _handle(self, hub, msg: codec.Message, origin: Origin, received: datetime) -> tuple[int, dict]:
         if isinstance(msg, AlarmInfoPlate):
             return self.plate(hub, msg, origin, received)
         if isinstance(msg, AlarmIoIn):
