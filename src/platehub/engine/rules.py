@@ -11,8 +11,8 @@
   (except I/O where a country issues neither: Chinese serials). Up to two stray
   end characters it was unsure of (EU band, sticker edges) may be trimmed. The guide is ignored
   when fitting needs too many changes or the fitted read is much less likely than the raw one
-  ("treated as a guide"), and it never prefers a shorter text that drops characters the likeliest
-  read was sure of (a partial reading that happens to fit a shorter template). A wrong region
+  ("treated as a guide"), and it never prefers a shorter text that drops characters one of the
+  readings was sure of (a partial reading that happens to fit a shorter template). A wrong region
   therefore costs nothing: no full read fits, the raw read stays.
 - `region: strict` keeps only candidates that fit a template or a text format.
 """
@@ -181,15 +181,15 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
 
     Empty when nothing was read, or when strict mode found nothing that fits."""
     raw: dict[str, float] = {}
-    raw_probs: dict[str, list[float]] = {}
     guided: dict[str, float] = {}
+    reads: list[tuple[str, list[float]]] = []  # each reading's own text: what it was sure of
     for chars, factor in options:
         if not chars:
             continue
+        reads.append(("".join(c.char for c in chars), [c.prob for c in chars]))
         for text, probs in beam(chars, limit):
             score = _mean(probs) * factor
-            if score > raw.get(text, 0.0):
-                raw[text], raw_probs[text] = score, probs
+            raw[text] = max(raw.get(text, 0.0), score)
             if guide.fits(text) and _plausible_swaps(text, probs, chars):
                 guided[text] = max(guided.get(text, 0.0), score)
         if guide.active:
@@ -197,12 +197,11 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
                 guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
     if not raw:
         return []
-    best = max(raw, key=raw.__getitem__)
-    best_raw = raw[best]
+    best_raw = max(raw.values())
     ranked: list[Candidate] = []
     if guide.active:
         good = {t: s for t, s in guided.items()
-                if s >= GUIDE_MIN_RATIO * best_raw and not _drops_sure(t, best, raw_probs[best])}
+                if s >= GUIDE_MIN_RATIO * best_raw and not any(_drops_sure(t, r, p) for r, p in reads)}
         ranked += [Candidate(t, round(s, 3)) for t, s in sorted(good.items(), key=lambda x: -x[1])]
     if not guide.strict:
         ranked += [Candidate(t, round(s, 3)) for t, s in sorted(raw.items(), key=lambda x: -x[1])]
