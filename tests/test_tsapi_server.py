@@ -200,7 +200,7 @@ def test_indent(server):
     assert "\n" not in httpx.get(server.url + "/api/info?timezone&indent=0").text
     assert "\n" not in httpx.get(server.url + "/api/info?timezone&indent=9").text  # out of 0..8
     c = signed_in(server)
-    assert c.get("/api/enum?what=realtimeEvent&indent=4").text.startswith('[\n    "LPR"')
+    assert c.get("/api/enum?what=realtimeEvent&indent=4").text.startswith('[\n    "channelStatus"')
     assert json.loads(c.get("/api/find?what=eventLog&indent=3").text)["at"] == 0
 
 
@@ -313,9 +313,11 @@ def test_enum_items(server):
     c = signed_in(server)
     assert c.get("/api/enum?what=channel").json() == []
     assert c.get("/api/enum?what=parkingLot").json() == {"counter": [], "group": []}
-    assert c.get("/api/enum?what=realtimeEvent").json() == ["LPR", "channelStatus", "emergencyCall", "systemEvent",
-                                                            "parkingCount", "recordingStatus", "motionChanges",
-                                                            "object"]
+    # the guide's "Real-time event list @0.9.6" example, plus bodyTemperature ("Body Temperature Event
+    # @0.9.14"): every topic /wsapi/subscribeEvents accepts (issue 11: packing was missing)
+    guide = ["channelStatus", "emergencyCall", "LPR", "systemEvent", "motionChanges", "recordingStatus",
+             "parkingCount", "packing", "object"]
+    assert sorted(c.get("/api/enum?what=realtimeEvent").json()) == sorted([*guide, "bodyTemperature"])
     assert c.get("/api/enum?what=objectType").json() == []
     assert c.get("/api/enum?what=objectAttr").json() == {}
     assert c.get("/api/enum?what=objectAttr&type=vehicle").json() == {}

@@ -32,7 +32,7 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking
 from platehub.core.store.accounts import RIGHTS, User
 from platehub.protocols.origin import cross_site
-from platehub.protocols.tsapi import messages, system_info
+from platehub.protocols.tsapi import events, messages, system_info
 from platehub.protocols.tsapi.auth import (
     BadCredentials,
     SignInRefused,
@@ -50,8 +50,6 @@ log = logging.getLogger("platehub.tsapi")
 API_VERSION = "TS-API@0.9.19"  # the guide version the implemented parts follow
 PRODUCT = "platehub"
 PUBLIC_INFO = ("apiVersion", "siteName", "timezone", "product", "license")
-REALTIME_EVENTS = ("LPR", "channelStatus", "emergencyCall", "systemEvent", "parkingCount", "recordingStatus",
-                   "motionChanges", "object")
 ENUM_ITEMS = ("channel", "lprSrc", "emergencyCall", "eventType", "parkingLot", "realtimeEvent", "objectType",
               "objectAttr")
 
@@ -336,7 +334,7 @@ def router(settings: Settings) -> APIRouter:
         if what == "parkingLot":
             return respond(request, await run_in_threadpool(_parking_lots, request.app))
         if what == "realtimeEvent":
-            return respond(request, list(REALTIME_EVENTS))
+            return respond(request, list(events.TOPICS))  # what /wsapi/subscribeEvents accepts
         if what == "objectType":
             return respond(request, [])  # platehub reads plates; it has no object detector
         return respond(request, {})  # objectAttr: no object types, so no attributes
