@@ -24,12 +24,14 @@ from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
+from platehub.core.metrics import Metrics
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.store import Store
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
+from platehub.protocols import metrics as metrics_route
 from platehub.protocols.allinone import routes as allinone
 from platehub.protocols.ffjson import routes as ffjson
 from platehub.protocols.manage import accounts as manage_accounts
@@ -60,6 +62,7 @@ class Platehub:
     lists: AccessLists
     gate: GateKeeper
     whitelist: WhitelistSync
+    metrics: Metrics
     version: str = __version__
 
 
@@ -85,13 +88,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     bus = Bus()
     commands = CommandQueue(store.commands)
     lists = AccessLists(store.access, settings)
+    metrics = Metrics(store, bus, enabled=settings.metrics != "off")
+    on = metrics.enabled
     state = Platehub(
-        settings, store, bus, Recognizer(settings, store, bus, engine), RateLimiter(settings.rate_limit),
+        settings, store, bus, Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None),
+        RateLimiter(settings.rate_limit),
         DeviceRegistry(settings, store.devices, bus), commands, Ingestor(settings, store, bus), lists,
         GateKeeper(settings, lists, store.decisions, bus, commands), WhitelistSync(settings, store.camera_lists,
                                                                                    settings.zone),
+        metrics,
     )
-    dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
+    dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
+    if on:  # counters only on the ingest path; the rest is read when scraped (core/metrics.py)
+        state.ingestor.observers.append(metrics.on_read)
+        state.recognizer.observers.append(metrics.on_read)
+        metrics.queues["recognition"] = lambda: state.recognizer.pending
+        metrics.queues["webhook_events"] = lambda: dispatcher.depths()["webhook_events"]
+        metrics.queues["webhook_deliveries"] = lambda: dispatcher.depths()["webhook_deliveries"]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -141,6 +154,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse({"detail": "Internal server error; the server log has the details."}, status_code=500)
 
     app.include_router(snapshot.router)
+    if on:
+        app.include_router(metrics_route.router)
     app.include_router(ffjson.router(settings))
     app.include_router(allinone.router(settings))
     app.include_router(tsapi.router(settings))

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IMAGE_RETENTION = ("none", "plate", "full")
+METRICS = ("local", "open", "token", "off")  # see core/metrics.py
 GATE_POLICIES = ("allow_list", "deny_list", "always", "never", "manual")  # see core/gate.py
 
 
@@ -71,6 +72,8 @@ class Settings:
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
     ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
+    # Monitoring
+    metrics: str = "local"  # /metrics: local (loopback open, others need an API token) | open | token | off
     # Web security
     allowed_origins: tuple[str, ...] = ()  # other origins (scheme://host[:port]) whose pages may use the session
     # cookie (besides the server's own host); e.g. the console's public address behind a reverse proxy
@@ -125,6 +128,7 @@ class Settings:
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
+            metrics=_env("METRICS", "local").strip().lower(),
             allowed_origins=tuple(o.rstrip("/").lower() for o in _env_list("ALLOWED_ORIGINS")),
             trusted_proxies=_env_list("TRUSTED_PROXIES"),
         )
@@ -139,6 +143,8 @@ class Settings:
             raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
         if not s.upload_url_deadline > 0:
             raise ValueError("PLATEHUB_UPLOAD_URL_DEADLINE must be a number of seconds above 0")
+        if s.metrics not in METRICS:
+            raise ValueError(f"PLATEHUB_METRICS must be one of {', '.join(METRICS)}")
         if s.image_retention not in IMAGE_RETENTION:
             raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
         return s

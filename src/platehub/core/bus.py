@@ -42,6 +42,7 @@ class Subscription:
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1
+            self._bus.dropped += 1
         self.queue.put_nowait(event)
 
     async def get(self) -> Event:
@@ -59,6 +60,12 @@ class Bus:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.dropped = 0  # events dropped for full subscriber queues since start (all subscribers)
+
+    def stats(self) -> tuple[int, int, int]:
+        """(subscribers, events queued for them, events dropped since start), for core.metrics."""
+        subs = list(self._subs)
+        return len(subs), sum(s.queue.qsize() for s in subs), self.dropped
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,8 +50,11 @@ class Recognition:
 
 
 class Recognizer:
-    def __init__(self, settings: Settings, store: Store, bus: Bus, engine: Engine | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, bus: Bus, engine: Engine | None = None,
+                 latency: Callable[[float], None] | None = None) -> None:
         self.settings = settings
+        self._latency = latency  # told the engine time (ms) of each call (core.metrics)
+        self.pending = 0  # calls in the engine pool, running or waiting (changed on the event loop only)
         self.store = store
         self.bus = bus
         self._engine = engine
@@ -88,7 +92,13 @@ class Recognizer:
         if limit and await run_in_threadpool(self.store.usage.calls, received) >= limit:
             raise QuotaExceeded()
         loop = asyncio.get_running_loop()
-        img, plates, ms = await loop.run_in_executor(self._pool, self._run, data, options)
+        self.pending += 1
+        try:
+            img, plates, ms = await loop.run_in_executor(self._pool, self._run, data, options)
+        finally:
+            self.pending -= 1
+        if self._latency is not None:
+            self._latency(ms)
         rec_id = new_id()
         reads, calls = await run_in_threadpool(
             self._store, rec_id, data, img, plates, options, filename, camera_id, timestamp or received, received

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -42,14 +43,22 @@ REDACTED_URLS = RedactedUrls()
 
 
 class WebhookDispatcher:
-    def __init__(self, settings: Settings, repo: WebhookRepo, bus: Bus, max_parallel: int = 8) -> None:
+    def __init__(self, settings: Settings, repo: WebhookRepo, bus: Bus, max_parallel: int = 8,
+                 failed: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self._failed = failed  # told the event kind of each delivery that failed after all retries (core.metrics)
         self.repo = repo
         self.bus = bus
         self._sem = asyncio.Semaphore(max_parallel)
         self._task: asyncio.Task | None = None
         self._deliveries: set[asyncio.Task] = set()
         self._client: httpx.AsyncClient | None = None
+
+    def depths(self) -> dict[str, int]:
+        """Events not yet dispatched, and deliveries in flight (retries included), for core.metrics."""
+        sub = getattr(self, "_sub", None)
+        return {"webhook_events": sub.queue.qsize() if sub is not None else 0,
+                "webhook_deliveries": len(self._deliveries)}
 
     def start(self) -> None:
         logging.getLogger("httpx").addFilter(REDACTED_URLS)  # once: a filter is added only if missing
@@ -111,6 +120,8 @@ class WebhookDispatcher:
                 if attempt < self.settings.webhook_retries:
                     await asyncio.sleep(delay)
                     delay *= 2
+        if self._failed is not None:
+            self._failed(hook.events)
         updated = await run_in_threadpool(
             self.repo.record_failure, hook.id, error, self.settings.webhook_disable_after
         )
