@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -48,8 +47,9 @@ def venv(tmp_path_factory) -> Path:
          env=_clean_env())
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
                      env=_clean_env()).stdout.strip())
-    deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    (site / "zz-platehub-test-deps.pth").write_text("".join(f"{p}\n" for p in sorted(deps)))
+    # this process's import path, less any folder holding a platehub package (src/): the dependencies only
+    deps = [p for p in sys.path if p and Path(p).is_dir() and not (Path(p) / "platehub").exists()]
+    (site / "zz-platehub-test-deps.pth").write_text("".join(f"{p}\n" for p in deps))
     return venv
 
 
