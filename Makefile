@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: serve test install lint bench
+.PHONY: serve test install deps lint bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,7 +16,10 @@ install: $(VENV)/.installed
 serve: install  ## set up and run the server on the embedded default (SQLite + images under ./data)
 	$(VENV)/bin/platehub serve
 
-test: install  ## set up and run the tests (lint included)
+deps:  ## the Debian packages the tests start for real (PostgreSQL, Chromium, ...), installed when missing
+	tools/install-test-deps
+
+test: deps install  ## set up and run the tests (lint included)
 	$(VENV)/bin/ruff check src tests
 	$(PY) -m pytest -q
 

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _dev_data() -> Path | None:
-    candidates = [os.environ.get("PLATEHUB_DEV_DATA"), REPO.parent / "shared/data/plates-dev",
-                  Path("/work/shared/data/plates-dev")]
+    """PLATEHUB_DEV_DATA, else ../shared/data/plates-dev beside the repository."""
+    candidates = [os.environ.get("PLATEHUB_DEV_DATA"), REPO.parent / "shared/data/plates-dev"]
     for c in candidates:
         if c and (Path(c) / "manifest.jsonl").exists():
             return Path(c)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from conftest import DEV_DATA, REPO
 
 from platehub.engine.regions import (
     DIGIT_TO_LETTER,
@@ -20,8 +20,8 @@ from platehub.engine.regions import (
     templates_for,
 )
 
-SPEC = Path("/work/shared/specs/003_78413a868baf8827.txt")
-PLATES_DEV = Path("/work/shared/data/plates-dev")
+SPEC = REPO.parent / "shared/specs/003_78413a868baf8827.txt"
+PLATES_DEV = DEV_DATA or REPO.parent / "shared/data/plates-dev"
 
 # Labelled plates known not to fit their country's templates, with the reason.
 KNOWN_MISFITS = {

@@ -1,8 +1,10 @@
 """Export the safelicensing YOLOv8n plate detector (.pt) to the ONNX model shipped in
 src/platehub/models/plate_detector.onnx (and, with --int8, plate_detector_int8.onnx).
 
-Run it in a THROWAWAY venv, never in the project's .venv (torch is only needed here, once):
+Run it in a THROWAWAY venv, never in the project's .venv (torch is only needed here, once),
+starting in the repository root:
 
+    REPO=$PWD
     python3 -m venv /tmp/export/venv && . /tmp/export/venv/bin/activate
     pip install torch==2.13.0                 # ONLY this version: the CPU wheel; others pull GBs of CUDA
     pip install --no-deps ultralytics         # its declared deps would pull a second torch/opencv
@@ -12,7 +14,7 @@ Run it in a THROWAWAY venv, never in the project's .venv (torch is only needed h
     mkdir -p /tmp/export/pkgs && cd /tmp/export/pkgs
     pip download --no-deps safelicensing==1.0.3 -d .     # the model source (Apache-2.0 wheel)
     unzip -o -q safelicensing-1.0.3-py3-none-any.whl -d safelicensing
-    python /work/main/tools/export_detector.py --pt /tmp/export/pkgs/safelicensing/safelicensing/best.pt
+    python "$REPO"/tools/export_detector.py --pt /tmp/export/pkgs/safelicensing/safelicensing/best.pt
 
 Versions used for the committed files: ultralytics 8.4.190, torch 2.13.0+cpu, onnx 1.23.2,
 onnxslim 0.1.98, onnxruntime 1.31.1, Python 3.11.
@@ -37,8 +39,8 @@ What it does:
      13 ua, 12 ro), or --calib-list FILE gives one image path per line.
 
 Full rerun of both committed files (about 30 s on 2 cores):
-    python /work/main/tools/export_detector.py --pt /tmp/export/pkgs/safelicensing/safelicensing/best.pt \
-        --int8 --calib-manifest /work/shared/data/plates-dev/manifest.jsonl
+    python "$REPO"/tools/export_detector.py --pt /tmp/export/pkgs/safelicensing/safelicensing/best.pt \
+        --int8 --calib-manifest "$REPO"/../shared/data/plates-dev/manifest.jsonl
 
 The script sets YOLO_OFFLINE=1 itself, so Ultralytics never tries the network.
 """
