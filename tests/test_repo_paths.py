@@ -29,6 +29,8 @@ def test_no_file_of_the_repository_names_a_machine_path():
         path = REPO / name
         if not name or path.name == "test_repo_paths.py":  # its own examples are not findings
             continue
+        if name == ".ci/run":  # the CI machine's own entry point may name where that machine keeps shared/
+            continue
         if not path.is_file() or path.suffix in (".onnx", ".pt", ".jpg", ".png", ".whl"):
             continue
         try:
