@@ -26,6 +26,7 @@ from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
+from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                                                                    settings.zone),
     )
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
+    retention = RetentionJob(Retention(settings, store))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -101,11 +103,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
         dispatcher.start()
         state.devices.start()
+        retention.start()  # PLATEHUB_RETAIN_*: in batches, in a worker thread
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
+        await retention.stop()
         await state.devices.stop()
         await dispatcher.stop()
         state.recognizer.close()

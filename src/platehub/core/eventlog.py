@@ -35,7 +35,7 @@ ACCESS = "access"  # gate alerts: a deny-list vehicle, an unknown vehicle (when 
 PARKING = "parking"  # a lot counted beyond its maximum
 KINDS: dict[str, tuple[str, ...]] = {
     SYSTEM: ("startup", "shutdown"),
-    PRIVACY: ("signIn", "signOut"),
+    PRIVACY: ("signIn", "signOut", "erased"),  # erased: platehub purge (core/erasure.py)
     SETTINGS: ("changed",),
     DEVICE: ("online", "offline", "moved", "refused"),
     EMERGENCY: ("callStart", "callEnd"),
