@@ -256,3 +256,29 @@ def test_bad_retention_settings_are_refused(monkeypatch):
     monkeypatch.setenv("PLATEHUB_RETAIN_READS_DAYS", "-1")
     with pytest.raises(ValueError, match="PLATEHUB_RETAIN_READS_DAYS"):
         Settings.from_env()
+
+
+def test_the_server_applies_the_limits_by_itself(tmp_path):
+    import time
+
+    from conftest import InProcess
+
+    data = tmp_path / "data"
+    store = Store.open(Settings(data_dir=data))
+    now = datetime.now(UTC)
+    old = add_read(store, "OLD1", now - timedelta(days=40))
+    recent = add_read(store, "NEW1", now - timedelta(days=1))
+    EventLogRepo(store.engine).add("system", "startup", now - timedelta(days=400))
+    store.close()
+    srv = InProcess(data, engine=object(), retain_reads_days=30, retain_events_days=90).start()
+    try:
+        deadline = time.time() + 30
+        while srv.hub.store.reads.get(old.id) is not None and time.time() < deadline:
+            time.sleep(0.1)
+        assert srv.hub.store.reads.get(old.id) is None and srv.hub.store.reads.get(recent.id) is not None
+        assert files(srv.hub.store) == {recent.image_full, recent.image_plate}
+        while EventLogRepo(srv.hub.store.engine).find(end=now - timedelta(days=90))[0] and time.time() < deadline:
+            time.sleep(0.1)
+        assert EventLogRepo(srv.hub.store.engine).find(end=now - timedelta(days=90))[0] == 0
+    finally:
+        srv.stop()
