@@ -27,6 +27,7 @@ from platehub.core.ingest import Ingestor
 from platehub.core.metrics import Metrics
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
+from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         metrics.queues["recognition"] = lambda: state.recognizer.pending
         metrics.queues["webhook_events"] = lambda: dispatcher.depths()["webhook_events"]
         metrics.queues["webhook_deliveries"] = lambda: dispatcher.depths()["webhook_deliveries"]
+    retention = RetentionJob(Retention(settings, store))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -114,11 +116,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
         dispatcher.start()
         state.devices.start()
+        retention.start()  # PLATEHUB_RETAIN_*: in batches, in a worker thread
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
+        await retention.stop()
         await state.devices.stop()
         await dispatcher.stop()
         state.recognizer.close()

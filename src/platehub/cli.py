@@ -393,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from platehub.cli_lists import add_parser as add_lists
     from platehub.cli_parking import add_parser as add_parking
+    from platehub.cli_retention import add_parser as add_retention
     from platehub.cli_users import add_parser as add_users
     from platehub.simulator import add_parsers as add_simulator
     from platehub.training.cli import add_parser as add_train
@@ -400,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users(sub)
     add_lists(sub)
     add_parking(sub)
+    add_retention(sub)
     add_simulator(sub)
     add_train(sub)
 

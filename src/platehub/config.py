@@ -43,6 +43,13 @@ class Settings:
     upload_url_hosts: tuple[str, ...] = ()  # hosts upload_url may fetch from; empty = upload_url disabled
     upload_url_deadline: float = 15.0  # seconds one upload_url fetch may take in all (a slow server gets 400)
     image_retention: str = "full"  # none | plate | full
+    # Retention (core/retention.py): 0 = keep for ever
+    retain_reads_days: float = 0.0  # reads (with their decisions, images and finished parking visits)
+    retain_images_days: float = 0.0  # image files (full and crop), by the day they were received
+    retain_images_gb: float = 0.0  # disk cap of the image store; the oldest files go first
+    retain_events_days: float = 0.0  # event log entries
+    retain_keep_lists: tuple[str, ...] = ()  # lists (allow, deny) whose vehicles keep their newest read
+    retain_interval: float = 3600.0  # seconds between runs of the retention job
     # Engine
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     ort_threads: int = 1  # intra-op threads per ONNX session
@@ -103,6 +110,12 @@ class Settings:
             upload_url_hosts=_env_list("UPLOAD_URL_HOSTS"),
             upload_url_deadline=float(_env("UPLOAD_URL_DEADLINE", "15")),
             image_retention=_env("IMAGE_RETENTION", "full"),
+            retain_reads_days=float(_env("RETAIN_READS_DAYS", "0")),
+            retain_images_days=float(_env("RETAIN_IMAGES_DAYS", "0")),
+            retain_images_gb=float(_env("RETAIN_IMAGES_GB", "0")),
+            retain_events_days=float(_env("RETAIN_EVENTS_DAYS", "0")),
+            retain_keep_lists=tuple(x.lower() for x in _env_list("RETAIN_KEEP_LISTS")),
+            retain_interval=float(_env("RETAIN_INTERVAL", "3600")),
             workers=int(_env("WORKERS", str(max(1, os.cpu_count() or 1)))),
             ort_threads=int(_env("ORT_THREADS", "1")),
             webhook_timeout=float(_env("WEBHOOK_TIMEOUT", "10")),
@@ -145,6 +158,13 @@ class Settings:
             raise ValueError("PLATEHUB_UPLOAD_URL_DEADLINE must be a number of seconds above 0")
         if s.metrics not in METRICS:
             raise ValueError(f"PLATEHUB_METRICS must be one of {', '.join(METRICS)}")
+        for name in ("reads_days", "images_days", "images_gb", "events_days"):
+            if not getattr(s, f"retain_{name}") >= 0:
+                raise ValueError(f"PLATEHUB_RETAIN_{name.upper()} must be a number >= 0 (0: keep for ever)")
+        if not s.retain_interval > 0:
+            raise ValueError("PLATEHUB_RETAIN_INTERVAL must be a number of seconds above 0")
+        if bad := set(s.retain_keep_lists) - {"allow", "deny"}:
+            raise ValueError(f"PLATEHUB_RETAIN_KEEP_LISTS: unknown list {', '.join(sorted(bad))} (allow, deny)")
         if s.image_retention not in IMAGE_RETENTION:
             raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
         return s

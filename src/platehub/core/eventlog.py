@@ -3,7 +3,8 @@
 Recorded: system start/stop (`record_start`/`record_stop`, called by the app's lifespan),
 sign-in/sign-out (the TS-API `/api/auth`), LPR devices coming online / going offline, heard from a new
 address (`moved`) or refused a message (`refused`), and emergency calls (the bus topics `device.status`,
-`device.address` and `emergency.call`, consumed by the `start()` task), and
+`device.address` and `emergency.call`, consumed by the `start()` task), erasures of a vehicle's data
+(`privacy`/`erased`, by core/erasure.py: who and the counts, never the plate), and
 settings changes (`settings_changed`, for whatever changes settings). Entries are stored first, then
 published on the bus as `EVENT_LOGGED` (for a later `systemEvent` WebSocket topic).
 
@@ -35,7 +36,7 @@ ACCESS = "access"  # gate alerts: a deny-list vehicle, an unknown vehicle (when 
 PARKING = "parking"  # a lot counted beyond its maximum
 KINDS: dict[str, tuple[str, ...]] = {
     SYSTEM: ("startup", "shutdown"),
-    PRIVACY: ("signIn", "signOut"),
+    PRIVACY: ("signIn", "signOut", "erased"),  # erased: platehub purge (core/erasure.py)
     SETTINGS: ("changed",),
     DEVICE: ("online", "offline", "moved", "refused"),
     EMERGENCY: ("callStart", "callEnd"),

@@ -3,7 +3,7 @@
 
 The guide gives some numbers: type 0 "System log" (code 1 "System startup", 2 "System shutdown"),
 type 1 "Privacy" (code 4 "Sign in"). Where it is silent platehub chose its own, unique across types:
-sign out 5, settings 2/60, LPR devices 3/50 (connected), 51 (disconnected), 52 (address changed) and
+sign out 5, data erased 6, settings 2/60, LPR devices 3/50 (connected), 51 (disconnected), 52 (address changed) and
 53 (message refused), emergency calls 4/70
 (started) and 71 (ended)."""
 
@@ -30,6 +30,7 @@ CODE_IDS: dict[tuple[str, str], int] = {
     (core.SYSTEM, "shutdown"): 2,
     (core.PRIVACY, "signIn"): 4,
     (core.PRIVACY, "signOut"): 5,
+    (core.PRIVACY, "erased"): 6,
     (core.SETTINGS, "changed"): 60,
     (core.DEVICE, "online"): 50,
     (core.DEVICE, "offline"): 51,
