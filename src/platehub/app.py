@@ -24,6 +24,7 @@ from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
+from platehub.core.mqtt import MqttBridge
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.store import Store
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                                                                    settings.zone),
     )
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus)
+    mqtt = MqttBridge(settings, store, bus, commands)  # off when PLATEHUB_MQTT_URL is unset
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
         await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
         dispatcher.start()
+        mqtt.start()
         state.devices.start()
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
         await state.devices.stop()
         await dispatcher.stop()
+        await mqtt.stop()
         state.recognizer.close()
         store.close()
 

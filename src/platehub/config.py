@@ -68,6 +68,9 @@ class Settings:
     whitelist_sync: bool = False  # keep all-in-one cameras' own whitelists equal to the access lists (devices
     # may override); off by default: a camera's first sync clears the whitelist it held
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
+    # MQTT (core/mqtt.py)
+    mqtt_url: str = ""  # mqtt[s]://user:password@host:port/prefix; empty = no MQTT
+    mqtt_commands: bool = False  # <prefix>/gate/<device>/open queues open_gate (by "mqtt")
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
     ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
@@ -123,6 +126,8 @@ class Settings:
             timezone=_env("TIMEZONE", ""),
             whitelist_sync=_env_bool("WHITELIST_SYNC", False),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
+            mqtt_url=_env("MQTT_URL", "").strip(),
+            mqtt_commands=_env_bool("MQTT_COMMANDS", False),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
             allowed_origins=tuple(o.rstrip("/").lower() for o in _env_list("ALLOWED_ORIGINS")),
