@@ -225,6 +225,8 @@ class MqttBridge:
         if self._client is None:
             return
         self._task.cancel()
+        if self._resync is not None:
+            self._resync.cancel()
         self._sub.close()
         client = self._client
 
@@ -239,8 +241,12 @@ class MqttBridge:
     # -- the event loop side
 
     async def _run(self) -> None:
+        warned = 0
         while True:
             event = await self._sub.get()
+            if self._sub.dropped > warned:
+                warned = self._sub.dropped
+                log.warning("MQTT: the bridge fell behind; %d event(s) dropped so far (oldest first)", warned)
             try:
                 if event.topic == READ_STORED and event.payload.source:
                     self._announce(self.topics.camera(event.payload.source))
