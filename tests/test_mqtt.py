@@ -18,6 +18,7 @@ import pytest
 from conftest import InProcess
 from mosquitto import Mosquitto
 
+from platehub.config import Settings
 from platehub.core import parking
 from platehub.core.mqtt import parse_url
 from platehub.simulator.allinone import Camera
@@ -89,6 +90,30 @@ def test_url_gives_host_port_credentials_and_prefix():
     assert parse_url("mqtts://broker").port == 8883 and parse_url("mqtt://broker").prefix == "platehub"
     with pytest.raises(ValueError):
         parse_url("http://broker")
+
+
+def test_a_bad_broker_url_is_refused_at_start_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("PLATEHUB_MQTT_URL", "tcp://broker:1883")
+    with pytest.raises(ValueError, match="PLATEHUB_MQTT_URL"):
+        Settings.from_env()
+
+
+def test_a_device_gone_silent_is_retained_offline(tmp_path_factory, broker):
+    server = _serve(tmp_path_factory, broker, "ph6", offline_after=1.0)
+    listener = Listener(broker.port, "ph6/#")
+    try:
+        _push(server, "cam-quiet", "QQ111QQ")
+        assert listener.json("ph6/device/cam-quiet")["state"] == "online"
+        listener.json("ph6/device/cam-quiet", lambda b: b["state"] == "offline")
+    finally:
+        listener.close()
+    late = Listener(broker.port, "ph6/device/#")
+    try:
+        payload, retained = late.wait("ph6/device/cam-quiet")
+        assert retained and json.loads(payload)["online"] is False
+    finally:
+        late.close()
+        server.stop()
 
 
 def test_read_decision_alert_and_device_status_arrive_as_documented(tmp_path_factory, broker):

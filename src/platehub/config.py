@@ -140,6 +140,8 @@ class Settings:
             s.zone  # noqa: B018 - validates the name
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"PLATEHUB_TIMEZONE: unknown time zone {s.timezone!r}") from None
+        if s.mqtt_url and not s.mqtt_url.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("PLATEHUB_MQTT_URL must look like mqtt://user:password@host:1883/prefix (or mqtts://)")
         if not 0 <= s.match_edits <= 2:
             raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
         if not s.upload_url_deadline > 0:
