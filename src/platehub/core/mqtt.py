@@ -232,7 +232,10 @@ class MqttBridge:
 
         def close() -> None:
             if self.connected:
-                client.publish(self.topics.status, "offline", qos=1, retain=True).wait_for_publish(2)
+                try:
+                    client.publish(self.topics.status, "offline", qos=1, retain=True).wait_for_publish(2)
+                except (RuntimeError, ValueError):  # the broker went away meanwhile: its last will says offline
+                    pass
             client.disconnect()
             client.loop_stop()
 
