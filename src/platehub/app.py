@@ -25,6 +25,7 @@ from platehub.core.devices import DeviceRegistry
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
 from platehub.core.metrics import Metrics
+from platehub.core.mqtt import MqttBridge
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.retention import Retention, RetentionJob
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         metrics.queues["webhook_events"] = lambda: dispatcher.depths()["webhook_events"]
         metrics.queues["webhook_deliveries"] = lambda: dispatcher.depths()["webhook_deliveries"]
     retention = RetentionJob(Retention(settings, store))
+    mqtt = MqttBridge(settings, store, bus, commands)  # off when PLATEHUB_MQTT_URL is unset
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
         await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
         dispatcher.start()
+        mqtt.start()
         state.devices.start()
         retention.start()  # PLATEHUB_RETAIN_*: in batches, in a worker thread
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await retention.stop()
         await state.devices.stop()
         await dispatcher.stop()
+        await mqtt.stop()
         state.recognizer.close()
         store.close()
 

@@ -76,6 +76,9 @@ class Settings:
     whitelist_sync: bool = False  # keep all-in-one cameras' own whitelists equal to the access lists (devices
     # may override); off by default: a camera's first sync clears the whitelist it held
     pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
+    # MQTT (core/mqtt.py)
+    mqtt_url: str = ""  # mqtt[s]://user:password@host:port/prefix; empty = no MQTT
+    mqtt_commands: bool = False  # <prefix>/gate/<device>/open queues open_gate (by "mqtt")
     # TS-API
     site_name: str = "platehub"  # /api/info?siteName
     ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
@@ -139,6 +142,8 @@ class Settings:
             timezone=_env("TIMEZONE", ""),
             whitelist_sync=_env_bool("WHITELIST_SYNC", False),
             pass_timeout=float(_env("PASS_TIMEOUT", "300")),
+            mqtt_url=_env("MQTT_URL", "").strip(),
+            mqtt_commands=_env_bool("MQTT_COMMANDS", False),
             site_name=_env("SITE_NAME", "").strip() or "platehub",
             ws_ping=float(_env("WS_PING", "30")),
             metrics=_env("METRICS", "local").strip().lower(),
@@ -152,6 +157,8 @@ class Settings:
             s.zone  # noqa: B018 - validates the name
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"PLATEHUB_TIMEZONE: unknown time zone {s.timezone!r}") from None
+        if s.mqtt_url and not s.mqtt_url.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("PLATEHUB_MQTT_URL must look like mqtt://user:password@host:1883/prefix (or mqtts://)")
         if not 0 <= s.match_edits <= 2:
             raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
         if not s.upload_url_deadline > 0:
