@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import Server
+from conftest import Server, free_port
 
 from platehub.config import Settings
 from platehub.simulator.allinone import Record, plate_message
@@ -94,3 +94,44 @@ def test_dashboard_page_first_after_sign_in(browser, site, viewport):
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    from postgres import postgres_server
+
+    with postgres_server(free_port()) as url:
+        yield url
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_hour_buckets_in_both_databases(dialect, tmp_path, request):
+    """The GROUP BY hour is dialect SQL (SQLite text, PostgreSQL timestamptz): the same reads give the
+    same buckets in both, the hour's edges included, reads older than the window and sourceless ones too."""
+    from platehub.core.dashboard import gather
+    from platehub.core.read import Read
+    from platehub.core.store import Store
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if dialect == "sqlite" else request.getfixturevalue("pg_url")
+    store = Store(url, tmp_path / "images")
+    try:
+        if dialect == "postgresql":
+            from sqlalchemy import text
+
+            with store.engine.begin() as conn:
+                conn.execute(text("DELETE FROM reads"))
+        def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+            return datetime(2026, 12, day, hour, minute, second, tzinfo=UTC)
+
+        stamps = [("cam1", at(2, 10)), ("cam1", at(2, 9, 59, 59)), ("cam1", at(2, 9)), ("cam2", at(1, 11, 5)),
+                  ("cam2", at(1, 10, 59)), (None, at(2, 10, 1))]
+        store.reads.add(Read(plate=f"AB{i}", plate_raw=f"AB{i}", protocol="snapshot", source=src, first_seen=ts)
+                        for i, (src, ts) in enumerate(stamps))
+        d = gather(store, at(2, 10, 30))
+        assert d.hours[0] == at(1, 11) and d.hours[-1] == at(2, 10) and len(d.hours) == 24
+        got = {s.source: {d.hours[i].isoformat(): n for i, n in enumerate(s.counts) if n} for s in d.reads}
+        assert got == {"cam1": {"2026-12-02T10:00:00+00:00": 1, "2026-12-02T09:00:00+00:00": 2},
+                       "cam2": {"2026-12-01T11:00:00+00:00": 1},  # the read at 10:59 the day before is out
+                       "snapshot": {"2026-12-02T10:00:00+00:00": 1}}  # no source: counted under its protocol
+    finally:
+        store.close()
