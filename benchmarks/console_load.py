@@ -32,7 +32,7 @@ PASSWORD = "bench-console"
 
 
 def pages(read_id: str, keyword: str) -> list[tuple[str, str]]:
-    return [("live", "live"), ("search (newest 50 of all)", "search"),
+    return [("dashboard", "dashboard"), ("live", "live"), ("search (newest 50 of all)", "search"),
             (f"search keyword={keyword}", f"search?keyword={keyword}"),
             ("search 1 day", "search?from=2026-03-01T00:00:00%2B00:00&to=2026-03-02T00:00:00%2B00:00"),
             ("search page 1000", "search?at=49950"),

@@ -25,7 +25,7 @@ WAIT_MS = 20_000
 PLATE_PATH = Settings().allinone_plate_path
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 375, "height": 812}
-PAGES = ("live", "search", "devices", "lists", "parking", "try", "settings")
+PAGES = ("dashboard", "live", "search", "devices", "lists", "parking", "try", "settings")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_sign_in(browser, srv):
         c.page.wait_for_selector("#who:not([hidden])")
         assert c.page.inner_text("#who-name") == "admin"
         assert "platehub_session" in c.cookies()
-        c.page.wait_for_selector("section.page-live[data-ready='1']")
+        c.page.wait_for_selector("section.page-dashboard[data-ready='1']")
         c.page.click("#sign-out")
         c.page.wait_for_selector("#signin-form")
         assert httpx.get(srv.url + "/api/auth", cookies=c.cookies()).status_code == 401

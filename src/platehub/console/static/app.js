@@ -1,7 +1,7 @@
 // The console's shell: sign-in (TS-API session cookie), navigation, hash routing to page modules.
 import {api, clear, errorBox, h, session} from './lib.js';
 
-const PAGES = ['live', 'search', 'read', 'devices', 'lists', 'parking', 'try', 'settings'];
+const PAGES = ['dashboard', 'live', 'search', 'read', 'devices', 'lists', 'parking', 'try', 'settings'];
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const menu = document.getElementById('menu');
@@ -11,7 +11,7 @@ let generation = 0;
 function route() {
   const [path] = location.hash.replace(/^#\/?/, '').split('?');
   const [page, ...rest] = path.split('/');
-  return {page: PAGES.includes(page) ? page : 'live', arg: rest.map(decodeURIComponent).join('/')};
+  return {page: PAGES.includes(page) ? page : 'dashboard', arg: rest.map(decodeURIComponent).join('/')};
 }
 
 async function whoAmI() {

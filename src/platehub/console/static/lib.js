@@ -191,3 +191,53 @@ export function download(name, blob) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
+
+// A stacked bar chart drawn as inline SVG (no chart library, nothing from a CDN): `labels` along the
+// x axis, `series` [{name, values}] stacked per label, one <rect class="bar"> per non-zero value.
+const SVG = 'http://www.w3.org/2000/svg';
+const COLOURS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#4b5563', '#db2777'];
+
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+export function barChart(labels, series, {title = '', height = 160} = {}) {
+  const width = 600;
+  const left = 32;
+  const bottom = 18;
+  const totals = labels.map((_, i) => series.reduce((t, x) => t + (x.values[i] || 0), 0));
+  const max = Math.max(1, ...totals);
+  const slot = (width - left) / Math.max(1, labels.length);
+  const scale = (height - bottom - 6) / max;
+  const svg = s('svg', {class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title,
+    preserveAspectRatio: 'none'}, s('title', {}, title));
+  for (const y of [0, max]) {
+    const top = height - bottom - y * scale;
+    svg.append(s('line', {x1: left, x2: width, y1: top, y2: top, class: 'grid'}),
+      s('text', {x: left - 4, y: top + 4, 'text-anchor': 'end', class: 'axis'}, y));
+  }
+  labels.forEach((label, i) => {
+    let base = height - bottom;
+    series.forEach((x, k) => {
+      const v = x.values[i] || 0;
+      if (!v) return;
+      const bar = s('rect', {class: 'bar', x: left + i * slot + 1, y: base - v * scale, width: Math.max(1, slot - 2),
+        height: v * scale, fill: COLOURS[k % COLOURS.length], 'data-series': x.name, 'data-index': i, 'data-value': v},
+      s('title', {}, `${label}: ${x.name} ${v}`));
+      base -= v * scale;
+      svg.append(bar);
+    });
+    if (i % Math.ceil(labels.length / 8) === 0) {
+      svg.append(s('text', {x: left + i * slot + slot / 2, y: height - 4, 'text-anchor': 'middle', class: 'axis'}, label));
+    }
+  });
+  const legend = h('ul', {class: 'legend'}, series.map((x, k) => {
+    const dot = h('span', {class: 'dot'});
+    dot.style.background = COLOURS[k % COLOURS.length];
+    return h('li', {}, dot, ` ${x.name} (${x.values.reduce((a, b) => a + b, 0)})`);
+  }));
+  return h('figure', {class: 'chart-box'}, svg, series.length ? legend : h('p', {class: 'muted'}, 'No reads in this period.'));
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
@@ -117,3 +117,17 @@ class ReadRepo:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(reads)).scalar_one())
+
+    def per_hour(self, since: datetime) -> list[tuple[datetime, str, int]]:
+        """(hour in UTC, source, reads) of the reads seen at `since` or later, GROUP BY hour and source
+        in the database (SQLite stores UTC text, PostgreSQL timestamptz)."""
+        if self.engine.dialect.name == "postgresql":
+            hour = func.to_char(func.timezone("UTC", reads.c.first_seen), "YYYY-MM-DD HH24")
+        else:
+            hour = func.substr(reads.c.first_seen, 1, 13)
+        source = func.coalesce(reads.c.source, reads.c.protocol)
+        q = (select(hour.label("hour"), source.label("source"), func.count().label("n"))
+             .where(reads.c.first_seen >= since).group_by(hour, source).order_by(hour, source))
+        with self.engine.connect() as conn:
+            return [(datetime.strptime(str(r.hour), "%Y-%m-%d %H").replace(tzinfo=UTC), str(r.source),
+                     int(r.n)) for r in conn.execute(q)]

@@ -16,9 +16,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
+from platehub.core import dashboard
 from platehub.core.commands import CommandError
 from platehub.core.devices import SettingError
 from platehub.core.eventlog import record_setting
+from platehub.core.parking import lot_json
 from platehub.core.read import Read
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
@@ -56,6 +58,18 @@ def router(settings: Settings) -> APIRouter:
     async def list_devices(request: Request, protocol: str | None = None) -> list[dict[str, Any]]:
         devices = await run_in_threadpool(request.app.state.platehub.store.devices.list, protocol)
         return [_render(d) for d in devices]
+
+    @r.get("/dashboard/", summary="The console's dashboard: reads per hour per source over the last 24 hours, "
+           "parking lots' current counts, devices, recent alerts, the latest reads")
+    async def get_dashboard(request: Request) -> dict[str, Any]:
+        d = await run_in_threadpool(dashboard.gather, request.app.state.platehub.store)
+        return {"hours": [iso_utc(h) for h in d.hours],
+                "reads": [{"source": s.source, "counts": list(s.counts)} for s in d.reads],
+                "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots], "occupancy_history": False,
+                "devices": [_render(x) for x in d.devices],
+                "alerts": [{"id": a.id, "at": iso_utc(a.at), "type": a.type, "code": a.code, "source": a.source,
+                            "details": a.details} for a in d.alerts],
+                "latest": [{k: v for k, v in _render_read(x).items() if k != "raw"} for x in d.latest]}
 
     @r.get("/devices/{code}/", summary="One device")
     async def get_device(request: Request, code: str) -> dict[str, Any]:
