@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from platehub.config import Settings
 from platehub.simulator.harness import free_port
@@ -61,6 +62,39 @@ def engine():
     from platehub.engine import Engine
 
     return Engine.load()
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """A throwaway PostgreSQL server (Debian's package) for one test module."""
+    from postgres import postgres_server
+
+    with postgres_server(free_port()) as url:
+        yield url
+
+
+def store_on(request, tmp_path: Path, wipe: tuple[str, ...]):
+    """A Store on SQLite or on the module's PostgreSQL (request.param), the `wipe` tables emptied there."""
+    from platehub.core.store import Store
+
+    if request.param == "sqlite":
+        return Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
+    store = Store(request.getfixturevalue("pg_url"), tmp_path / "images")
+    with store.engine.begin() as conn:
+        for table in wipe:
+            conn.execute(text(f"DELETE FROM {table}"))
+    return store
+
+
+def next_event(ws, timeout: float = 20.0) -> dict:
+    """The next WebSocket message that is not a ping."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if msg.get("topic") != "ping":
+            return msg
 
 
 class Server:

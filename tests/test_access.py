@@ -8,9 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import free_port
-from postgres import postgres_server
-from sqlalchemy import text
+from conftest import store_on
 
 from platehub.config import Settings
 from platehub.core import listfile, similar
@@ -31,20 +29,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday, 13:00 in Berlin
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    with postgres_server(free_port()) as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
-    else:
-        s = Store(request.getfixturevalue("pg_url"), tmp_path / "images")
-        with s.engine.begin() as conn:
-            conn.execute(text("DELETE FROM access_entries"))
+    s = store_on(request, tmp_path, ("access_entries",))
     yield s
     s.close()
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import Server, free_port
+from conftest import Server
 
 from platehub.config import Settings
 from platehub.simulator.allinone import Record, plate_message
@@ -94,14 +94,6 @@ def test_dashboard_page_first_after_sign_in(browser, site, viewport):
     finally:
         context.close()
     assert not errors, errors
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    from postgres import postgres_server
-
-    with postgres_server(free_port()) as url:
-        yield url
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])

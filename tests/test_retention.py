@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import free_port
-from postgres import postgres_server
+from conftest import store_on
 from sqlalchemy import func, select, text
 
 from platehub.config import Settings
@@ -30,24 +29,12 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 1000  # 1004 bytes
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    with postgres_server(free_port()) as url:
-        yield url
-
-
 TABLES = ("decisions", "visits", "reads", "event_log", "access_entries", "commands")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
-    else:
-        s = Store(request.getfixturevalue("pg_url"), tmp_path / "images")
-        with s.engine.begin() as conn:
-            for table in TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
+    s = store_on(request, tmp_path, TABLES)
     yield s
     s.close()
 

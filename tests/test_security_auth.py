@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import InProcess, Server, Site
+from conftest import InProcess, Server, Site, next_event
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -56,15 +56,6 @@ def reads(site: Site, plate: str) -> list[dict]:
 
 def ws_url(base: str, **params: str) -> str:
     return base.replace("http://", "ws://") + "/wsapi/subscribeEvents?" + urllib.parse.urlencode(params)
-
-
-def next_event(ws, timeout: float = 20.0) -> dict:
-    """The next message that is not a ping."""
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if msg.get("topic") != "ping":
-            return msg
 
 
 def first_answer(url: str, **kwargs) -> dict | tuple[int, str]:

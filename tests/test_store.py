@@ -5,30 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import free_port
-from postgres import postgres_server
+from conftest import store_on
 from sqlalchemy import text
 
 from platehub.core.read import Box, Read, normalize_plate
 from platehub.core.store import Store
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    with postgres_server(free_port()) as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "images")
-    else:
-        url = request.getfixturevalue("pg_url")
-        s = Store(url, tmp_path / "images")
-        with s.engine.begin() as conn:
-            for table in ("decisions", "reads", "usage", "webhooks", "api_tokens", "users"):
-                conn.execute(text(f"DELETE FROM {table}"))
+    s = store_on(request, tmp_path, ("decisions", "reads", "usage", "webhooks", "api_tokens", "users"))
     yield s
     s.close()
 

@@ -15,8 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Server, free_port
-from postgres import postgres_server
+from conftest import Server
 from sqlalchemy import insert, text
 
 from platehub.core import similar
@@ -274,12 +273,6 @@ def answers(store: Store) -> list:
     out.append(search.similar("5O%1-*2"))
     out.append(search.similar("QQ9999Q"))
     return out
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    with postgres_server(free_port()) as url:
-        yield url
 
 
 def test_store_search_is_the_same_on_postgresql(tmp_path, pg_url):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import Server
+from conftest import Server, next_event
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -136,15 +136,6 @@ def open_socket(srv, topics: str = "LPR", path: str = "/wsapi/subscribeEvents", 
     """A signed-in socket and its first message."""
     with connect(ws_url(srv, path, topics=topics, auth=b64(*user), **params), open_timeout=10) as ws:
         yield ws, json.loads(ws.recv(timeout=10))
-
-
-def next_event(ws, timeout: float = 20.0) -> dict:
-    """The next message that is not a ping."""
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if msg.get("topic") != "ping":
-            return msg
 
 
 def refused(url: str, **kwargs) -> tuple[int, str]:

@@ -21,6 +21,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from platehub.core import tasks
 from platehub.core.bus import DEVICE_ADDRESS, DEVICE_STATUS, EMERGENCY_CALL, Bus
 from platehub.core.redact import MASK, redact_url, secret_name
 from platehub.core.store.devices import Device
@@ -138,13 +139,8 @@ class EventLog:
             self._task = asyncio.create_task(self._consume(sub), name="event-log")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
 
 def record_setting(store, what: str, user: str | None = None, before: Any = None, after: Any = None,

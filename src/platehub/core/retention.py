@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, text, update
 
+from platehub.core import tasks
 from platehub.core.read import utcnow
 from platehub.core.store.schema import access_entries, decisions, event_log, reads, visits
 
@@ -312,10 +313,5 @@ class RetentionJob:
             self._task = asyncio.create_task(self._loop(), name="retention")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
