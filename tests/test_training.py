@@ -114,11 +114,14 @@ def test_stored_reads_export_as_a_training_folder(tmp_path):
 def test_pseudo_labels_only_where_the_readings_agree(tmp_path):
     rows = [{"file": f"crops/{n}.jpg", "text": None, "rows": None, "country": "pl", "kind": "unlabelled",
              "source": "s", "licence": "AGPL-3.0", **extra} for n, extra in
-            (("agree", {}), ("differ", {}), ("weak", {}), ("hint", {"hint": "wx12345"}), ("short", {}))]
+            (("agree", {}), ("differ", {}), ("weak", {}), ("hint", {"hint": "wx12345"}), ("short", {}),
+                             ("two", {}), ("outvoted", {}))]
     (tmp_path / "crops.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     reads = {"agree": [("WX12345", 0.97), ("WX12345", 0.95)], "differ": [("WX12345", 0.97), ("WX1234S", 0.96)],
              "weak": [("WX12345", 0.97), ("WX12345", 0.5)], "hint": [("WX12346", 0.99), ("WX12346", 0.99)],
-             "short": [("WX1", 0.99), ("WX1", 0.99)]}
+             "short": [("WX1", 0.99), ("WX1", 0.99)],
+             "two": [("WX12345", 0.97), ("WX1234S", 0.3), ("WX12345", 0.95)],  # two sure, one unsure
+             "outvoted": [("WX12345", 0.97), ("WX1234S", 0.93), ("WX12345", 0.95)]}  # a sure one disagrees
     out = tmp_path / "pseudo.jsonl"
-    assert data.pseudo_label(tmp_path, out, lambda f: reads[f.stem]) == 1
-    assert [(s.file.stem, s.text) for s in data.pseudo(tmp_path, out)] == [("agree", "WX12345")]
+    assert data.pseudo_label(tmp_path, out, lambda f: reads[f.stem]) == 2
+    assert [(s.file.stem, s.text) for s in data.pseudo(tmp_path, out)] == [("agree", "WX12345"), ("two", "WX12345")]

@@ -82,23 +82,25 @@ def folder(path: Path, source: str = "user") -> Iterator[Sample]:
                 yield Sample(f, text, 1, "", source, "user", text)
 
 
+def agreed(texts: list[str]) -> str:
+    """The one text that at least two of `texts` give and none contradicts; "" otherwise."""
+    return texts[0] if len(texts) >= 2 and len(set(texts)) == 1 else ""
+
+
 def pseudo_label(root: Path, out: Path, read: Callable[[Path], list[tuple[str, float]]],
                  min_score: float = 0.9, progress: Callable[[int, int], None] | None = None) -> int:
-    """Pseudo-labels for `plates-train`'s unlabelled crops: kept where the reader's readings agree
-    (every reading the same text), confidently (score ≥ min_score), with a plate's length, and — for
-    eu2 crops whose file name hints a text — the hint agrees. Written as `pseudo.jsonl`; returns the count."""
+    """Pseudo-labels for `plates-train`'s unlabelled crops: kept where at least two readings agree
+    confidently (score ≥ min_score) and no confident reading says otherwise, with a plate's length,
+    and — for eu2 crops whose file name hints a text — the hint agrees. Written as `pseudo.jsonl`;
+    returns the count."""
     items = list(unlabelled(root))
     kept = 0
     with out.open("w", encoding="utf-8") as fh:
         for i, (file, row) in enumerate(items):
             if progress:
                 progress(i, len(items))
-            reads = read(file)
-            texts = {t for t, _ in reads}
-            if len(texts) != 1 or not reads:
-                continue
-            text = texts.pop()
-            if not 4 <= len(text) <= 10 or min(s for _, s in reads) < min_score:
+            text = agreed([t for t, s in read(file) if s >= min_score])
+            if not 4 <= len(text) <= 10:
                 continue
             hint = clean(row.get("hint") or "")
             if hint and hint != text:

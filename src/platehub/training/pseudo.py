@@ -1,5 +1,6 @@
-"""Pseudo-labels for plates-train's unlabelled crops, read by the PP-OCR engine twice (the whole
-crop, and its text rows) and kept where both readings agree (`data.pseudo_label`):
+"""Pseudo-labels for plates-train's unlabelled crops, read three times — by the PP-OCR engine (the
+whole crop, and its text rows) and by platehub's plate reader — and kept where at least two
+readings agree confidently and none contradicts them (`data.pseudo_label`):
 
     python -m platehub.training.pseudo --data ../shared/data/plates-train --out build/plate-reader/pseudo.jsonl
 
@@ -14,17 +15,19 @@ from pathlib import Path
 
 import cv2
 
+from platehub.engine.plate_reader import PlateReader
 from platehub.engine.textrows import TextRowReader
 from platehub.training.data import pseudo_label
 
 
-def reader(engine: TextRowReader):
+def reader(engine: TextRowReader, plates: PlateReader):
     def read(path: Path) -> list[tuple[str, float]]:
         img = cv2.imread(str(path))
         if img is None:
             return []
         whole = engine.recognizer.recognize([img])[0]
-        out = [(whole.text, whole.score)]
+        own = plates.recognize([img])[0]
+        out = [(whole.text, whole.score), (own.text, own.score)]
         rows, main = engine.row_lines(img)
         if rows:
             out.append((rows[main].text, rows[main].score))
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if i % 100 == 0:
             print(f"\r{i}/{n}", end="", file=sys.stderr, flush=True)
 
-    kept = pseudo_label(args.data, args.out, reader(TextRowReader.load()), args.min_score, progress)
+    kept = pseudo_label(args.data, args.out, reader(TextRowReader.load(), PlateReader()), args.min_score, progress)
     print(f"\n{kept} pseudo-labels written to {args.out}", file=sys.stderr)
     return 0
 
