@@ -136,3 +136,25 @@ def test_where_a_country_issues_no_i_or_o_a_sure_o_is_the_digit():
     read = line("皖A05INO", [0.99, 1.0, 0.99, 1.0, 0.56, 1.0, 0.98], alts={6: [("Q", 0.01)]})
     assert candidates(readings([read], 0), guide_for(EngineOptions(regions=("cn",))))[0].plate == "皖A051N0"
     assert candidates(readings([read], 0), guide_for(EngineOptions()))[0].plate == "皖A05INO"
+
+
+def test_a_special_use_series_ranks_below_a_common_plate():
+    # A dev crop: the plate reader read 川X90621 as NX90621 (N 0.93), which has the shape of a
+    # Chinese military plate (VA12345); PP-OCR read the province character. With regions=cn the
+    # common shape (province + letter + 5) wins; the military read stays a candidate, is not taken
+    # as confident, and alone it is still the answer (nothing is invented).
+    from platehub.engine.rules import confident
+
+    cn = guide_for(EngineOptions(regions=("cn",)))
+    reader = line("NX90621", [0.93] + [0.99] * 6, alts={0: [("M", 0.05), ("川", 0.02)]})
+    second = line("川X90621", [1.0, 0.97] + [0.99] * 5)
+    cands = candidates([(reader.chars, 1.0), (second.chars, 1.0)], cn)
+    assert cands[0].plate == "川X90621" and "NX90621" in [c.plate for c in cands]
+    unseen = line("NX90621", [0.93] + [0.99] * 6, alts={0: [("M", 0.05)]})  # no reading saw a province
+    alone = candidates(readings([unseen], 0), cn)
+    assert alone[0].plate == "NX90621" and not confident(alone, cn)
+    military = line("VA12345", [0.99] * 7)
+    assert candidates(readings([military], 0), cn)[0].plate == "VA12345"
+    # where another requested country issues that shape commonly (Norway: AB 12345), it is common
+    both = guide_for(EngineOptions(regions=("cn", "no")))
+    assert confident(candidates(readings([military], 0), both), both)

@@ -121,7 +121,7 @@ class Engine:
         if profile.second_opinion == "doubtful":
             doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
         elif profile.second_opinion == "misfit":
-            doubtful = [i for i, c in enumerate(cands) if guide.active and not (c and guide.fits(c[0].plate))]
+            doubtful = [i for i, c in enumerate(cands) if guide.active and not (c and guide.settled(c[0].plate))]
         else:
             doubtful = []
         if doubtful and self.second_opinion is not None:

@@ -548,8 +548,18 @@ def matches(text: str, template: str) -> bool:
     return fits_any(text, (template,))
 
 
-def templates_for(regions: Iterable[str]) -> tuple[str, ...]:
-    """Union of the templates of the given regions' countries, deduplicated, order kept.
+# Special-use series a country issues in small numbers. A read that fits only one of these ranks
+# below a read that fits a common template (rules.RARE_FACTOR) and is not taken as confident: a
+# Chinese province character misread as a Latin letter (川X90621 read NX90621) otherwise looks
+# exactly like a military plate (VA12345).
+RARE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "cn": ("使######", "WJ^####*", "@@#####"),  # embassy, armed police, military
+}
+
+
+def templates_for(regions: Iterable[str], common: bool = False) -> tuple[str, ...]:
+    """Union of the templates of the given regions' countries, deduplicated, order kept; with
+    `common`, without each country's special-use series (RARE_TEMPLATES).
 
     Unknown region codes and countries without templates contribute nothing.
     """
@@ -558,8 +568,11 @@ def templates_for(regions: Iterable[str]) -> tuple[str, ...]:
         code = normalize_region(region)
         if code is None:
             continue
-        for template in TEMPLATES.get(country_of(code), ()):
-            out[template] = None
+        country = country_of(code)
+        rare = RARE_TEMPLATES.get(country, ()) if common else ()
+        for template in TEMPLATES.get(country, ()):
+            if template not in rare:
+                out[template] = None
     return tuple(out)
 
 

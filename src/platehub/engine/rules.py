@@ -38,6 +38,7 @@ TRIM_MAX_PROB = 0.7  # characters read at least this surely are never trimmed or
 SECOND_ROW_PENALTY = 0.97  # the main row alone, when a second row was found, ranks just below both
 WHOLE_BOX_FACTOR = 0.95  # the whole box read as one line: a fallback behind the text-row reading
 GUIDE_MIN_RATIO = 0.8  # a guided candidate keeps at least this share of the raw read's score (no junk)
+RARE_FACTOR = 0.85  # a read that fits only a special-use series (regions.RARE_TEMPLATES) ranks this much lower
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Guide:
     templates: tuple[str, ...]
     formats: tuple[re.Pattern[str], ...]
     strict: bool
+    common: tuple[str, ...] = ()  # the templates without the special-use series
 
     @property
     def active(self) -> bool:
@@ -54,11 +56,23 @@ class Guide:
     def fits(self, text: str) -> bool:
         return reg.fits_any(text, self.templates) or any(f.fullmatch(text) for f in self.formats)
 
+    def settled(self, text: str) -> bool:
+        """Whether `text` fits a common template or a text format: nothing for a second reading to settle."""
+        return self.fits(text) and self.weight(text) == 1.0
+
+    def weight(self, text: str) -> float:
+        """1 for a text that fits a common template or a text format, RARE_FACTOR for one that
+        fits only a special-use series."""
+        if len(self.common) == len(self.templates) or reg.fits_any(text, self.common):
+            return 1.0
+        return 1.0 if any(f.fullmatch(text) for f in self.formats) else RARE_FACTOR
+
 
 def guide_for(options: EngineOptions) -> Guide:
     formats = tuple(re.compile(f, re.IGNORECASE) for f in options.text_formats)
     templates = reg.templates_for(options.regions) if options.regions else ()
-    return Guide(options.regions, templates, formats, options.region_strict and bool(templates or formats))
+    common = reg.templates_for(options.regions, common=True) if options.regions else ()
+    return Guide(options.regions, templates, formats, options.region_strict and bool(templates or formats), common)
 
 
 def _mean(probs: Sequence[float]) -> float:
@@ -141,7 +155,7 @@ def _guided(chars: Sequence[CharProb], guide: Guide) -> list[tuple[str, float]]:
                 f.fullmatch("".join(c.char for c in sub_chars)) for f in guide.formats) else []
             for text, p, changes in fits:
                 if changes <= MAX_SUBSTITUTIONS and (changes or lead or tail):
-                    out.append((text, _mean(p) * factor))
+                    out.append((text, _mean(p) * factor * guide.weight(text)))
     return out
 
 
@@ -191,7 +205,7 @@ def candidates(options: Sequence[Reading], guide: Guide, limit: int = 10) -> lis
             score = _mean(probs) * factor
             raw[text] = max(raw.get(text, 0.0), score)
             if guide.fits(text) and _plausible_swaps(text, probs, chars):
-                guided[text] = max(guided.get(text, 0.0), score)
+                guided[text] = max(guided.get(text, 0.0), score * guide.weight(text))
         if guide.active:
             for fixed, s in _guided(chars, guide):
                 guided[fixed] = max(guided.get(fixed, 0.0), s * factor)
@@ -220,7 +234,9 @@ def confident(cands: Sequence[Candidate], guide: Guide) -> bool:
     requested templates/formats (or, with none requested, has a plate's length)."""
     if not cands or cands[0].score < CONFIDENT_SCORE:
         return False
-    return guide.fits(cands[0].plate) if guide.active else len(cands[0].plate) in PLAUSIBLE_LENGTH
+    if not guide.active:
+        return len(cands[0].plate) in PLAUSIBLE_LENGTH
+    return guide.settled(cands[0].plate)
 
 
 def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
