@@ -33,6 +33,7 @@ from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import DEVICE_ADDRESS, DEVICE_STATUS, Bus
 from platehub.core.read import utcnow
 from platehub.core.store.devices import Device, DeviceRepo
+from platehub.core.tasks import cancel
 
 log = logging.getLogger("platehub.devices")
 
@@ -271,5 +272,4 @@ class DeviceRegistry:
         self._task = asyncio.create_task(self._monitor(), name="device-monitor")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        await cancel(self._task)

@@ -44,6 +44,7 @@ from platehub.core.read import Read
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot
+from platehub.core.tasks import cancel
 
 log = logging.getLogger("platehub.mqtt")
 
@@ -224,9 +225,8 @@ class MqttBridge:
     async def stop(self) -> None:
         if self._client is None:
             return
-        self._task.cancel()
-        if self._resync is not None:
-            self._resync.cancel()
+        await cancel(self._task)
+        await cancel(self._resync)
         self._sub.close()
         client = self._client
 

@@ -24,6 +24,7 @@ from platehub.core.gate import GATE_ALERT, Alert
 from platehub.core.recognition import Recognition
 from platehub.core.redact import redact_url
 from platehub.core.store.hooks import Webhook, WebhookRepo
+from platehub.core.tasks import cancel
 from platehub.protocols.snapshot.codec import webhook_payload
 
 log = logging.getLogger("platehub.webhooks")
@@ -68,10 +69,10 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         if self._task:
-            self._task.cancel()
+            await cancel(self._task)
             self._sub.close()
         for t in list(self._deliveries):
-            t.cancel()
+            await cancel(t)
         if self._client:
             await self._client.aclose()
 
