@@ -25,7 +25,8 @@ from pathlib import Path
 import cv2
 
 from platehub.engine import Engine, EngineOptions, rules
-from platehub.engine.plate_reader import PlateReader
+from platehub.engine.detector import YoloPlateDetector
+from platehub.engine.plate_reader import MODEL, PlateReader
 from platehub.engine.textrows import TextRowReader
 from platehub.training import augment, data, synth
 
@@ -64,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-style", type=int, default=200, help="rendered plates per style")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--regions", action="store_true", help="pass each crop's region where known (rendered, CN)")
+    p.add_argument("--model", default=MODEL, help="plate reader ONNX file (default: the shipped one)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
 
-    reader, previous = PlateReader(), TextRowReader.load()
-    engine = Engine.load()
+    reader, previous = PlateReader(args.model), TextRowReader.load()
+    engine = Engine(YoloPlateDetector(), reader, previous)
     groups = crops(args.data, args.pseudo, args.dev, args.per_style, args.seed)
     report = {}
     print(f"{'crops':34s} {'n':>5s} {'reader':>7s} {'previous':>9s} {'engine':>7s}")
