@@ -110,6 +110,18 @@ def test_confidence_decides_whether_a_second_reading_is_needed():
     assert confident(candidates(readings([line("AB1234CO")], 0), free), free)
     assert not confident(candidates(readings([line("AB")], 0), free), free)  # too short for a plate
     assert not confident([], free)
+    cn = guide_for(EngineOptions(regions=("cn",)))  # the reader's Chinese comes from rendered plates only
+    assert not confident(candidates(readings([line("京AM987F", [0.99] * 7)], 0), cn), cn)
+
+
+def test_fast_mode_asks_again_only_for_misfits_and_chinese_reads():
+    from platehub.engine.rules import settled
+
+    ua, free = guide_for(EngineOptions(regions=("ua",))), guide_for(EngineOptions())
+    assert settled(candidates(readings([line("AB1234CO", [0.5] * 8)], 0), ua), ua)  # weak but fits
+    assert not settled(candidates(readings([line("AB3391AK9")], 0), ua), ua)
+    assert settled(candidates(readings([line("AB3391AK9")], 0), free), free)  # nothing to fit
+    assert not settled(candidates(readings([line("京AM987F")], 0), free), free)
 
 
 def test_a_partial_reading_that_fits_never_beats_the_full_read():

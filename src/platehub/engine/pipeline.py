@@ -27,7 +27,8 @@ class ModeProfile:
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
     candidates: int
     second_opinion: str  # which plates the PP-OCR text-row reader reads again: "doubtful" (a weak score,
-    # an implausible length, or no fit to the requested regions), "misfit" (only the last), "never"
+    # an implausible length, no fit to the requested regions, or Chinese characters: rules.confident),
+    # "misfit" (only the last two: rules.settled), "never"
 
 
 MODES = {
@@ -121,7 +122,7 @@ class Engine:
         if profile.second_opinion == "doubtful":
             doubtful = [i for i, c in enumerate(cands) if not rules.confident(c, guide)]
         elif profile.second_opinion == "misfit":
-            doubtful = [i for i, c in enumerate(cands) if guide.active and not (c and guide.settled(c[0].plate))]
+            doubtful = [i for i, c in enumerate(cands) if not rules.settled(c, guide)]
         else:
             doubtful = []
         if doubtful and self.second_opinion is not None:

@@ -230,13 +230,25 @@ PLAUSIBLE_LENGTH = range(4, 11)
 
 
 def confident(cands: Sequence[Candidate], guide: Guide) -> bool:
-    """Whether the best candidate needs no second reading: a good score, and a text that fits the
-    requested templates/formats (or, with none requested, has a plate's length)."""
-    if not cands or cands[0].score < CONFIDENT_SCORE:
+    """Whether the best candidate needs no second reading: a good score, Latin letters and digits
+    only, and a text that fits the requested templates/formats (or, with none requested, has a
+    plate's length). The plate reader learnt Chinese characters from rendered plates only (it
+    reads about a third of real Chinese crops exactly, models/plate_reader.md): a read with one is
+    always doubtful."""
+    if not cands or cands[0].score < CONFIDENT_SCORE or not cands[0].plate.isascii():
         return False
     if not guide.active:
         return len(cands[0].plate) in PLAUSIBLE_LENGTH
     return guide.settled(cands[0].plate)
+
+
+def settled(cands: Sequence[Candidate], guide: Guide) -> bool:
+    """Fast mode's test: the read stands unless it fits none of the requested templates/formats
+    (or a special-use series only) or carries Chinese characters (see `confident`)."""
+    plate = cands[0].plate if cands else ""
+    if not plate.isascii():
+        return False
+    return not guide.active or (bool(cands) and guide.settled(plate))
 
 
 def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
