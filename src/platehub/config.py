@@ -2,7 +2,7 @@
 
 Every variable is declared once, here: a `Settings` field (its type and default) with `doc(help, …)` as
 its metadata (its help and allowed values), or a `Setting` of its own for the two read where they are
-used (`read(ADMIN_PASSWORD)`, `read(CHROMIUM)`). `SETTINGS` lists them all; `Settings.from_env`,
+used (`read_env(ADMIN_PASSWORD)`, `read_env(CHROMIUM)`). `SETTINGS` lists them all; `Settings.from_env`,
 `platehub serve --help` (`settings_help`) and the README's table (`settings_markdown`, compared by
 tests/test_settings.py) all come from it. CLI flags override the environment.
 """
@@ -44,7 +44,7 @@ class Setting:
     blank_is_default: bool = False  # an empty value counts as unset
     check: Callable[[Any], str | None] | None = None  # another rule: the complaint, or None
     flag: str = ""  # the `platehub serve` flag that overrides it
-    attribute: str = ""  # the Settings field; "" = read where it is used, with `read`
+    attribute: str = ""  # the Settings field; "" = read where it is used, with `read_env`
 
     @property
     def var(self) -> str:
@@ -316,7 +316,7 @@ def _environ(s: Setting) -> Any:
     return MISSING if s.blank_is_default and value == "" else value
 
 
-def read(s: Setting) -> Any:
+def read_env(s: Setting) -> Any:
     """A variable read where it is used (ADMIN_PASSWORD, CHROMIUM): its value, else its default."""
     value = _environ(s)
     if value is MISSING:
