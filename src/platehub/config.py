@@ -24,6 +24,7 @@ GATE_POLICIES = ("allow_list", "deny_list", "always", "never", "manual")  # see 
 KEEP_LISTS = ("allow", "deny")
 PREFIX = "PLATEHUB_"
 TRUE = ("1", "true", "yes", "on")  # any other value of a yes/no setting is "no"
+KIND_WORDS = {int: "whole number", float: "number", Path: "path", tuple: "comma-separated list"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,7 @@ class Setting:
         if self.choices:
             listed = ", ".join(f"`{c}`" for c in self.choices)
             return f"comma-separated: {listed}" if self.kind is tuple else listed
-        words = {int: "whole number", float: "number", Path: "path", tuple: "comma-separated list"}.get(self.kind,
-                                                                                                      "text")
+        words = KIND_WORDS.get(self.kind, "text")
         if self.low is not None and self.high is not None:
             return f"{words}, {self.low:g} to {self.high:g}"
         if self.low is not None:
@@ -291,7 +291,7 @@ class Settings:
 
 
 ADMIN_PASSWORD = Setting("password of the `admin` user created on first start (read only then)",
-                         env="ADMIN_PASSWORD", shown="generated, printed once")
+                         env="ADMIN_PASSWORD", default="", shown="generated, printed once")
 CHROMIUM = Setting("headless Chromium of the browser tests, the screenshot tool and the console benchmark "
                    "(not the server)", env="CHROMIUM", default="/usr/bin/chromium")
 
@@ -320,7 +320,7 @@ def read_env(s: Setting) -> Any:
     """A variable read where it is used (ADMIN_PASSWORD, CHROMIUM): its value, else its default."""
     value = _environ(s)
     if value is MISSING:
-        return s.default if s.default is not None else s.kind()
+        return s.default
     if complaint := s.complaint(value):
         raise ValueError(complaint)
     return value
