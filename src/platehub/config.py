@@ -57,7 +57,7 @@ class Setting:
         if self.values:
             return self.values
         if self.kind is bool:
-            return "`1` or `0`"
+            return "`1` (or `true`, `yes`, `on`) or `0`"
         if self.choices:
             listed = ", ".join(f"`{c}`" for c in self.choices)
             return f"comma-separated: {listed}" if self.kind is tuple else listed
