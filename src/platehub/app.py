@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import time
 from contextlib import asynccontextmanager
@@ -16,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__, apidocs, console
-from platehub.config import Settings
+from platehub.config import ADMIN_PASSWORD, Settings, read_env
 from platehub.core import eventlog, parking
 from platehub.core.access import AccessLists
 from platehub.core.bus import Bus
@@ -72,7 +71,7 @@ def ensure_admin(store: Store) -> str | None:
     """Create the `admin` user on first start; returns a generated password to print once."""
     if store.users.get("admin") is not None:
         return None
-    password = os.environ.get("PLATEHUB_ADMIN_PASSWORD")
+    password = read_env(ADMIN_PASSWORD)
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from platehub import __version__
-from platehub.config import Settings
+from platehub.config import Settings, settings_help
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     s = with_data(sub.add_parser("serve", help="run the server (all protocols on one port)",
-                                 description="Run the platehub server."))
+                                 description="Run the platehub server.", epilog=settings_help(),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter))
     s.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
     s.add_argument("--port", type=int, default=None, help="port (default 8080, the Snapshot SDK's)")
     s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

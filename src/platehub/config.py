@@ -1,99 +1,273 @@
 """One settings object for the whole server, read from PLATEHUB_* environment variables.
 
-CLI flags override the environment; apart from the one-time PLATEHUB_ADMIN_PASSWORD (read when the
-admin user is created), nothing else reads PLATEHUB_* variables.
+Every variable is declared once, here: a `Settings` field (its type and default) with `doc(help, …)` as
+its metadata (its help and allowed values), or a `Setting` of its own for the two read where they are
+used (`read_env(ADMIN_PASSWORD)`, `read_env(CHROMIUM)`). `SETTINGS` lists them all; `Settings.from_env`,
+`platehub serve --help` (`settings_help`) and the README's table (`settings_markdown`, compared by
+tests/test_settings.py) all come from it. CLI flags override the environment.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import textwrap
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from datetime import tzinfo
 from pathlib import Path
+from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IMAGE_RETENTION = ("none", "plate", "full")
 METRICS = ("local", "open", "token", "off")  # see core/metrics.py
 GATE_POLICIES = ("allow_list", "deny_list", "always", "never", "manual")  # see core/gate.py
+KEEP_LISTS = ("allow", "deny")
+PREFIX = "PLATEHUB_"
+TRUE = ("1", "true", "yes", "on")  # any other value of a yes/no setting is "no"
+KIND_WORDS = {int: "whole number", float: "number", Path: "path", tuple: "comma-separated list"}
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"PLATEHUB_{name}", default)
+@dataclass(frozen=True)
+class Setting:
+    """One PLATEHUB_* variable: what it means and what it may hold."""
+
+    help: str  # one line of Markdown: the README's "meaning", and `platehub serve --help`
+    env: str = ""  # the variable is PLATEHUB_<env>; "" = the Settings field's name, upper-case
+    kind: type = str  # str, int, float, bool, Path, or tuple (comma-separated, blanks dropped)
+    default: Any = None  # None: computed (Settings' default_factory)
+    shown: str = ""  # the default in Markdown, when its value alone says too little
+    values: str = ""  # what `check` allows, in words ("" = said by kind, bounds and choices)
+    low: float | None = None  # the value must be at least this
+    high: float | None = None  # ... at most this
+    above: float | None = None  # ... greater than this
+    choices: tuple[str, ...] = ()  # the allowed values (of each item, for a list)
+    clean: Callable[[Any], Any] | None = None  # normalises the parsed value (each item, for a list)
+    blank_is_default: bool = False  # an empty value counts as unset
+    check: Callable[[Any], str | None] | None = None  # another rule: the complaint, or None
+    flag: str = ""  # the `platehub serve` flag that overrides it
+    attribute: str = ""  # the Settings field; "" = read where it is used, with `read_env`
+
+    @property
+    def var(self) -> str:
+        return PREFIX + self.env
+
+    @property
+    def allowed(self) -> str:
+        """The values it may take, in Markdown (the README's "values")."""
+        if self.values:
+            return self.values
+        if self.kind is bool:
+            return "`1` (or `true`, `yes`, `on`) or `0`"
+        if self.choices:
+            listed = ", ".join(f"`{c}`" for c in self.choices)
+            return f"comma-separated: {listed}" if self.kind is tuple else listed
+        words = KIND_WORDS.get(self.kind, "text")
+        if self.low is not None and self.high is not None:
+            return f"{words}, {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{words} ≥ {self.low:g}"
+        if self.above is not None:
+            return f"{words} > {self.above:g}"
+        return words
+
+    @property
+    def default_text(self) -> str:
+        """The default in Markdown (the README's "default")."""
+        if self.shown:
+            return self.shown
+        value = self.default
+        if isinstance(value, bool):
+            return f"`{int(value)}`"
+        if isinstance(value, float):
+            return f"`{value:g}`"
+        return f"`{value}`" if value not in ("", ()) else "empty"
+
+    def parse(self, raw: str) -> Any:
+        """The value of `raw` (the variable's text); ValueError naming the variable when it cannot be one."""
+        try:
+            if self.kind is bool:
+                return raw.strip().lower() in TRUE
+            if self.kind is tuple:
+                items = (x.strip() for x in raw.split(","))
+                return tuple(self.clean(x) if self.clean else x for x in items if x)
+            value = self.kind(raw)
+        except ValueError:
+            raise ValueError(self.refusal(raw)) from None
+        return self.clean(value) if self.clean else value
+
+    def complaint(self, value: Any) -> str | None:
+        """What is wrong with `value` (parsed), naming the variable and what it allows; None if nothing."""
+        items = value if self.kind is tuple else (value,)
+        wrong = ((self.choices and any(x not in self.choices for x in items))
+                 or (self.low is not None and not value >= self.low)
+                 or (self.high is not None and not value <= self.high)
+                 or (self.above is not None and not value > self.above))
+        why = self.check(value) if self.check and not wrong else None
+        return self.refusal(value, why) if wrong or why else None
+
+    def refusal(self, value: Any, why: str = "") -> str:
+        """The error for a bad value: the variable, the value, and what it allows."""
+        shown = ",".join(value) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) else value
+        return f"{self.var}={str(shown)!r}: {why or 'not allowed'} (allowed: {_plain(self.allowed)})"
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    return _env(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+@dataclass(frozen=True)
+class Obsolete:
+    """A variable that was renamed: still read when its successor is unset (listed in the README and --help)."""
+
+    env: str
+    replaced_by: str  # the env of its successor
+    values: dict[str, str]  # old value → the successor's
+
+    def translate(self, raw: str) -> str:
+        if raw not in self.values:
+            old = ", ".join(self.values)
+            raise ValueError(f"{PREFIX}{self.env}={raw!r}: not allowed (allowed: {old}; it is obsolete: "
+                             f"set {PREFIX}{self.replaced_by} instead)")
+        return self.values[raw]
 
 
-def _env_list(name: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in _env(name, "").split(",") if x.strip())
+OBSOLETE = (Obsolete("GATE_DEFAULT", "GATE_POLICY", {"open": "always", "closed": "allow_list"}),)
+
+
+def doc(help: str, **rules: Any) -> dict[str, Setting]:
+    """The metadata of a Settings field: its variable's help and rules (see `Setting`)."""
+    return {"setting": Setting(help, **rules)}
+
+
+def _plain(text: Any) -> Any:
+    return text.replace("`", "") if isinstance(text, str) else text
+
+
+def _zone(name: str) -> tzinfo | None:
+    return ZoneInfo(name) if name else None
+
+
+def _zone_complaint(name: str) -> str | None:
+    try:
+        _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "unknown time zone"
+    return None
+
+
+def _mqtt_complaint(url: str) -> str | None:
+    return "not an MQTT URL" if url and not url.startswith(("mqtt://", "mqtts://")) else None
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
-    database_url: str = ""  # empty: SQLite file inside data_dir
-    host: str = "0.0.0.0"
-    port: int = 8080
+    """The server's settings; each field's metadata (`doc`) says its variable's help and rules."""
+
+    data_dir: Path = field(default=Path("data"), metadata=doc(
+        "data directory: SQLite database and images", env="DATA", shown="`./data`", flag="--data"))
+    database_url: str = field(default="", metadata=doc(
+        "e.g. `postgresql://user:pass@host/db` (psycopg 3)", shown="SQLite in the data dir", flag="--database-url"))
+    host: str = field(default="0.0.0.0", metadata=doc("address to listen on", flag="--host"))
+    port: int = field(default=8080, metadata=doc("port to listen on (8080: the Snapshot SDK's)", flag="--port"))
     # Snapshot API
-    require_token: bool = False  # the on-premise SDK answers without a token by default
-    upload_limit: int = 20 * 1024 * 1024  # bytes per request body; larger gets 413
-    rate_limit: float = 0.0  # recognition calls per second per client; 0 = unlimited (as the SDK)
-    max_calls: int = 0  # calls per calendar month; 0 = unlimited; over it the API answers 403
-    upload_url_hosts: tuple[str, ...] = ()  # hosts upload_url may fetch from; empty = upload_url disabled
-    upload_url_deadline: float = 15.0  # seconds one upload_url fetch may take in all (a slow server gets 400)
-    image_retention: str = "full"  # none | plate | full
+    require_token: bool = field(default=False, metadata=doc(
+        "`1`: `/v1/plate-reader/` needs `Authorization: Token …` (403 otherwise); `0`: it answers without a "
+        "token, as the on-premise SDK"))
+    upload_limit: int = field(default=20 * 1024 * 1024, metadata=doc("request body limit in bytes (413 above)"))
+    rate_limit: float = field(default=0.0, metadata=doc(
+        "recognition calls per second per client (429 above); 0 = unlimited, as the SDK"))
+    max_calls: int = field(default=0, metadata=doc(
+        "calls per calendar month (403 above); 0 = unlimited (`max_calls` and `total_calls` then say 2147483647: "
+        "clients compute `max_calls - calls`)"))
+    upload_url_hosts: tuple[str, ...] = field(default=(), metadata=doc(
+        "hosts `upload_url` may fetch from (`.example.com` for a domain); empty = `upload_url` off"))
+    upload_url_deadline: float = field(default=15.0, metadata=doc(
+        "seconds one `upload_url` fetch may take in all (connect, headers, body); slower gets 400", above=0))
+    image_retention: str = field(default="full", metadata=doc(
+        "`full` (the uploaded image), `plate` (plate crops) or `none` (no image stored)", choices=IMAGE_RETENTION))
     # Retention (core/retention.py): 0 = keep for ever
-    retain_reads_days: float = 0.0  # reads (with their decisions, images and finished parking visits)
-    retain_images_days: float = 0.0  # image files (full and crop), by the day they were received
-    retain_images_gb: float = 0.0  # disk cap of the image store; the oldest files go first
-    retain_events_days: float = 0.0  # event log entries
-    retain_keep_lists: tuple[str, ...] = ()  # lists (allow, deny) whose vehicles keep their newest read
-    retain_interval: float = 3600.0  # seconds between runs of the retention job
+    retain_reads_days: float = field(default=0.0, metadata=doc(
+        "days reads are kept (with their decisions, images and finished parking visits); 0 = for ever", low=0))
+    retain_images_days: float = field(default=0.0, metadata=doc(
+        "days image files (full and crop) are kept, by the day they were received; 0 = for ever", low=0))
+    retain_images_gb: float = field(default=0.0, metadata=doc(
+        "disk cap of the image store in GB (oldest files removed first); 0 = none", low=0))
+    retain_events_days: float = field(default=0.0, metadata=doc(
+        "days event log entries are kept; 0 = for ever", low=0))
+    retain_keep_lists: tuple[str, ...] = field(default=(), metadata=doc(
+        "lists whose vehicles keep their newest read whatever its age", choices=KEEP_LISTS, clean=str.lower))
+    retain_interval: float = field(default=3600.0, metadata=doc(
+        "seconds between runs of the retention job", above=0))
     # Engine
-    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
-    ort_threads: int = 1  # intra-op threads per ONNX session
+    workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1), metadata=doc(
+        "recognitions running at once", shown="CPU cores"))
+    ort_threads: int = field(default=1, metadata=doc("ONNX Runtime intra-op threads per model session"))
     # Webhooks
-    webhook_timeout: float = 10.0
-    webhook_retries: int = 5  # attempts per delivery before it counts as failed
-    webhook_backoff: float = 1.0  # seconds, doubled after each failed attempt
-    webhook_disable_after: int = 10  # consecutive failed deliveries before a target is disabled
-    # Camera doors
-    ff_path: str = "/ff_post.php"  # the FF camera's "Cloud URL" path
-    allinone_plate_path: str = "/devicemanagement/php/plateresult.php"
-    allinone_register_path: str = "/devicemanagement/php/receivedeviceinfo.php"
-    allinone_io_path: str = "/devicemanagement/php/gio.php"
-    allinone_serial_path: str = "/devicemanagement/php/serial.php"
-    allinone_snapshot_path: str = "/devicemanagement/php/snapshot.php"
-    comet_hold: float = 4.0  # seconds a comet poll is held when idle (below the camera's 5 s default timeout)
-    offline_after: float = 90.0  # seconds without a heartbeat before a heartbeat device counts as offline
-    pin_devices: bool = False  # pin each device to the network address it is first heard from (core.devices)
-    gate_policy: str = "allow_list"  # core.gate.POLICIES: the policy of devices that have none of their own
-    alert_unknown: bool = False  # alert for vehicles on no list (devices may override)
-    match_edits: int = 1  # 0..2: character edits a list entry may differ from a read by (fuzzy match)
-    match_lookalikes: bool = True  # 0/O/D/Q, 1/I/L, 8/B, 5/S, 2/Z, 6/G look alike when matching lists
-    timezone: str = ""  # IANA name for schedules of list entries (site local time); "" = the machine's
-    whitelist_sync: bool = False  # keep all-in-one cameras' own whitelists equal to the access lists (devices
-    # may override); off by default: a camera's first sync clears the whitelist it held
-    pass_timeout: float = 300.0  # seconds: FF events of one carID later than this start a new pass
+    webhook_timeout: float = field(default=10.0, metadata=doc("seconds one delivery attempt may take"))
+    webhook_retries: int = field(default=5, metadata=doc("attempts per delivery before it counts as failed"))
+    webhook_backoff: float = field(default=1.0, metadata=doc(
+        "seconds before the second attempt, doubled after each failed one"))
+    webhook_disable_after: int = field(default=10, metadata=doc(
+        "failed deliveries in a row before a target is disabled (logged; `/info/` shows admins which)"))
+    # Camera doors (README "Cameras")
+    ff_path: str = field(default="/ff_post.php", metadata=doc(
+        "FF JSON camera: the receiving path (the camera's \"Cloud URL\")"))
+    allinone_plate_path: str = field(default="/devicemanagement/php/plateresult.php", metadata=doc(
+        "all-in-one camera: plate results"))
+    allinone_register_path: str = field(default="/devicemanagement/php/receivedeviceinfo.php", metadata=doc(
+        "all-in-one camera: registration (heartbeat / comet poll)"))
+    allinone_io_path: str = field(default="/devicemanagement/php/gio.php", metadata=doc(
+        "all-in-one camera: IO trigger"))
+    allinone_serial_path: str = field(default="/devicemanagement/php/serial.php", metadata=doc(
+        "all-in-one camera: serial data"))
+    allinone_snapshot_path: str = field(default="/devicemanagement/php/snapshot.php", metadata=doc(
+        "all-in-one camera: screenshot"))
+    comet_hold: float = field(default=4.0, metadata=doc(
+        "seconds an idle comet poll is held (keep it under the camera's HTTP timeout, 5 s by default)"))
+    offline_after: float = field(default=90.0, metadata=doc(
+        "seconds without a heartbeat before a camera counts as offline"))
+    pin_devices: bool = field(default=False, metadata=doc(
+        "`1`: pin each device to the network address it is first heard from (see \"Who speaks for a camera\")"))
+    gate_policy: str = field(default="allow_list", metadata=doc(
+        "gate policy of devices without their own", choices=GATE_POLICIES, blank_is_default=True))
+    alert_unknown: bool = field(default=False, metadata=doc(
+        "`1`: alert for vehicles on no list (devices may override)"))
+    match_edits: int = field(default=1, metadata=doc(
+        "character edits a list entry may differ from a read by (fuzzy match)", low=0, high=2))
+    match_lookalikes: bool = field(default=True, metadata=doc(
+        "look-alike characters (0/O/D/Q, 1/I/L, 8/B, 5/S, 2/Z, 6/G) match each other when matching lists"))
+    timezone: str = field(default="", metadata=doc(
+        "site time zone for schedules of list entries and the cameras' whitelist times", shown="the machine's",
+        values="IANA time zone name, e.g. `Europe/Berlin`", check=_zone_complaint))
+    whitelist_sync: bool = field(default=False, metadata=doc(
+        "`1`: keep every all-in-one camera's own whitelist equal to the lists (devices may override); off by "
+        "default: a camera's first sync clears the whitelist it held"))
+    pass_timeout: float = field(default=300.0, metadata=doc(
+        "seconds after which an FF `carID` seen again starts a new read"))
     # MQTT (core/mqtt.py)
-    mqtt_url: str = ""  # mqtt[s]://user:password@host:port/prefix; empty = no MQTT
-    mqtt_commands: bool = False  # <prefix>/gate/<device>/open queues open_gate (by "mqtt")
+    mqtt_url: str = field(default="", metadata=doc(
+        "publish to this broker (see \"MQTT and Home Assistant\"); empty = off",
+        values="`mqtt[s]://user:password@host:port/prefix`", clean=str.strip, check=_mqtt_complaint))
+    mqtt_commands: bool = field(default=False, metadata=doc(
+        "`1`: the Home Assistant gate button (`<prefix>/gate/<code>/open`) queues `open_gate` (by \"mqtt\")"))
     # TS-API
-    site_name: str = "platehub"  # /api/info?siteName
-    ws_ping: float = 30.0  # seconds without a message before a WebSocket ping; 0 = no pings
-    # Monitoring
-    metrics: str = "local"  # /metrics: local (loopback open, others need an API token) | open | token | off
+    site_name: str = field(default="platehub", metadata=doc(
+        "TS-API `siteName` (`/api/info`)", clean=str.strip, blank_is_default=True))
+    ws_ping: float = field(default=30.0, metadata=doc(
+        "seconds without a message before a TS-API WebSocket ping; 0 = no pings"))
+    # Monitoring (core/metrics.py)
+    metrics: str = field(default="local", metadata=doc(
+        "who may read `/metrics`: `local` (loopback without a token, other clients with an API token), `token` "
+        "(every client needs one), `open` (anyone), `off` (no `/metrics`, nothing counted)",
+        choices=METRICS, clean=lambda v: v.strip().lower()))
     # Web security
-    allowed_origins: tuple[str, ...] = ()  # other origins (scheme://host[:port]) whose pages may use the session
-    # cookie (besides the server's own host); e.g. the console's public address behind a reverse proxy
-    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For/-Proto are believed;
-    # empty = none (the client address is the TCP peer, so a forged header cannot dodge the sign-in slow-down)
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=doc(
+        "origins (`https://lpr.example.com`) whose pages may use the session cookie besides the server's own "
+        "host, e.g. behind a proxy that rewrites `Host`", clean=lambda o: o.rstrip("/").lower()))
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata=doc(
+        "addresses/networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed (e.g. `127.0.0.1`); "
+        "empty = none: the client is the TCP peer, so a forged header cannot dodge the sign-in slow-down"))
 
     @property
     def zone(self) -> tzinfo | None:
         """The site's time zone (PLATEHUB_TIMEZONE); None = the machine's local zone."""
-        return ZoneInfo(self.timezone) if self.timezone else None
+        return _zone(self.timezone)
 
     @property
     def db_url(self) -> str:
@@ -101,77 +275,73 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
-        s = cls(
-            data_dir=Path(_env("DATA", "data")),
-            database_url=_env("DATABASE_URL", ""),
-            host=_env("HOST", "0.0.0.0"),
-            port=int(_env("PORT", "8080")),
-            require_token=_env_bool("REQUIRE_TOKEN", False),
-            upload_limit=int(_env("UPLOAD_LIMIT", str(20 * 1024 * 1024))),
-            rate_limit=float(_env("RATE_LIMIT", "0")),
-            max_calls=int(_env("MAX_CALLS", "0")),
-            upload_url_hosts=_env_list("UPLOAD_URL_HOSTS"),
-            upload_url_deadline=float(_env("UPLOAD_URL_DEADLINE", "15")),
-            image_retention=_env("IMAGE_RETENTION", "full"),
-            retain_reads_days=float(_env("RETAIN_READS_DAYS", "0")),
-            retain_images_days=float(_env("RETAIN_IMAGES_DAYS", "0")),
-            retain_images_gb=float(_env("RETAIN_IMAGES_GB", "0")),
-            retain_events_days=float(_env("RETAIN_EVENTS_DAYS", "0")),
-            retain_keep_lists=tuple(x.lower() for x in _env_list("RETAIN_KEEP_LISTS")),
-            retain_interval=float(_env("RETAIN_INTERVAL", "3600")),
-            workers=int(_env("WORKERS", str(max(1, os.cpu_count() or 1)))),
-            ort_threads=int(_env("ORT_THREADS", "1")),
-            webhook_timeout=float(_env("WEBHOOK_TIMEOUT", "10")),
-            webhook_retries=int(_env("WEBHOOK_RETRIES", "5")),
-            webhook_backoff=float(_env("WEBHOOK_BACKOFF", "1")),
-            webhook_disable_after=int(_env("WEBHOOK_DISABLE_AFTER", "10")),
-            ff_path=_env("FF_PATH", "/ff_post.php"),
-            allinone_plate_path=_env("ALLINONE_PLATE_PATH", "/devicemanagement/php/plateresult.php"),
-            allinone_register_path=_env("ALLINONE_REGISTER_PATH", "/devicemanagement/php/receivedeviceinfo.php"),
-            allinone_io_path=_env("ALLINONE_IO_PATH", "/devicemanagement/php/gio.php"),
-            allinone_serial_path=_env("ALLINONE_SERIAL_PATH", "/devicemanagement/php/serial.php"),
-            allinone_snapshot_path=_env("ALLINONE_SNAPSHOT_PATH", "/devicemanagement/php/snapshot.php"),
-            comet_hold=float(_env("COMET_HOLD", "4")),
-            offline_after=float(_env("OFFLINE_AFTER", "90")),
-            pin_devices=_env_bool("PIN_DEVICES", False),
-            gate_policy=_env("GATE_POLICY", "") or {"open": "always", "closed": "allow_list"}.get(
-                _env("GATE_DEFAULT", "closed"), "?"),
-            alert_unknown=_env_bool("ALERT_UNKNOWN", False),
-            match_edits=int(_env("MATCH_EDITS", "1")),
-            match_lookalikes=_env_bool("MATCH_LOOKALIKES", True),
-            timezone=_env("TIMEZONE", ""),
-            whitelist_sync=_env_bool("WHITELIST_SYNC", False),
-            pass_timeout=float(_env("PASS_TIMEOUT", "300")),
-            mqtt_url=_env("MQTT_URL", "").strip(),
-            mqtt_commands=_env_bool("MQTT_COMMANDS", False),
-            site_name=_env("SITE_NAME", "").strip() or "platehub",
-            ws_ping=float(_env("WS_PING", "30")),
-            metrics=_env("METRICS", "local").strip().lower(),
-            allowed_origins=tuple(o.rstrip("/").lower() for o in _env_list("ALLOWED_ORIGINS")),
-            trusted_proxies=_env_list("TRUSTED_PROXIES"),
-        )
-        s = replace(s, **{k: v for k, v in overrides.items() if v is not None})
-        if s.gate_policy not in GATE_POLICIES:
-            raise ValueError(f"PLATEHUB_GATE_POLICY must be one of {', '.join(GATE_POLICIES)}")
-        try:
-            s.zone  # noqa: B018 - validates the name
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"PLATEHUB_TIMEZONE: unknown time zone {s.timezone!r}") from None
-        if s.mqtt_url and not s.mqtt_url.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("PLATEHUB_MQTT_URL must look like mqtt://user:password@host:1883/prefix (or mqtts://)")
-        if not 0 <= s.match_edits <= 2:
-            raise ValueError("PLATEHUB_MATCH_EDITS must be 0, 1 or 2")
-        if not s.upload_url_deadline > 0:
-            raise ValueError("PLATEHUB_UPLOAD_URL_DEADLINE must be a number of seconds above 0")
-        if s.metrics not in METRICS:
-            raise ValueError(f"PLATEHUB_METRICS must be one of {', '.join(METRICS)}")
-        for name in ("reads_days", "images_days", "images_gb", "events_days"):
-            if not getattr(s, f"retain_{name}") >= 0:
-                raise ValueError(f"PLATEHUB_RETAIN_{name.upper()} must be a number >= 0 (0: keep for ever)")
-        if not s.retain_interval > 0:
-            raise ValueError("PLATEHUB_RETAIN_INTERVAL must be a number of seconds above 0")
-        if bad := set(s.retain_keep_lists) - {"allow", "deny"}:
-            raise ValueError(f"PLATEHUB_RETAIN_KEEP_LISTS: unknown list {', '.join(sorted(bad))} (allow, deny)")
-        if s.image_retention not in IMAGE_RETENTION:
-            raise ValueError(f"PLATEHUB_IMAGE_RETENTION must be one of {IMAGE_RETENTION}")
-        return s
+        """The environment's settings, then `overrides` (CLI flags; None = not given); ValueError naming the
+        variable (and what it allows) for a bad value."""
+        values = {s.attribute: v for s in FIELDS if (v := _environ(s)) is not MISSING}
+        for old in OBSOLETE:
+            new = next(s for s in FIELDS if s.env == old.replaced_by)
+            if new.attribute not in values and (raw := os.environ.get(PREFIX + old.env)) is not None:
+                values[new.attribute] = old.translate(raw)
+        values.update((k, v) for k, v in overrides.items() if v is not None)
+        settings = cls(**values)
+        for s in FIELDS:
+            if complaint := s.complaint(getattr(settings, s.attribute)):
+                raise ValueError(complaint)
+        return settings
+
+
+ADMIN_PASSWORD = Setting("password of the `admin` user created on first start (read only then)",
+                         env="ADMIN_PASSWORD", default="", shown="generated, printed once")
+CHROMIUM = Setting("headless Chromium of the browser tests, the screenshot tool and the console benchmark "
+                   "(not the server)", env="CHROMIUM", default="/usr/bin/chromium")
+
+
+def _declared(f: Field, hint: Any) -> Setting:
+    s: Setting = f.metadata["setting"]
+    return replace(s, env=s.env or f.name.upper(), kind=get_origin(hint) or hint, attribute=f.name,
+                   default=None if f.default is MISSING else f.default)
+
+
+# the variables of `Settings`, in its order
+FIELDS = tuple(_declared(f, get_type_hints(Settings)[f.name]) for f in fields(Settings))
+SETTINGS = (*FIELDS, ADMIN_PASSWORD, CHROMIUM)  # every PLATEHUB_* variable
+
+
+def _environ(s: Setting) -> Any:
+    """The variable's value, or MISSING when it is unset (or blank, where blank means the default)."""
+    raw = os.environ.get(s.var)
+    if raw is None:
+        return MISSING
+    value = s.parse(raw)
+    return MISSING if s.blank_is_default and value == "" else value
+
+
+def read_env(s: Setting) -> Any:
+    """A variable read where it is used (ADMIN_PASSWORD, CHROMIUM): its value, else its default."""
+    value = _environ(s)
+    if value is MISSING:
+        return s.default
+    if complaint := s.complaint(value):
+        raise ValueError(complaint)
+    return value
+
+
+def settings_help(width: int = 100) -> str:
+    """The variables for `platehub serve --help` (plain text)."""
+    flags = ", ".join(s.flag for s in SETTINGS if s.flag)
+    lines = [f"environment ({flags} override theirs):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.var}  default {_plain(s.default_text)}; {_plain(s.allowed)}")
+        lines += textwrap.wrap(_plain(s.help), width, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    lines += [f"  {PREFIX}{o.env}: obsolete, read when {PREFIX}{o.replaced_by} is unset ("
+              + ", ".join(f"{k} = {v}" for k, v in o.values.items()) + ")" for o in OBSOLETE]
+    return "\n".join(lines)
+
+
+def settings_markdown() -> str:
+    """The README's table of variables (tests/test_settings.py checks that the README has it as is)."""
+    rows = ["| variable | default | values | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{s.var}` | {s.default_text} | {s.allowed} | {s.help} |" for s in SETTINGS]
+    rows += ["", *(f"Obsolete: `{PREFIX}{o.env}`, read only when `{PREFIX}{o.replaced_by}` is unset ("
+                   + ", ".join(f"`{k}` = `{v}`" for k, v in o.values.items()) + ")." for o in OBSOLETE)]
+    return "\n".join(rows)

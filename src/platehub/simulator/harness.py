@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 
-CHROMIUM = os.environ.get("PLATEHUB_CHROMIUM", "/usr/bin/chromium")  # Debian's package; no `playwright install`
+from platehub import config
+
+CHROMIUM = config.read_env(config.CHROMIUM)  # Debian's package by default; no `playwright install`
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
