@@ -38,6 +38,8 @@ from platehub.core.store.devices import Device
 
 if TYPE_CHECKING:
     from platehub.core.access import AccessLists, Match
+    from platehub.core.commands import CommandQueue
+    from platehub.core.eventlog import EventLog
 
 log = logging.getLogger("platehub.gate")
 
@@ -127,14 +129,14 @@ def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | No
 class GateKeeper:
     """Blocking (database): call off the event loop."""
 
-    def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus, commands=None,
-                 eventlog=None) -> None:
+    def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus,
+                 commands: CommandQueue | None = None, eventlog: EventLog | None = None) -> None:
         self.settings = settings
         self.lists = lists
         self.repo = repo
         self.bus = bus
-        self.commands = commands  # core.commands.CommandQueue, for devices whose gate another camera opens
-        self.eventlog = eventlog  # core.eventlog.EventLog, for alerts
+        self.commands = commands  # for devices whose gate another camera opens
+        self.eventlog = eventlog  # for alerts
 
     def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided

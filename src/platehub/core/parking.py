@@ -507,14 +507,3 @@ def write_export(visits: Iterable[Visit], lots: Iterable[Lot], path: Path, fmt: 
         raise ParkingError("`format` must be csv or xlsx.")
     return n
 
-
-def of(app) -> ParkingService:
-    """The app's one parking service (created on first use from `app.state.platehub`)."""
-    state = app.state
-    service = getattr(state, "parking", None)
-    if service is None:
-        from platehub.core import eventlog
-
-        hub = state.platehub
-        service = state.parking = ParkingService(hub.store, hub.bus, eventlog.of(app))
-    return service

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.core import accounts
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
+from platehub.protocols.deps import BusDep, StoreDep
 from platehub.protocols.manage.auth import require
 from platehub.protocols.manage.common import iso_utc, json_object
 
@@ -56,62 +57,58 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["Accounts"])
 
     @r.get("/users/", summary="List users and their rights (admin)")
-    async def list_users(request: Request, who: Admin) -> list[dict[str, Any]]:
-        return [_user(u) for u in await run_in_threadpool(request.app.state.platehub.store.users.list)]
+    async def list_users(who: Admin, store: StoreDep) -> list[dict[str, Any]]:
+        return [_user(u) for u in await run_in_threadpool(store.users.list)]
 
     @r.post("/users/", status_code=201,
             summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
-    async def add_user(request: Request, who: Admin) -> dict[str, Any]:
+    async def add_user(request: Request, who: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
         body = await json_object(request)
-        hub = request.app.state.platehub
-        user = await _change(accounts.add_user, hub.store, str(body.get("login") or ""),
+        user = await _change(accounts.add_user, store, str(body.get("login") or ""),
                              str(body.get("password") or ""), admin=_flag(body, "admin"), rights=body.get("rights"),
-                             by=_by(who), bus=hub.bus, strict=True)
+                             by=_by(who), bus=bus, strict=True)
         return _user(user)
 
     @r.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
-    async def change_user(request: Request, login: str, who: Admin) -> dict[str, Any]:
+    async def change_user(request: Request, login: str, who: Admin, store: StoreDep, bus: BusDep,
+                          ) -> dict[str, Any]:
         body = await json_object(request)
-        hub = request.app.state.platehub
-        current = await run_in_threadpool(hub.store.users.get, login)
+        current = await run_in_threadpool(store.users.get, login)
         if current is None:
             raise HTTPException(404, f"No user {login!r}.")
         if not ({"rights", "admin", "password"} & body.keys()):
             raise HTTPException(400, "Send `rights` and/or `admin`, or `password`.")
         if "password" in body:
-            await _change(accounts.set_password, hub.store, login, str(body["password"] or ""), by=_by(who),
-                          bus=hub.bus, strict=True)
+            await _change(accounts.set_password, store, login, str(body["password"] or ""), by=_by(who),
+                          bus=bus, strict=True)
         user = current
         if "rights" in body or "admin" in body:
             rights = body.get("rights", list(current.rights))
             if not isinstance(rights, list | str):
                 raise HTTPException(400, "`rights` must be a list of right names.")
-            user = await _change(accounts.set_rights, hub.store, login, admin=_flag(body, "admin", current.is_admin),
-                                 rights=rights, by=_by(who), bus=hub.bus)
+            user = await _change(accounts.set_rights, store, login, admin=_flag(body, "admin", current.is_admin),
+                                 rights=rights, by=_by(who), bus=bus)
         return _user(user)
 
     @r.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
-    async def remove_user(request: Request, login: str, who: Admin) -> Response:
-        hub = request.app.state.platehub
-        await _change(accounts.remove_user, hub.store, login, by=_by(who), bus=hub.bus)
+    async def remove_user(login: str, who: Admin, store: StoreDep, bus: BusDep) -> Response:
+        await _change(accounts.remove_user, store, login, by=_by(who), bus=bus)
         return Response(status_code=204)
 
     @r.get("/tokens/", summary="List API tokens (admin; never their keys)")
-    async def list_tokens(request: Request, who: Admin) -> list[dict[str, Any]]:
-        return [_token(t) for t in await run_in_threadpool(request.app.state.platehub.store.tokens.list)]
+    async def list_tokens(who: Admin, store: StoreDep) -> list[dict[str, Any]]:
+        return [_token(t) for t in await run_in_threadpool(store.tokens.list)]
 
     @r.post("/tokens/", status_code=201, summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
-    async def create_token(request: Request, who: Admin) -> dict[str, Any]:
+    async def create_token(request: Request, who: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
         body = await json_object(request)
-        hub = request.app.state.platehub
-        token, key = await _change(accounts.create_token, hub.store, str(body.get("name") or ""), by=_by(who),
-                                   bus=hub.bus)
+        token, key = await _change(accounts.create_token, store, str(body.get("name") or ""), by=_by(who),
+                                   bus=bus)
         return {**_token(token), "key": key}
 
     @r.delete("/tokens/{token_id}/", status_code=204, summary="Revoke an API token (admin)")
-    async def revoke_token(request: Request, token_id: int, who: Admin) -> Response:
-        hub = request.app.state.platehub
-        await _change(accounts.revoke_token, hub.store, str(token_id), by=_by(who), bus=hub.bus)
+    async def revoke_token(token_id: int, who: Admin, store: StoreDep, bus: BusDep) -> Response:
+        await _change(accounts.revoke_token, store, str(token_id), by=_by(who), bus=bus)
         return Response(status_code=204)
 
     return r
