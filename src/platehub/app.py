@@ -21,6 +21,7 @@ from platehub.core.access import AccessLists
 from platehub.core.bus import Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
+from platehub.core.errors import DomainError
 from platehub.core.eventlog import EventLog
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
@@ -36,6 +37,7 @@ from platehub.core.store.search import PlateSearch
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
+from platehub.protocols import errors
 from platehub.protocols import metrics as metrics_route
 from platehub.protocols.allinone import routes as allinone
 from platehub.protocols.allinone.comet import CometPolls
@@ -159,6 +161,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(DomainError, errors.domain_error)  # the /v1 and Snapshot API convention
 
     @app.exception_handler(TsApiError)
     async def _tsapi_error(request, exc: TsApiError) -> Response:

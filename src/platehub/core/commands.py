@@ -14,12 +14,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from platehub.core.errors import DomainError
 from platehub.core.store.devices import COMMAND_KINDS, Command, CommandRepo
 
 log = logging.getLogger("platehub.commands")
 
 
-class CommandError(ValueError):
+class CommandError(DomainError):
     pass
 
 

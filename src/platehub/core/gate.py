@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
@@ -96,9 +96,18 @@ def alerts_unknown(settings: Settings, device: Device | None) -> bool:
     return settings.alert_unknown
 
 
+class Outcome(NamedTuple):
+    """What the rule decides for one read."""
+
+    opens: bool
+    reason: str  # allowed, denied, inactive, no_plate, unknown, offline, or the policy (always, never, manual)
+    why: str  # in words, for the log and the console
+    alert: str | None  # "deny", "unknown" or None
+
+
 def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | None, live: bool,
-           alert_unknown: bool) -> tuple[bool, str, str, str | None]:
-    """The rule itself: (opens, reason, why, alert)."""
+           alert_unknown: bool) -> Outcome:
+    """The rule itself."""
     denied = deciding is not None and deciding.entry.list == "deny"
     allowed = deciding is not None and deciding.entry.list == "allow"
     alert = "deny" if denied else ("unknown" if alert_unknown and deciding is None and plate else None)
@@ -123,7 +132,7 @@ def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | No
         reason = policy if not denied else reason
     if opens and not live:
         opens, reason, why = False, "offline", f"offline record, not opened ({why})"
-    return opens, reason, why, alert
+    return Outcome(opens, reason, why, alert)
 
 
 class GateKeeper:

@@ -4,7 +4,8 @@ token): `/v1/users/` list / add, `/v1/users/{login}/` rights, admin flag, passwo
 
 Administrators only (or an API token). The rules and the event-log records are the CLI's
 (`core/accounts.py`), which also end a changed or removed user's console / TS-API sessions, so
-new rights apply at once; an admin changing their own account signs in again."""
+new rights apply at once; an admin changing their own account signs in again. Its refusals
+(`AccountError`) are `{"detail": ...}` answers (protocols/errors.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from platehub.core import accounts
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
 from platehub.protocols.deps import BusDep, StoreDep
 from platehub.protocols.manage.auth import require
-from platehub.protocols.manage.common import iso_utc, json_object
+from platehub.protocols.manage.common import iso_utc, json_object, who
 
 Admin = Annotated[User | None, Depends(require(admin=True))]  # None: an API token
 
@@ -33,19 +34,6 @@ def _token(t: ApiToken) -> dict[str, Any]:
             "revoked_at": iso_utc(t.revoked_at), "last_used_at": iso_utc(t.last_used_at)}
 
 
-def _by(who: User | None) -> str:
-    return who.login if who else "api"
-
-
-async def _change(func, *args, **kwargs):
-    try:
-        return await run_in_threadpool(func, *args, **kwargs)
-    except accounts.NoSuchAccount as e:
-        raise HTTPException(404, str(e)[0].upper() + str(e)[1:] + ".") from None
-    except accounts.AccountError as e:
-        raise HTTPException(400, str(e)[0].upper() + str(e)[1:] + ".") from None
-
-
 def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
@@ -57,20 +45,20 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["Accounts"])
 
     @r.get("/users/", summary="List users and their rights (admin)")
-    async def list_users(who: Admin, store: StoreDep) -> list[dict[str, Any]]:
+    async def list_users(caller: Admin, store: StoreDep) -> list[dict[str, Any]]:
         return [_user(u) for u in await run_in_threadpool(store.users.list)]
 
     @r.post("/users/", status_code=201,
             summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
-    async def add_user(request: Request, who: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    async def add_user(request: Request, caller: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
         body = await json_object(request)
-        user = await _change(accounts.add_user, store, str(body.get("login") or ""),
-                             str(body.get("password") or ""), admin=_flag(body, "admin"), rights=body.get("rights"),
-                             by=_by(who), bus=bus, strict=True)
+        user = await run_in_threadpool(accounts.add_user, store, str(body.get("login") or ""),
+                                       str(body.get("password") or ""), admin=_flag(body, "admin"),
+                                       rights=body.get("rights"), by=who(caller), bus=bus, strict=True)
         return _user(user)
 
     @r.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
-    async def change_user(request: Request, login: str, who: Admin, store: StoreDep, bus: BusDep,
+    async def change_user(request: Request, login: str, caller: Admin, store: StoreDep, bus: BusDep,
                           ) -> dict[str, Any]:
         body = await json_object(request)
         current = await run_in_threadpool(store.users.get, login)
@@ -79,36 +67,37 @@ def router(settings: Settings) -> APIRouter:
         if not ({"rights", "admin", "password"} & body.keys()):
             raise HTTPException(400, "Send `rights` and/or `admin`, or `password`.")
         if "password" in body:
-            await _change(accounts.set_password, store, login, str(body["password"] or ""), by=_by(who),
-                          bus=bus, strict=True)
+            await run_in_threadpool(accounts.set_password, store, login, str(body["password"] or ""),
+                                    by=who(caller), bus=bus, strict=True)
         user = current
         if "rights" in body or "admin" in body:
             rights = body.get("rights", list(current.rights))
             if not isinstance(rights, list | str):
                 raise HTTPException(400, "`rights` must be a list of right names.")
-            user = await _change(accounts.set_rights, store, login, admin=_flag(body, "admin", current.is_admin),
-                                 rights=rights, by=_by(who), bus=bus)
+            user = await run_in_threadpool(accounts.set_rights, store, login,
+                                           admin=_flag(body, "admin", current.is_admin), rights=rights,
+                                           by=who(caller), bus=bus)
         return _user(user)
 
     @r.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
-    async def remove_user(login: str, who: Admin, store: StoreDep, bus: BusDep) -> Response:
-        await _change(accounts.remove_user, store, login, by=_by(who), bus=bus)
+    async def remove_user(login: str, caller: Admin, store: StoreDep, bus: BusDep) -> Response:
+        await run_in_threadpool(accounts.remove_user, store, login, by=who(caller), bus=bus)
         return Response(status_code=204)
 
     @r.get("/tokens/", summary="List API tokens (admin; never their keys)")
-    async def list_tokens(who: Admin, store: StoreDep) -> list[dict[str, Any]]:
+    async def list_tokens(caller: Admin, store: StoreDep) -> list[dict[str, Any]]:
         return [_token(t) for t in await run_in_threadpool(store.tokens.list)]
 
     @r.post("/tokens/", status_code=201, summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
-    async def create_token(request: Request, who: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    async def create_token(request: Request, caller: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
         body = await json_object(request)
-        token, key = await _change(accounts.create_token, store, str(body.get("name") or ""), by=_by(who),
-                                   bus=bus)
+        token, key = await run_in_threadpool(accounts.create_token, store, str(body.get("name") or ""),
+                                             by=who(caller), bus=bus)
         return {**_token(token), "key": key}
 
     @r.delete("/tokens/{token_id}/", status_code=204, summary="Revoke an API token (admin)")
-    async def revoke_token(token_id: int, who: Admin, store: StoreDep, bus: BusDep) -> Response:
-        await _change(accounts.revoke_token, store, str(token_id), by=_by(who), bus=bus)
+    async def revoke_token(token_id: int, caller: Admin, store: StoreDep, bus: BusDep) -> Response:
+        await run_in_threadpool(accounts.revoke_token, store, str(token_id), by=who(caller), bus=bus)
         return Response(status_code=204)
 
     return r

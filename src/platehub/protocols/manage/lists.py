@@ -30,7 +30,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from platehub.config import Settings
 from platehub.core.access import LISTS, Entry, ListError, format_schedule, parse_list, parse_time
 from platehub.core.eventlog import record_setting
-from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, import_file, write_xlsx
+from platehub.core.listfile import FORMATS, MODES, csv_chunks, import_file, write_xlsx
 from platehub.core.read import normalize_plate
 from platehub.protocols import forms
 from platehub.protocols.deps import BusDep, ListsDep, StoreDep
@@ -60,13 +60,6 @@ def _entry_id(value: str) -> int:
     return int(value)
 
 
-async def _call(func, *args):
-    try:
-        return await run_in_threadpool(func, *args)
-    except (ListError, ListFileError) as e:
-        raise HTTPException(400, str(e)) from None
-
-
 def router(settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/v1/lists", tags=["Access lists"])
 
@@ -84,7 +77,7 @@ def router(settings: Settings) -> APIRouter:
     async def add_entry(request: Request, user: Writer, lists: ListsDep,
                         store: StoreDep, bus: BusDep) -> dict[str, Any]:
         fields = await json_object(request)
-        entry = await _call(lists.parse, fields)
+        entry = await run_in_threadpool(lists.parse, fields)
         stored = await run_in_threadpool(lists.repo.add, entry)
         if stored is None:
             raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
@@ -109,10 +102,7 @@ def router(settings: Settings) -> APIRouter:
         before = await run_in_threadpool(lists.get, number)
         if before is None:
             raise HTTPException(404, f"No entry {entry_id}.")
-        try:
-            entry = await run_in_threadpool(lists.update, number, fields)
-        except ListError as e:
-            raise HTTPException(409 if "holds" in str(e) else 400, str(e)) from None
+        entry = await run_in_threadpool(lists.update, number, fields)  # a plate the list holds: 409
         if entry is None:
             raise HTTPException(404, f"No entry {entry_id}.")
         await run_in_threadpool(record_setting, store, f"{entry.list} list", who(user),
@@ -137,7 +127,7 @@ def router(settings: Settings) -> APIRouter:
             raise HTTPException(400, f"`mode` must be one of {', '.join(MODES)}.")
         list_ = _list_param(p.get("list"))
         data, hint = await _upload(request)
-        result = await _call(lambda: import_file(store.access, data, lists.zone, mode=mode, list_=list_,
+        result = await run_in_threadpool(lambda: import_file(store.access, data, lists.zone, mode=mode, list_=list_,
                                                  fmt=hint))
         if result.added or result.updated or result.removed:
             await run_in_threadpool(record_setting, store, f"{list_ or 'access'} list import", who(user), None,
@@ -162,7 +152,7 @@ def router(settings: Settings) -> APIRouter:
         fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platehub-lists-")
         os.close(fd)
         try:
-            await _call(write_xlsx, entries, lists.zone, path)
+            await run_in_threadpool(write_xlsx, entries, lists.zone, path)
         except BaseException:
             os.unlink(path)
             raise
@@ -175,13 +165,13 @@ def router(settings: Settings) -> APIRouter:
         plate = normalize_plate(p.get("plate") or "")
         if not plate:
             raise HTTPException(400, "`plate` is required.")
-        at = await _call(parse_time, p.get("at"), lists.zone, "at") or datetime.now(UTC)
+        at = await run_in_threadpool(parse_time, p.get("at"), lists.zone, "at") or datetime.now(UTC)
         edits = int_param(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
         lookalikes = p.get("lookalikes")
         if lookalikes not in (None, "", "0", "1", "true", "false", "on", "off"):
             raise HTTPException(400, "`lookalikes` must be on or off.")
         flag = None if not lookalikes else lookalikes in ("1", "true", "on")
-        matches = await _call(lambda: lists.match(plate, p.get("device") or None, at, edits=edits,
+        matches = await run_in_threadpool(lambda: lists.match(plate, p.get("device") or None, at, edits=edits,
                                                   lookalikes=flag))
         return {"plate": plate, "at": iso_utc(at), "matches": [
             {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,

@@ -12,7 +12,8 @@
 - `GET /v1/visits/export/?format=csv|xlsx` (same filters): the file.
 
 Reading needs the LPR right, changing the Settings right (or an API token: manage/auth.py). Errors
-are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device."""
+are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device (core's ParkingError,
+NotFound: protocols/errors.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.config import Settings
 from platehub.core import parking
-from platehub.core.parking import NotFound, ParkingError
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot, Visit
 from platehub.protocols.deps import ParkingDep, StoreDep
@@ -92,15 +92,6 @@ def _filters(request: Request) -> dict[str, Any]:
             "since": _time_param(params, "from"), "until": _time_param(params, "to")}
 
 
-async def _call(func, *args, **kwargs):
-    try:
-        return await run_in_threadpool(func, *args, **kwargs)
-    except NotFound as e:
-        raise HTTPException(404, str(e)) from None
-    except ParkingError as e:
-        raise HTTPException(400, str(e)) from None
-
-
 def _pick(body: dict[str, Any], *names: str) -> Any:
     for name in names:
         if name in body:
@@ -112,42 +103,42 @@ def router(settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/v1", tags=["Parking"])
 
     @r.get("/lots/", summary="Parking lots: counters and groups, with their counts")
-    async def list_lots(user: Reader, lots: ParkingDep) -> list[dict[str, Any]]:
-        lots = await _call(lots.all)
+    async def list_lots(user: Reader, service: ParkingDep) -> list[dict[str, Any]]:
+        lots = await run_in_threadpool(service.all)
         return [lot_out(lot) for lot in lots]
 
     @r.post("/lots/", status_code=201, summary='Add a lot: {"name", "type": "counter"|"group", '
             '"maxCount" (counter), "members" (group: counter ids)}')
-    async def add_lot(request: Request, user: Writer, lots: ParkingDep) -> dict[str, Any]:
+    async def add_lot(request: Request, user: Writer, service: ParkingDep) -> dict[str, Any]:
         body = await json_object(request)
-        lot = await _call(lots.add_lot, body.get("name"), body.get("type", "counter"),
+        lot = await run_in_threadpool(service.add_lot, body.get("name"), body.get("type", "counter"),
                           _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
         return lot_out(lot)
 
     @r.get("/lots/{lot_id}/", summary="One lot")
-    async def get_lot(lot_id: str, user: Reader, lots: ParkingDep) -> dict[str, Any]:
-        return lot_out(await _call(lots.get, _lot_id(lot_id)))
+    async def get_lot(lot_id: str, user: Reader, service: ParkingDep) -> dict[str, Any]:
+        return lot_out(await run_in_threadpool(service.get, _lot_id(lot_id)))
 
     @r.patch("/lots/{lot_id}/", summary='Change a lot: {"name", "maxCount" (counter), "members" (group)}')
     @r.put("/lots/{lot_id}/", include_in_schema=False)
-    async def update_lot(request: Request, lot_id: str, user: Writer, lots: ParkingDep) -> dict[str, Any]:
+    async def update_lot(request: Request, lot_id: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
         lid = _lot_id(lot_id)
         body = await json_object(request)
-        lot = await _call(lots.update_lot, lid, body.get("name"),
+        lot = await run_in_threadpool(service.update_lot, lid, body.get("name"),
                           _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
         return lot_out(lot)
 
     @r.delete("/lots/{lot_id}/", status_code=204, summary="Remove a lot (its visits are kept)")
-    async def remove_lot(lot_id: str, user: Writer, lots: ParkingDep) -> Response:
-        await _call(lots.remove_lot, _lot_id(lot_id), who(user))
+    async def remove_lot(lot_id: str, user: Writer, service: ParkingDep) -> Response:
+        await run_in_threadpool(service.remove_lot, _lot_id(lot_id), who(user))
         return Response(status_code=204)
 
     @r.put("/lots/{lot_id}/count/", summary='Correct a counter\'s count: {"count": n}')
     @r.put("/lots/{lot_id}/count", include_in_schema=False)
-    async def set_count(request: Request, lot_id: str, user: Writer, lots: ParkingDep) -> dict[str, Any]:
+    async def set_count(request: Request, lot_id: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
         lid = _lot_id(lot_id)
         body = await json_object(request)
-        return lot_out(await _call(lots.set_count, lid, body.get("count"), who(user)))
+        return lot_out(await run_in_threadpool(service.set_count, lid, body.get("count"), who(user)))
 
     @r.get("/devices/{code}/lots/", summary="The lots a source is the entrance and the exit of")
     async def get_source(code: str, user: Reader, store: StoreDep) -> dict[str, Any]:
@@ -159,19 +150,19 @@ def router(settings: Settings) -> APIRouter:
     @r.put("/devices/{code}/lots/", summary='Map a source: {"entrance": lot id|null, "exit": lot id|null} '
            "(a key left out keeps its value)")
     @r.put("/devices/{code}/lots", include_in_schema=False)
-    async def map_source(request: Request, code: str, user: Writer, lots: ParkingDep) -> dict[str, Any]:
+    async def map_source(request: Request, code: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
         body = await json_object(request)
-        device = await _call(lots.map_source, code, body.get("entrance", ...),
+        device = await run_in_threadpool(service.map_source, code, body.get("entrance", ...),
                              body.get("exit", ...), who(user))
         return source_out(device)
 
     @r.get("/visits/", summary="Visits (entry and exit paired), newest first: ?lot=&plate=&status=open|closed|"
            "exit_only|lost&from=&to=&offset=&limit=")
-    async def list_visits(request: Request, user: Reader, lots: ParkingDep) -> dict[str, Any]:
+    async def list_visits(request: Request, user: Reader, service: ParkingDep) -> dict[str, Any]:
         filters = _filters(request)
         offset = int_param(request.query_params.get("offset"), "offset", 0) or 0
         limit = int_param(request.query_params.get("limit"), "limit", 100, 0, MAX_LIMIT)
-        total, page = await _call(lots.search, offset=offset, limit=limit, **filters)
+        total, page = await run_in_threadpool(service.search, offset=offset, limit=limit, **filters)
         return {"total": total, "offset": offset, "limit": limit, "visits": [visit_out(v) for v in page]}
 
     @r.get("/visits/export/", summary="The visits (same filters) as a file: ?format=csv|xlsx")

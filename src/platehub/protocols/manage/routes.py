@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.core import dashboard
 from platehub.core.commands import CommandError
-from platehub.core.devices import SettingError
 from platehub.core.eventlog import record_setting
 from platehub.core.parking import lot_json
 from platehub.core.read import Read
@@ -99,8 +98,6 @@ def router(settings: Settings) -> APIRouter:
         body = await json_object(request)
         try:
             device, before, after = await run_in_threadpool(devices.configure, code, body)
-        except SettingError as e:
-            raise HTTPException(400, str(e)) from None
         except KeyError as e:
             raise HTTPException(404, f"No device {e.args[0]!r}.") from None
         if after:
@@ -147,8 +144,8 @@ def router(settings: Settings) -> APIRouter:
         try:
             command = await run_in_threadpool(commands.enqueue, code, kind, payload,
                                               await _who(request))
-        except CommandError as e:
-            raise HTTPException(400, str(e)) from None
+        except CommandError:
+            raise  # the domain's refusal (protocols/errors.py)
         except (TypeError, ValueError) as e:  # e.g. a channel that is not a number
             raise HTTPException(400, f"Invalid {kind} payload: {e}.") from None
         return _render(command)

@@ -195,12 +195,9 @@ async def add_webhook(request: Request, store: StoreDep, bus: BusDep) -> dict[st
     except Exception:
         raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false, '
                                  '"events": "recognition" | "alert"}.') from None
-    try:
-        hook = await run_in_threadpool(lambda: webhooks.add_webhook(
-            store, target, with_image=bool(body.get("with_image", False)),
-            events=str(body.get("events") or "recognition"), by="api", bus=bus))
-    except webhooks.WebhookError as e:
-        raise HTTPException(400, f"{e}.") from None
+    hook = await run_in_threadpool(lambda: webhooks.add_webhook(  # WebhookError: 400 (protocols/errors.py)
+        store, target, with_image=bool(body.get("with_image", False)),
+        events=str(body.get("events") or "recognition"), by="api", bus=bus))
     shown = webhooks.shown(hook)
     return {k: shown[k] for k in ("id", "target", "with_image", "events", "enabled")}
 
