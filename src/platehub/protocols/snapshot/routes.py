@@ -143,13 +143,12 @@ async def plate_reader(request: Request, settings: SettingsDep, limiter: RateLim
 
 @router.get("/info/", summary="Server version, usage, webhook health; webhook targets (redacted) for admins")
 @router.get("/info", include_in_schema=False)
-async def info(store: StoreDep, settings: SettingsDep, admin: IsAdmin) -> dict[str, Any]:
+def info(store: StoreDep, settings: SettingsDep, admin: IsAdmin) -> dict[str, Any]:
     """Anyone: the version, usage and how many webhook targets are enabled or failing. An admin (an
     API token or a signed-in admin) also gets the targets, their URLs redacted (core/webhooks.py)."""
-    hooks = await run_in_threadpool(store.webhooks.list)
+    hooks = store.webhooks.list()
     now = utcnow()
-    calls = await run_in_threadpool(store.usage.calls, now)
-    total = await run_in_threadpool(store.usage.total)
+    calls, total = store.usage.calls(now), store.usage.total()
     return {
         "version": __version__,
         "license_key": None,
@@ -169,9 +168,9 @@ async def info(store: StoreDep, settings: SettingsDep, admin: IsAdmin) -> dict[s
 
 @router.get("/v1/statistics/", dependencies=[Depends(check_token)], summary="Calls this month")
 @router.get("/v1/statistics", include_in_schema=False, dependencies=[Depends(check_token)])
-async def statistics(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+def statistics(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     now = utcnow()
-    calls = await run_in_threadpool(store.usage.calls, now)
+    calls = store.usage.calls(now)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     return {
         "usage": {"month": now.month, "calls": calls, "year": now.year,
@@ -181,9 +180,8 @@ async def statistics(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/v1/webhooks/", dependencies=[Depends(require_api_token)], summary="List webhook targets")
-async def list_webhooks(store: StoreDep) -> list[dict[str, Any]]:
-    hooks = await run_in_threadpool(store.webhooks.list)
-    return [webhooks.shown(h) for h in hooks]  # targets redacted
+def list_webhooks(store: StoreDep) -> list[dict[str, Any]]:
+    return [webhooks.shown(h) for h in store.webhooks.list()]  # targets redacted
 
 
 @router.post("/v1/webhooks/", dependencies=[Depends(require_api_token)], status_code=201,
@@ -204,6 +202,6 @@ async def add_webhook(request: Request, store: StoreDep, bus: BusDep) -> dict[st
 
 @router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,
                summary="Remove a webhook target")
-async def remove_webhook(hook_id: int, store: StoreDep, bus: BusDep) -> None:
-    if not await run_in_threadpool(lambda: webhooks.remove_webhook(store, hook_id, by="api", bus=bus)):
+def remove_webhook(hook_id: int, store: StoreDep, bus: BusDep) -> None:
+    if not webhooks.remove_webhook(store, hook_id, by="api", bus=bus):
         raise HTTPException(404, "No such webhook.")

@@ -64,23 +64,22 @@ async def _similar(request: Request, search: PlateSearch) -> Response:
 
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    @r.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
-           description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
-           "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
-    async def find(request: Request, store: StoreDep, settings: SettingsDep, search: PlateSearchDep,
-                   eventlog: EventLogDep) -> Response:
-        what = (request.query_params.get("what") or "").strip()
-        if what.lower() == "carno":
-            return await _car_no(request, store, settings, search)
-        if what.lower() == "similarcarno":
-            return await _similar(request, search)
-        if what.lower() == "eventlog":
-            return await find_event_log(request, eventlog)
-        await require_user(request)
-        raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
 
-    r.include_router(export.router(settings))
-    return r
+@router.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
+            description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
+            "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
+async def find(request: Request, store: StoreDep, settings: SettingsDep, search: PlateSearchDep,
+               eventlog: EventLogDep) -> Response:
+    what = (request.query_params.get("what") or "").strip()
+    if what.lower() == "carno":
+        return await _car_no(request, store, settings, search)
+    if what.lower() == "similarcarno":
+        return await _similar(request, search)
+    if what.lower() == "eventlog":
+        return await find_event_log(request, eventlog)
+    await require_user(request)
+    raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
+
+router.include_router(export.router)

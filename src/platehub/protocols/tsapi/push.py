@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
 from platehub.core import rights
 from platehub.core.bus import EMERGENCY_CALL, Bus
 from platehub.core.devices import DeviceRegistry
@@ -63,37 +62,35 @@ def _deliver(devices: DeviceRegistry, ingestor: Ingestor, bus: Bus, events: list
     return new
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    @r.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
-            description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password) "
-            "of a user with the Control right (403 without it). "
-            "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
-    @r.post("/api/push/", include_in_schema=False)
-    async def push(request: Request, devices: DevicesDep, ingestor: IngestorDep, bus: BusDep) -> Response:
-        client = request.client.host if request.client else "?"
-        try:
-            user = await sign_in(request)
-        except SignInRefused as e:
-            return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
-        if not rights.holds(user, rights.PUSH):
-            log.warning("TS-API push from %s refused: %s lacks the %s right", client, user.login, rights.PUSH)
-            return _answer(403, pushcodec.error(pushcodec.CODE_NO_RIGHTS,
-                                                f"The {rights.PUSH} right is required to push events."))
-        received_at = utcnow()
-        try:  # parsed in a worker thread: a big body never stalls the event loop
-            events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)
-        except PushError as e:
-            log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
-            return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
-        new = await run_in_threadpool(_deliver, devices, ingestor, bus, events, client, received_at) if events else 0
-        log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)
-        if rejected:
-            for r_ in rejected:
-                log.warning("TS-API push from %s (%s): event %d rejected: %s", client, user.login, r_.index,
-                            r_.message)
-            return _answer(400, pushcodec.rejected_body(rejected, len(events)))
-        return Response(status_code=200)
 
-    return r
+@router.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
+             description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password) "
+             "of a user with the Control right (403 without it). "
+             "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
+@router.post("/api/push/", include_in_schema=False)
+async def push(request: Request, devices: DevicesDep, ingestor: IngestorDep, bus: BusDep) -> Response:
+    client = request.client.host if request.client else "?"
+    try:
+        user = await sign_in(request)
+    except SignInRefused as e:
+        return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
+    if not rights.holds(user, rights.PUSH):
+        log.warning("TS-API push from %s refused: %s lacks the %s right", client, user.login, rights.PUSH)
+        return _answer(403, pushcodec.error(pushcodec.CODE_NO_RIGHTS,
+                                            f"The {rights.PUSH} right is required to push events."))
+    received_at = utcnow()
+    try:  # parsed in a worker thread: a big body never stalls the event loop
+        events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)
+    except PushError as e:
+        log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
+        return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
+    new = await run_in_threadpool(_deliver, devices, ingestor, bus, events, client, received_at) if events else 0
+    log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)
+    if rejected:
+        for r_ in rejected:
+            log.warning("TS-API push from %s (%s): event %d rejected: %s", client, user.login, r_.index,
+                        r_.message)
+        return _answer(400, pushcodec.rejected_body(rejected, len(events)))
+    return Response(status_code=200)

@@ -47,6 +47,7 @@ from platehub.protocols.tsapi.signins import FailedSignIns
 
 log = logging.getLogger("platehub.tsapi")
 
+
 API_VERSION = "TS-API@0.9.19"  # the guide version the implemented parts follow
 PRODUCT = "platehub"
 PUBLIC_INFO = ("apiVersion", "siteName", "timezone", "product", "license")
@@ -202,132 +203,135 @@ def _emergency_sources(eventlog: core_eventlog.EventLog) -> list[dict[str, Any]]
             for i, (src, entry) in enumerate(sources, 1)]
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    def refuse_cross_site(request: Request, settings: Settings, lang: str) -> None:
-        if cross_site(request, settings.allowed_origins):
-            log.warning("TS-API sign-in/out from another site's page refused (%s, Origin %s, Referer %s)",
-                        _address(request), request.headers.get("origin"), request.headers.get("referer"))
-            raise TsApiError(403, messages.text("cross_site", lang))
 
-    @r.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
-    async def auth(request: Request, settings: SettingsDep, store: StoreDep, eventlog: EventLogDep,
-                   throttle: SignInsDep) -> Response:
-        lang = messages.lang_of(request)
-        q = request.query_params
-        opened = store.sessions  # blocking: called off the event loop
-        old = request.cookies.get(COOKIE)
-        if "logout" in q:
-            refuse_cross_site(request, settings, lang)
-            user = await run_in_threadpool(opened.close, old)
-            if user is not None:
-                await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
-            resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
-                                                                         lang)})
-            resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-            return resp
-        if "login" in q:
-            refuse_cross_site(request, settings, lang)
-            user, via = await _sign_in_login(request, store.users, throttle, q["login"], lang), "login"
-        else:
-            try:
-                sent = credentials(request) is not None
-            except BadCredentials:
-                sent = True  # sign_in reports them
-            if not sent:  # nothing to sign in with: say whether the session is alive
-                if await session_user(request) is None:
-                    raise TsApiError(401, messages.text("auth_required", lang))
-                return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
-            refuse_cross_site(request, settings, lang)
-            try:
-                user = await sign_in(request)
-            except SignInRefused as e:
-                raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
-            via = "auth" if "auth" in q else "basic"
-        if old:
-            await run_in_threadpool(opened.close, old)
-        token = await run_in_threadpool(opened.open, user)
-        await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
-        resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+def refuse_cross_site(request: Request, settings: Settings, lang: str) -> None:
+    if cross_site(request, settings.allowed_origins):
+        log.warning("TS-API sign-in/out from another site's page refused (%s, Origin %s, Referer %s)",
+                    _address(request), request.headers.get("origin"), request.headers.get("referer"))
+        raise TsApiError(403, messages.text("cross_site", lang))
+
+
+@router.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
+async def auth(request: Request, settings: SettingsDep, store: StoreDep, eventlog: EventLogDep,
+               throttle: SignInsDep) -> Response:
+    lang = messages.lang_of(request)
+    q = request.query_params
+    opened = store.sessions  # blocking: called off the event loop
+    old = request.cookies.get(COOKIE)
+    if "logout" in q:
+        refuse_cross_site(request, settings, lang)
+        user = await run_in_threadpool(opened.close, old)
+        if user is not None:
+            await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
+        resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
+                                                                     lang)})
+        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return resp
+    if "login" in q:
+        refuse_cross_site(request, settings, lang)
+        user, via = await _sign_in_login(request, store.users, throttle, q["login"], lang), "login"
+    else:
+        try:
+            sent = credentials(request) is not None
+        except BadCredentials:
+            sent = True  # sign_in reports them
+        if not sent:  # nothing to sign in with: say whether the session is alive
+            if await session_user(request) is None:
+                raise TsApiError(401, messages.text("auth_required", lang))
+            return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+        refuse_cross_site(request, settings, lang)
+        try:
+            user = await sign_in(request)
+        except SignInRefused as e:
+            raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
+        via = "auth" if "auth" in q else "basic"
+    if old:
+        await run_in_threadpool(opened.close, old)
+    token = await run_in_threadpool(opened.open, user)
+    await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
+    resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                    secure=request.url.scheme == "https")
+    return resp
 
-    @r.get("/api/info", summary="Server information: apiVersion, siteName, timezone, product, license, whoAmI, all")
-    async def info(request: Request, settings: SettingsDep) -> Response:
-        lang = messages.lang_of(request)
-        items = _items(request, (*PUBLIC_INFO, "whoAmI", "all"))
-        if not items:
-            raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
-        everything = "all" in items
-        wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
-        data = {item: public_info(item, settings) for item in wanted if item in PUBLIC_INFO}
-        if "whoAmI" in wanted:
-            try:
-                user = await _user(request, lang)
-            except TsApiError as e:
-                if everything and e.status == 401:  # spec: the public items with 401, without whoAmI
-                    return respond(request, data, 401, e.headers)
-                raise
-            data["whoAmI"] = who_am_i(user)
-        return respond(request, data)
 
-    @r.get("/api/system", summary="Host information (info), health, hddsmart; restart/reboot (admin)")
-    async def system(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        q = request.query_params
-        if "restart" in q or "reboot" in q:
-            await _user(request, lang, admin=True)
-            raise TsApiError(501, messages.text("restart_unsupported", lang))
-        await _user(request, lang)
-        if "health" in q:
-            items = _list_param(q.get("health"), system_info.HEALTH_ITEMS, lang)
-            if items is None:
-                return respond(request, [*system_info.HEALTH_ITEMS, "all"])
-            return respond(request, await run_in_threadpool(system_info.system_health, items))
-        if "hddsmart" in q:
-            raw = q.get("hddsmart") or ""
-            try:
-                numbers = [int(p) for p in raw.split(",") if p.strip()] or None
-            except ValueError:
-                raise TsApiError(400, messages.text("bad_param", lang, name="hddsmart", value=raw)) from None
-            return respond(request, await run_in_threadpool(system_info.smart, numbers))
-        items = _list_param(q.get("info"), system_info.INFO_ITEMS, lang, system_info.ALIASES)
+@router.get("/api/info", summary="Server information: apiVersion, siteName, timezone, product, license, whoAmI, all")
+async def info(request: Request, settings: SettingsDep) -> Response:
+    lang = messages.lang_of(request)
+    items = _items(request, (*PUBLIC_INFO, "whoAmI", "all"))
+    if not items:
+        raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
+    everything = "all" in items
+    wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
+    data = {item: public_info(item, settings) for item in wanted if item in PUBLIC_INFO}
+    if "whoAmI" in wanted:
+        try:
+            user = await _user(request, lang)
+        except TsApiError as e:
+            if everything and e.status == 401:  # spec: the public items with 401, without whoAmI
+                return respond(request, data, 401, e.headers)
+            raise
+        data["whoAmI"] = who_am_i(user)
+    return respond(request, data)
+
+
+@router.get("/api/system", summary="Host information (info), health, hddsmart; restart/reboot (admin)")
+async def system(request: Request) -> Response:
+    lang = messages.lang_of(request)
+    q = request.query_params
+    if "restart" in q or "reboot" in q:
+        await _user(request, lang, admin=True)
+        raise TsApiError(501, messages.text("restart_unsupported", lang))
+    await _user(request, lang)
+    if "health" in q:
+        items = _list_param(q.get("health"), system_info.HEALTH_ITEMS, lang)
         if items is None:
-            return respond(request, [*system_info.INFO_ITEMS, "all"])
-        return respond(request, await run_in_threadpool(system_info.system_info, items))
+            return respond(request, [*system_info.HEALTH_ITEMS, "all"])
+        return respond(request, await run_in_threadpool(system_info.system_health, items))
+    if "hddsmart" in q:
+        raw = q.get("hddsmart") or ""
+        try:
+            numbers = [int(p) for p in raw.split(",") if p.strip()] or None
+        except ValueError:
+            raise TsApiError(400, messages.text("bad_param", lang, name="hddsmart", value=raw)) from None
+        return respond(request, await run_in_threadpool(system_info.smart, numbers))
+    items = _list_param(q.get("info"), system_info.INFO_ITEMS, lang, system_info.ALIASES)
+    if items is None:
+        return respond(request, [*system_info.INFO_ITEMS, "all"])
+    return respond(request, await run_in_threadpool(system_info.system_info, items))
 
-    @r.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
-    async def status(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        await _user(request, lang)
-        _channels(request, lang)  # validated; no channel exists to match it
+
+@router.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
+async def status(request: Request) -> Response:
+    lang = messages.lang_of(request)
+    await _user(request, lang)
+    _channels(request, lang)  # validated; no channel exists to match it
+    return respond(request, [])
+
+
+@router.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
+            "realtimeEvent, objectType, objectAttr")
+async def enum(request: Request, store: StoreDep, lots: ParkingDep, eventlog: EventLogDep) -> Response:
+    lang = messages.lang_of(request)
+    await _user(request, lang)
+    what = request.query_params.get("what")
+    if what not in ENUM_ITEMS:
+        raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
+                                            supported=", ".join(ENUM_ITEMS)))
+    if what == "channel":
         return respond(request, [])
-
-    @r.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
-           "realtimeEvent, objectType, objectAttr")
-    async def enum(request: Request, store: StoreDep, lots: ParkingDep, eventlog: EventLogDep) -> Response:
-        lang = messages.lang_of(request)
-        await _user(request, lang)
-        what = request.query_params.get("what")
-        if what not in ENUM_ITEMS:
-            raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
-                                                supported=", ".join(ENUM_ITEMS)))
-        if what == "channel":
-            return respond(request, [])
-        if what == "lprSrc":
-            return respond(request, await run_in_threadpool(_lpr_sources, store))
-        if what == "emergencyCall":
-            return respond(request, await run_in_threadpool(_emergency_sources, eventlog))
-        if what == "eventType":
-            return respond(request, event_types(lang))
-        if what == "parkingLot":
-            return respond(request, await run_in_threadpool(_parking_lots, lots))
-        if what == "realtimeEvent":
-            return respond(request, list(events.TOPICS))  # what /wsapi/subscribeEvents accepts
-        if what == "objectType":
-            return respond(request, [])  # platehub reads plates; it has no object detector
-        return respond(request, {})  # objectAttr: no object types, so no attributes
-
-    return r
+    if what == "lprSrc":
+        return respond(request, await run_in_threadpool(_lpr_sources, store))
+    if what == "emergencyCall":
+        return respond(request, await run_in_threadpool(_emergency_sources, eventlog))
+    if what == "eventType":
+        return respond(request, event_types(lang))
+    if what == "parkingLot":
+        return respond(request, await run_in_threadpool(_parking_lots, lots))
+    if what == "realtimeEvent":
+        return respond(request, list(events.TOPICS))  # what /wsapi/subscribeEvents accepts
+    if what == "objectType":
+        return respond(request, [])  # platehub reads plates; it has no object detector
+    return respond(request, {})  # objectAttr: no object types, so no attributes

@@ -55,6 +55,7 @@ from platehub.protocols.tsapi.session import COOKIE
 
 log = logging.getLogger("platehub.tsapi")
 
+
 QUEUE = 1000  # events buffered per socket before the oldest are dropped
 CHECK_EVERY = 30.0  # seconds between checks that a socket's user is still signed in and holds the rights
 POLICY_VIOLATION = 1008
@@ -253,8 +254,6 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
         log.info("TS-API event socket %s closed", hello["subscriberId"])
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter()
-    r.add_api_websocket_route("/wsapi/subscribeEvents", subscribe_events)
-    r.add_api_websocket_route("/api/subscribeEvents", subscribe_events)
-    return r
+router = APIRouter()
+router.add_api_websocket_route("/wsapi/subscribeEvents", subscribe_events)
+router.add_api_websocket_route("/api/subscribeEvents", subscribe_events)
