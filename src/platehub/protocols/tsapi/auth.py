@@ -72,8 +72,7 @@ class SignInRefused(Exception):
 async def sign_in(request: Request) -> User:
     """The user the request signs in as; raises SignInRefused."""
     client = request.client.host if request.client else "?"
-    hub = services(request)
-    throttle: FailedSignIns = hub.sign_ins  # the app's one failure counter, shared by every TS-API route
+    throttle: FailedSignIns = services(request).sign_ins  # the app's one, shared by every TS-API route
     wait = throttle.wait(client)
     if wait > 0:
         after = throttle.retry_after(wait)
@@ -86,7 +85,7 @@ async def sign_in(request: Request) -> User:
         if creds is None:
             raise SignInRefused(401, "Sign-in required: HTTP Basic or the auth= parameter.", challenge())
         problem = ""
-    user = await run_in_threadpool(hub.store.users.verify, *creds) if creds else None
+    user = await run_in_threadpool(services(request).store.users.verify, *creds) if creds else None
     if user is None:
         delay = throttle.failed(client)
         log.warning("TS-API sign-in refused for %r from %s: %s%s", creds[0] if creds else None, client,
