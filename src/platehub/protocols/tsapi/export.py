@@ -40,7 +40,6 @@ try:
 except ImportError:  # pragma: no cover - CSV instead
     Workbook = None
 
-
 FORMAT = "xlsx" if Workbook is not None else "csv"
 
 

@@ -47,7 +47,6 @@ from platehub.protocols.tsapi.signins import FailedSignIns
 
 log = logging.getLogger("platehub.tsapi")
 
-
 API_VERSION = "TS-API@0.9.19"  # the guide version the implemented parts follow
 PRODUCT = "platehub"
 PUBLIC_INFO = ("apiVersion", "siteName", "timezone", "product", "license")

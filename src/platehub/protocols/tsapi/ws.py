@@ -55,7 +55,6 @@ from platehub.protocols.tsapi.session import COOKIE
 
 log = logging.getLogger("platehub.tsapi")
 
-
 QUEUE = 1000  # events buffered per socket before the oldest are dropped
 CHECK_EVERY = 30.0  # seconds between checks that a socket's user is still signed in and holds the rights
 POLICY_VIOLATION = 1008
