@@ -1,7 +1,9 @@
 """What a route may ask for, by type (FastAPI's `Depends`): `def route(store: StoreDep, ...)`.
 
 The services are built once by `app.create_app` (services.Platehub); this module is the one place
-that finds them on the app. Helpers that are not routes (sign-in, sessions) call `services(conn)`."""
+that finds them on the app. Helpers that are not routes (sign-in, sessions) call `services(conn)`.
+The getters are `async def` only so that FastAPI calls them on the event loop: a plain `def`
+dependency would cost every request a trip through the thread pool for an attribute lookup."""
 
 from __future__ import annotations
 
@@ -36,75 +38,75 @@ def services(conn: HTTPConnection) -> Platehub:
     return conn.app.state.platehub
 
 
-def _settings(conn: HTTPConnection) -> Settings:
+async def _settings(conn: HTTPConnection) -> Settings:
     return services(conn).settings
 
 
-def _store(conn: HTTPConnection) -> Store:
+async def _store(conn: HTTPConnection) -> Store:
     return services(conn).store
 
 
-def _bus(conn: HTTPConnection) -> Bus:
+async def _bus(conn: HTTPConnection) -> Bus:
     return services(conn).bus
 
 
-def _eventlog(conn: HTTPConnection) -> EventLog:
+async def _eventlog(conn: HTTPConnection) -> EventLog:
     return services(conn).eventlog
 
 
-def _parking(conn: HTTPConnection) -> ParkingService:
+async def _parking(conn: HTTPConnection) -> ParkingService:
     return services(conn).parking
 
 
-def _recognizer(conn: HTTPConnection) -> Recognizer:
+async def _recognizer(conn: HTTPConnection) -> Recognizer:
     return services(conn).recognizer
 
 
-def _rate_limiter(conn: HTTPConnection) -> RateLimiter:
+async def _rate_limiter(conn: HTTPConnection) -> RateLimiter:
     return services(conn).rate_limiter
 
 
-def _devices(conn: HTTPConnection) -> DeviceRegistry:
+async def _devices(conn: HTTPConnection) -> DeviceRegistry:
     return services(conn).devices
 
 
-def _commands(conn: HTTPConnection) -> CommandQueue:
+async def _commands(conn: HTTPConnection) -> CommandQueue:
     return services(conn).commands
 
 
-def _ingestor(conn: HTTPConnection) -> Ingestor:
+async def _ingestor(conn: HTTPConnection) -> Ingestor:
     return services(conn).ingestor
 
 
-def _lists(conn: HTTPConnection) -> AccessLists:
+async def _lists(conn: HTTPConnection) -> AccessLists:
     return services(conn).lists
 
 
-def _whitelist(conn: HTTPConnection) -> WhitelistSync:
+async def _whitelist(conn: HTTPConnection) -> WhitelistSync:
     return services(conn).whitelist
 
 
-def _metrics(conn: HTTPConnection) -> Metrics:
+async def _metrics(conn: HTTPConnection) -> Metrics:
     return services(conn).metrics
 
 
-def _door(conn: HTTPConnection) -> Door:
+async def _door(conn: HTTPConnection) -> Door:
     return services(conn).door
 
 
-def _polls(conn: HTTPConnection) -> CometPolls:
+async def _polls(conn: HTTPConnection) -> CometPolls:
     return services(conn).polls
 
 
-def _plate_search(conn: HTTPConnection) -> PlateSearch:
+async def _plate_search(conn: HTTPConnection) -> PlateSearch:
     return services(conn).plate_search
 
 
-def _sign_ins(conn: HTTPConnection) -> FailedSignIns:
+async def _sign_ins(conn: HTTPConnection) -> FailedSignIns:
     return services(conn).sign_ins
 
 
-def _device_names(conn: HTTPConnection) -> DeviceNames:
+async def _device_names(conn: HTTPConnection) -> DeviceNames:
     return services(conn).device_names
 
 
