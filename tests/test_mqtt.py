@@ -19,7 +19,6 @@ from conftest import InProcess
 from mosquitto import Mosquitto
 
 from platehub.config import Settings
-from platehub.core import parking
 from platehub.core.mqtt import parse_url
 from platehub.simulator.allinone import Camera
 from platehub.simulator.harness import free_port
@@ -141,7 +140,7 @@ def test_read_decision_alert_and_device_status_arrive_as_documented(tmp_path_fac
 
 def test_discovery_and_state_are_retained_for_home_assistant(tmp_path_factory, broker):
     server = _serve(tmp_path_factory, broker, "ph2")
-    service = parking.of(server.app)
+    service = server.app.state.platehub.parking
     lot = server.call(lambda: asyncio.to_thread(service.add_lot, "Front", max_count=10))
     server.call(lambda: asyncio.to_thread(service.set_count, lot.id, 3))
     first = Listener(broker.port, "ph2/#")

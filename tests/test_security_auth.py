@@ -129,7 +129,7 @@ def event_log(base: str, user, **params) -> dict:
 def test_event_log_entries_only_for_the_rights_that_read_them(site):
     """#6: the event log was readable by any signed-in user: gate alerts (plates), settings changes
     and sign-ins with their addresses. Now each entry type needs its right (core/rights.py)."""
-    log = core_eventlog.of(site.server.app)
+    log = site.server.app.state.platehub.eventlog
     log.record(core_eventlog.ACCESS, "denied", source="LOG-GATE", details={"plate": "LOGDENY1", "why": "deny list"})
     log.signed_in("admin", "203.0.113.77", "login")
     log.settings_changed("device LOG-GATE", "admin", after={"gate_policy": "never"})
@@ -150,7 +150,7 @@ def test_event_log_entries_only_for_the_rights_that_read_them(site):
 def test_system_event_topic_sends_alerts_and_devices_only_to_lpr_holders(site):
     """#6, the same through the `systemEvent` WebSocket topic: its gate alerts (plates) and LPR
     device entries reach only users holding LPR; the system log reaches every subscriber."""
-    log = core_eventlog.of(site.server.app)
+    log = site.server.app.state.platehub.eventlog
     with connect(ws_url(site.url, topics="systemEvent", auth=b64(*NO_LPR)), open_timeout=10) as viewer, \
             connect(ws_url(site.url, topics="systemEvent", auth=b64(*LPR_ONLY)), open_timeout=10) as lpr:
         assert json.loads(viewer.recv(timeout=10))["topics"] == ["systemEvent"]

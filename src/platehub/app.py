@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,24 +16,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__, apidocs, console
 from platehub.config import ADMIN_PASSWORD, Settings, read_env
-from platehub.core import eventlog, parking
 from platehub.core.access import AccessLists
 from platehub.core.bus import Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
+from platehub.core.errors import DomainError
+from platehub.core.eventlog import EventLog
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
 from platehub.core.metrics import Metrics
 from platehub.core.mqtt import MqttBridge
+from platehub.core.parking import ParkingService
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
+from platehub.core.store.eventlog import EventLogRepo
+from platehub.core.store.search import PlateSearch
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
+from platehub.protocols import errors
 from platehub.protocols import metrics as metrics_route
 from platehub.protocols.allinone import routes as allinone
+from platehub.protocols.allinone.comet import CometPolls
+from platehub.protocols.allinone.service import Door
 from platehub.protocols.ffjson import routes as ffjson
 from platehub.protocols.manage import accounts as manage_accounts
 from platehub.protocols.manage import lists as manage_lists
@@ -44,27 +51,11 @@ from platehub.protocols.snapshot.webhooks import WebhookDispatcher
 from platehub.protocols.tsapi import routes as tsapi
 from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
+from platehub.protocols.tsapi.devicenames import DeviceNames
+from platehub.protocols.tsapi.signins import FailedSignIns
+from platehub.services import Platehub
 
 log = logging.getLogger("platehub")
-
-
-@dataclass
-class Platehub:
-    """Everything the routes reach through `request.app.state.platehub`."""
-
-    settings: Settings
-    store: Store
-    bus: Bus
-    recognizer: Recognizer
-    rate_limiter: RateLimiter
-    devices: DeviceRegistry
-    commands: CommandQueue
-    ingestor: Ingestor
-    lists: AccessLists
-    gate: GateKeeper
-    whitelist: WhitelistSync
-    metrics: Metrics
-    version: str = __version__
 
 
 def ensure_admin(store: Store) -> str | None:
@@ -79,6 +70,47 @@ def ensure_admin(store: Store) -> str | None:
     return generated
 
 
+class Background(NamedTuple):
+    """The app's background jobs besides the services' own (started and stopped by its lifespan)."""
+
+    webhooks: WebhookDispatcher
+    mqtt: MqttBridge  # off when PLATEHUB_MQTT_URL is unset
+    retention: RetentionJob  # PLATEHUB_RETAIN_*: in batches, in a worker thread
+
+
+def build(settings: Settings, store: Store, engine: Engine | None = None) -> tuple[Platehub, Background]:
+    """Every service, built once and given its collaborators, and the background jobs."""
+    bus = Bus()
+    eventlog = EventLog(EventLogRepo(store.engine), bus)
+    parking = ParkingService(store, bus, eventlog)
+    commands = CommandQueue(store.commands, hand_opens=[parking.opened_by_hand])  # an open by hand lets a car in
+    lists = AccessLists(store.access, settings)
+    gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
+    on = settings.metrics != "off"
+    metrics = Metrics(store, bus, enabled=on, queues={  # read when scraped (core/metrics.py)
+        "recognition": lambda: recognizer.pending,
+        "webhook_events": lambda: dispatcher.depths()["webhook_events"],
+        "webhook_deliveries": lambda: dispatcher.depths()["webhook_deliveries"],
+    } if on else None)
+    # each new read: counted (metrics on), then occupancy and visits (parking); Snapshot API reads too
+    observers = [metrics.on_read, parking.on_read] if on else [parking.on_read]
+    recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
+                            observers=observers)
+    ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
+    devices = DeviceRegistry(settings, store.devices, bus)
+    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone)
+    door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
+    services = Platehub(
+        settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
+        rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,
+        lists=lists, gate=gate, whitelist=whitelist, metrics=metrics, door=door,
+        polls=CometPolls(door, commands, settings.comet_hold), sign_ins=FailedSignIns(),
+        plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices))
+    dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
+    return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
+                                RetentionJob(Retention(settings, store)))
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     started = time.time()
@@ -86,49 +118,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     generated = ensure_admin(store)
     if generated:
         print(f"platehub: created user 'admin' with password: {generated}  (shown once)", flush=True)
-    bus = Bus()
-    commands = CommandQueue(store.commands)
-    lists = AccessLists(store.access, settings)
-    metrics = Metrics(store, bus, enabled=settings.metrics != "off")
-    on = metrics.enabled
-    state = Platehub(
-        settings, store, bus, Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None),
-        RateLimiter(settings.rate_limit),
-        DeviceRegistry(settings, store.devices, bus), commands, Ingestor(settings, store, bus), lists,
-        GateKeeper(settings, lists, store.decisions, bus, commands), WhitelistSync(settings, store.camera_lists,
-                                                                                   settings.zone),
-        metrics,
-    )
-    dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
-    if on:  # counters only on the ingest path; the rest is read when scraped (core/metrics.py)
-        state.ingestor.observers.append(metrics.on_read)
-        state.recognizer.observers.append(metrics.on_read)
-        metrics.queues["recognition"] = lambda: state.recognizer.pending
-        metrics.queues["webhook_events"] = lambda: dispatcher.depths()["webhook_events"]
-        metrics.queues["webhook_deliveries"] = lambda: dispatcher.depths()["webhook_deliveries"]
-    retention = RetentionJob(Retention(settings, store))
-    mqtt = MqttBridge(settings, store, bus, commands)  # off when PLATEHUB_MQTT_URL is unset
+    services, jobs = build(settings, store, engine)
+    bus, eventlog = services.bus, services.eventlog
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        bus.bind(asyncio.get_running_loop())
-        state.commands.bind(asyncio.get_running_loop())
-        await asyncio.get_running_loop().run_in_executor(None, lambda: state.recognizer.engine)  # load models
-        await asyncio.get_running_loop().run_in_executor(None, store.sweep_orphans, started)
-        dispatcher.start()
-        mqtt.start()
-        state.devices.start()
-        retention.start()  # PLATEHUB_RETAIN_*: in batches, in a worker thread
-        await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
+        loop = asyncio.get_running_loop()
+        bus.bind(loop)
+        services.commands.bind(loop)
+        await loop.run_in_executor(None, lambda: services.recognizer.engine)  # load models
+        await loop.run_in_executor(None, store.sweep_orphans, started)
+        jobs.webhooks.start()
+        jobs.mqtt.start()
+        services.devices.start()
+        jobs.retention.start()
+        await loop.run_in_executor(None, eventlog.record_start)
+        eventlog.start()  # device online/offline, emergency calls, from the bus
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
-        await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
-        await retention.stop()
-        await state.devices.stop()
-        await dispatcher.stop()
-        await mqtt.stop()
-        state.recognizer.close()
+        await eventlog.stop()
+        await loop.run_in_executor(None, eventlog.record_stop)
+        await jobs.retention.stop()
+        await services.devices.stop()
+        await jobs.webhooks.stop()
+        await jobs.mqtt.stop()
+        services.recognizer.close()
         store.close()
 
     app = FastAPI(
@@ -140,16 +155,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,  # apidocs.mount: Swagger UI from the package, not a CDN
         redoc_url=None,
     )
-    app.state.platehub = state
-    state.gate.eventlog = eventlog.of(app)
-    state.ingestor.gate = state.gate  # every new read of a camera door is decided
-    state.ingestor.observers.append(parking.of(app).on_read)  # occupancy and visits from every new read
-    state.recognizer.observers.append(parking.of(app).on_read)  # … and Snapshot API reads (camera_id = source)
-    state.commands.hand_opens.append(parking.of(app).opened_by_hand)  # an operator's open lets a vehicle in
+    app.state.platehub = services  # found there only by protocols/deps.py
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(DomainError, errors.domain_error)  # the /v1 and Snapshot API convention
 
     @app.exception_handler(TsApiError)
     async def _tsapi_error(request, exc: TsApiError) -> Response:
@@ -161,15 +173,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse({"detail": "Internal server error; the server log has the details."}, status_code=500)
 
     app.include_router(snapshot.router)
-    if on:
+    if services.metrics.enabled:
         app.include_router(metrics_route.router)
     app.include_router(ffjson.router(settings))
     app.include_router(allinone.router(settings))
-    app.include_router(tsapi.router(settings))
-    app.include_router(manage.router(settings))
-    app.include_router(manage_lists.router(settings))
-    app.include_router(manage_parking.router(settings))
-    app.include_router(manage_accounts.router(settings))
+    app.include_router(tsapi.router)
+    app.include_router(manage.router)
+    app.include_router(manage_lists.router)
+    app.include_router(manage_parking.router)
+    app.include_router(manage_accounts.router)
     apidocs.mount(app)
     console.mount(app)  # last: `/` and `/console/` shadow no API route
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])

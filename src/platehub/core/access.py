@@ -30,6 +30,7 @@ from datetime import UTC, datetime, time, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from platehub.core import similar
+from platehub.core.errors import Conflict, DomainError
 from platehub.core.read import normalize_plate
 
 if TYPE_CHECKING:
@@ -46,8 +47,12 @@ _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 KINDS = ("exact", "lookalike", "edit")
 
 
-class ListError(ValueError):
+class ListError(DomainError):
     """Invalid user input for an access list entry (the message says what and why)."""
+
+
+class DuplicateEntry(ListError, Conflict):
+    """The list holds the plate already."""
 
 
 @dataclass(frozen=True)
@@ -446,7 +451,7 @@ class AccessLists:
         entry = self.parse(fields)
         stored = self.repo.add(entry)
         if stored is None:
-            raise ListError(f"the {entry.list} list holds {entry.plate} already")
+            raise DuplicateEntry(f"the {entry.list} list holds {entry.plate} already")
         return stored
 
     def put(self, fields: Mapping[str, Any]) -> tuple[Entry, bool]:
@@ -461,7 +466,7 @@ class AccessLists:
         changed = self.parse(fields, base=current)
         stored = self.repo.update(changed)
         if stored is None:
-            raise ListError(f"the {changed.list} list holds {changed.plate} already")
+            raise DuplicateEntry(f"the {changed.list} list holds {changed.plate} already")
         return stored
 
     def remove(self, entry_id: int) -> Entry | None:

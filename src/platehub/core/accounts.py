@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from platehub.core.bus import Bus
+from platehub.core.errors import DomainError, NotFound
 from platehub.core.eventlog import record_setting
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
 
@@ -16,11 +17,11 @@ MAX_LOGIN = 64
 MIN_PASSWORD = 8
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """The change is refused; the message says why."""
 
 
-class NoSuchAccount(AccountError):
+class NoSuchAccount(AccountError, NotFound):
     pass
 
 

@@ -11,15 +11,16 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from platehub.core.errors import DomainError
 from platehub.core.store.devices import COMMAND_KINDS, Command, CommandRepo
 
 log = logging.getLogger("platehub.commands")
 
 
-class CommandError(ValueError):
+class CommandError(DomainError):
     pass
 
 
@@ -68,12 +69,13 @@ def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class CommandQueue:
-    def __init__(self, repo: CommandRepo) -> None:
+    def __init__(self, repo: CommandRepo,
+                 hand_opens: Iterable[Callable[[str, str | None, str | None], Any]] = ()) -> None:
         self.repo = repo
         self._events: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         # called (gate device, read id or None, who) after an operator queues an open_gate
-        self.hand_opens: list[Callable[[str, str | None, str | None], Any]] = []
+        self.hand_opens = list(hand_opens)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -27,10 +27,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import DEVICE_ADDRESS, DEVICE_STATUS, Bus
+from platehub.core.errors import DomainError
 from platehub.core.read import utcnow
 from platehub.core.store.devices import Device, DeviceRepo
 from platehub.core.tasks import cancel
@@ -46,7 +47,15 @@ ALERT_EVERY = 60.0  # seconds: one alert per device, kind and address in this ti
 _TRUE, _FALSE, _DEFAULT = ("1", "true", "yes", "on"), ("0", "false", "no", "off"), ("", "default", "none", "null")
 
 
-class SettingError(ValueError):
+class Configured(NamedTuple):
+    """A device's settings changed: the device now, and the settings before and after (for the log)."""
+
+    device: Device
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class SettingError(DomainError):
     pass
 
 
@@ -222,7 +231,7 @@ class DeviceRegistry:
         if self.bus is not None:
             self.bus.publish(DEVICE_ADDRESS, alert)
 
-    def configure(self, code: str, values: dict[str, Any]) -> tuple[Device, dict[str, Any], dict[str, Any]]:
+    def configure(self, code: str, values: dict[str, Any]) -> Configured:
         """Change a device's settings (see `parse_settings`); returns the device and the settings before
         and after, for the caller to log (a secret shows as "set" or None). Raises SettingError for bad
         values, KeyError for an unknown device or gate device."""
@@ -247,7 +256,7 @@ class DeviceRegistry:
             self.repo.configure(code, **changes)
         after = self.repo.get(code)
         assert after is not None
-        return after, old, shown
+        return Configured(after, old, shown)
 
     def check_offline(self) -> list[Device]:
         silent_since = utcnow() - timedelta(seconds=self.settings.offline_after)

@@ -145,17 +145,8 @@ class EventLog:
 
 def record_setting(store, what: str, user: str | None = None, before: Any = None, after: Any = None,
                    bus: Bus | None = None) -> LogEntry:
-    """Log a settings change from anywhere that holds the store (the CLI, a route via `of(app)`'s bus).
+    """Log a settings change from anywhere that holds the store (the CLI, a route with the app's bus).
 
     Blocking. `before`/`after` must not be secrets."""
     return EventLog(EventLogRepo(store.engine), bus or Bus()).settings_changed(what, user, before, after)
 
-
-def of(app) -> EventLog:
-    """The app's one event log (created on first use from `app.state.platehub`)."""
-    state = app.state
-    eventlog = getattr(state, "eventlog", None)
-    if eventlog is None:
-        hub = state.platehub
-        eventlog = state.eventlog = EventLog(EventLogRepo(hub.store.engine), hub.bus)
-    return eventlog

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
@@ -38,6 +38,8 @@ from platehub.core.store.devices import Device
 
 if TYPE_CHECKING:
     from platehub.core.access import AccessLists, Match
+    from platehub.core.commands import CommandQueue
+    from platehub.core.eventlog import EventLog
 
 log = logging.getLogger("platehub.gate")
 
@@ -94,9 +96,18 @@ def alerts_unknown(settings: Settings, device: Device | None) -> bool:
     return settings.alert_unknown
 
 
+class Outcome(NamedTuple):
+    """What the rule decides for one read."""
+
+    opens: bool
+    reason: str  # allowed, denied, inactive, no_plate, unknown, offline, or the policy (always, never, manual)
+    why: str  # in words, for the log and the console
+    alert: str | None  # "deny", "unknown" or None
+
+
 def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | None, live: bool,
-           alert_unknown: bool) -> tuple[bool, str, str, str | None]:
-    """The rule itself: (opens, reason, why, alert)."""
+           alert_unknown: bool) -> Outcome:
+    """The rule itself."""
     denied = deciding is not None and deciding.entry.list == "deny"
     allowed = deciding is not None and deciding.entry.list == "allow"
     alert = "deny" if denied else ("unknown" if alert_unknown and deciding is None and plate else None)
@@ -121,20 +132,20 @@ def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | No
         reason = policy if not denied else reason
     if opens and not live:
         opens, reason, why = False, "offline", f"offline record, not opened ({why})"
-    return opens, reason, why, alert
+    return Outcome(opens, reason, why, alert)
 
 
 class GateKeeper:
     """Blocking (database): call off the event loop."""
 
-    def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus, commands=None,
-                 eventlog=None) -> None:
+    def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus,
+                 commands: CommandQueue | None = None, eventlog: EventLog | None = None) -> None:
         self.settings = settings
         self.lists = lists
         self.repo = repo
         self.bus = bus
-        self.commands = commands  # core.commands.CommandQueue, for devices whose gate another camera opens
-        self.eventlog = eventlog  # core.eventlog.EventLog, for alerts
+        self.commands = commands  # for devices whose gate another camera opens
+        self.eventlog = eventlog  # for alerts
 
     def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -34,7 +35,8 @@ class Ingested:
 class Ingestor:
     """Blocking methods: call them off the event loop (they publish from any thread)."""
 
-    def __init__(self, settings: Settings, store: Store, bus: Bus) -> None:
+    def __init__(self, settings: Settings, store: Store, bus: Bus, gate: GateKeeper | None = None,
+                 observers: Iterable[Callable[[Read], None]] = ()) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
@@ -42,8 +44,8 @@ class Ingestor:
         self._locks_guard = threading.Lock()
         # domain reactions to each new read (parking occupancy …), run after it is stored and before it
         # is published; a failing one is logged and never loses the read
-        self.observers = Observers()
-        self.gate: GateKeeper | None = None  # decides every new read of a camera door (set by the app)
+        self.observers = Observers(observers)
+        self.gate = gate  # decides every new read of a camera door
 
     def _decide(self, read: Read, live: bool) -> Decision | None:
         if self.gate is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from platehub.core import spreadsheet
 from platehub.core.access import _EDGE, FIELDS, LISTS, Entry, ListError, entry_fields, parse_entry, parse_list
+from platehub.core.errors import DomainError
 
 if TYPE_CHECKING:
     from platehub.core.store.access import AccessRepo
@@ -34,7 +35,7 @@ FORMATS = ("csv", "xlsx")
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows less the header
 
 
-class ListFileError(ValueError):
+class ListFileError(DomainError):
     """The file as a whole cannot be read (not CSV/XLSX, no or a bad header)."""
 
 

@@ -53,7 +53,8 @@ def allowed(mode: str, peer: str | None, proxied: bool, token_ok: Callable[[], b
 class Metrics:
     """One registry per app (two servers in one process, as the tests run them, keep apart)."""
 
-    def __init__(self, store: Any, bus: Any, enabled: bool = True) -> None:
+    def __init__(self, store: Any, bus: Any, enabled: bool = True,
+                 queues: dict[str, Callable[[], int]] | None = None) -> None:
         self.enabled = enabled
         self.store = store
         self.bus = bus
@@ -68,7 +69,7 @@ class Metrics:
                                         "their retries, by event kind", ["event"], registry=self.registry)
         for event in EVENTS:  # exported at 0 from the start, so rate() sees the first failure
             self.webhook_failures.labels(event)
-        self.queues: dict[str, Callable[[], int]] = {}  # queue name -> its depth now (set by the app)
+        self.queues = dict(queues or {})  # queue name -> its depth now
         self._sources: set[str] = set()
         self._sources_guard = threading.Lock()
         self.registry.register(_Scraped(self))

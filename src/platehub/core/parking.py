@@ -45,8 +45,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from platehub.core import similar, spreadsheet
+from platehub.core import errors, similar, spreadsheet
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
+from platehub.core.errors import DomainError
 from platehub.core.eventlog import PARKING, EventLog
 from platehub.core.read import Read, normalize_plate, utcnow
 from platehub.core.store import Store
@@ -76,11 +77,11 @@ MAX_COUNT = 1_000_000
 HAND_OPEN_WINDOW = 300  # seconds: an operator's open without a read counts the gate's newest read this recent
 
 
-class ParkingError(ValueError):
+class ParkingError(DomainError):
     """Bad input (an HTTP 400)."""
 
 
-class NotFound(ParkingError):
+class NotFound(ParkingError, errors.NotFound):
     """No such lot or device (an HTTP 404)."""
 
 
@@ -507,14 +508,3 @@ def write_export(visits: Iterable[Visit], lots: Iterable[Lot], path: Path, fmt: 
         raise ParkingError("`format` must be csv or xlsx.")
     return n
 
-
-def of(app) -> ParkingService:
-    """The app's one parking service (created on first use from `app.state.platehub`)."""
-    state = app.state
-    service = getattr(state, "parking", None)
-    if service is None:
-        from platehub.core import eventlog
-
-        hub = state.platehub
-        service = state.parking = ParkingService(hub.store, hub.bus, eventlog.of(app))
-    return service

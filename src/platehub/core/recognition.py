@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,7 +51,8 @@ class Recognition:
 
 class Recognizer:
     def __init__(self, settings: Settings, store: Store, bus: Bus, engine: Engine | None = None,
-                 latency: Callable[[float], None] | None = None) -> None:
+                 latency: Callable[[float], None] | None = None,
+                 observers: Iterable[Callable[[Read], None]] = ()) -> None:
         self.settings = settings
         self._latency = latency  # told the engine time (ms) of each call (core.metrics)
         self.pending = 0  # calls in the engine pool, running or waiting (changed on the event loop only)
@@ -61,7 +62,7 @@ class Recognizer:
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognize")
         # domain reactions to each stored read (parking occupancy …), as Ingestor.observers: run after it
         # is stored and before it is published; a failing one is logged and never loses the read
-        self.observers = Observers()
+        self.observers = Observers(observers)
 
     @property
     def engine(self) -> Engine:

@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from platehub.core.bus import Bus
+from platehub.core.errors import DomainError
 from platehub.core.eventlog import record_setting
 from platehub.core.redact import redact_url
 from platehub.core.store.hooks import EVENTS, Webhook
 
 
-class WebhookError(ValueError):
+class WebhookError(DomainError):
     """The change is refused; the message says why."""
 
 

@@ -9,22 +9,22 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from platehub.core.metrics import CONTENT_TYPE, allowed
+from platehub.protocols.deps import MetricsDep, SettingsDep, StoreDep
 
 router = APIRouter(tags=["Monitoring"])
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics (text exposition format)")
-def metrics(request: Request) -> Response:
-    hub = request.app.state.platehub
+def metrics(request: Request, settings: SettingsDep, store: StoreDep, registry: MetricsDep) -> Response:
 
     def token_ok() -> bool:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() in ("bearer", "token") and bool(key.strip()) and \
-            hub.store.tokens.verify(key.strip()) is not None
+            store.tokens.verify(key.strip()) is not None
 
     proxied = "x-forwarded-for" in request.headers or "forwarded" in request.headers
     peer = request.client.host if request.client else None
-    if not allowed(hub.settings.metrics, peer, proxied, token_ok):
+    if not allowed(settings.metrics, peer, proxied, token_ok):
         raise HTTPException(401, "An API token is required (Authorization: Bearer <key>); see PLATEHUB_METRICS.",
                             headers={"WWW-Authenticate": "Bearer"})
-    return Response(hub.metrics.render(), media_type=CONTENT_TYPE)
+    return Response(registry.render(), media_type=CONTENT_TYPE)

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 
+from platehub.core.commands import CommandQueue
 from platehub.protocols.allinone.codec import Registration
 from platehub.protocols.allinone.service import Door, Origin
 
@@ -55,8 +56,9 @@ async def _disconnected(receive: Callable[[], Awaitable[dict]]) -> bool:
 
 
 class CometPolls:
-    def __init__(self, door: Door, hold: float) -> None:
+    def __init__(self, door: Door, commands: CommandQueue, hold: float) -> None:
         self.door = door
+        self.commands = commands
         self.hold = hold
         self._last_reply: dict[str, float] = {}
         self._active: dict[str, int] = {}
@@ -73,10 +75,10 @@ class CometPolls:
     def held(self) -> int:
         return sum(self._active.values())
 
-    async def poll(self, hub, reg: Registration, origin: Origin, receive: Callable[[], Awaitable[dict]]) -> dict:
+    async def poll(self, reg: Registration, origin: Origin, receive: Callable[[], Awaitable[dict]]) -> dict:
         device = reg.serialno
         mode = self.mode(device)
-        arrival = await run_in_threadpool(self.door.register, hub, reg, origin, mode)
+        arrival = await run_in_threadpool(self.door.register, reg, origin, mode)
         if arrival.refused is not None:
             return EMPTY
         self._active[device] = self._active.get(device, 0) + 1
@@ -86,9 +88,9 @@ class CometPolls:
             if mode != "comet":
                 return EMPTY
             # listen for the queue's wake-up before looking at it, so no command slips in between
-            waiter = asyncio.create_task(hub.commands.wait(device, self.hold))
+            waiter = asyncio.create_task(self.commands.wait(device, self.hold))
             await asyncio.sleep(0)
-            reply = await run_in_threadpool(self.door.take, hub, device, origin, "comet")
+            reply = await run_in_threadpool(self.door.take, device, origin, "comet")
             if reply.acts or self.hold <= 0:
                 return reply.body
             gone = asyncio.create_task(_disconnected(receive))
@@ -99,7 +101,7 @@ class CometPolls:
             await waiter
             if self._generation.get(device) != generation:
                 return EMPTY  # a newer poll of this camera is the one it listens to
-            return (await run_in_threadpool(self.door.take, hub, device, origin, "comet")).body
+            return (await run_in_threadpool(self.door.take, device, origin, "comet")).body
         finally:
             for task in (waiter, gone):
                 if task is not None and not task.done():

@@ -1,5 +1,5 @@
 """HTTP routes of the all-in-one cameras' push protocol (spec 001). Thin: read the body, hand it to the
-door (`service.Door`, `comet.CometPolls`), answer its reply.
+door (`service.Door`, `comet.CometPolls`, built by the app), answer its reply.
 
 Every configured path accepts every message, by content: a JSON body is a pushed message
 (AlarmInfoPlate, AlarmIoIn, SerialData or TriggerImage, whatever the Content-Type says: the spec's own
@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.protocols.allinone import codec, form
 from platehub.protocols.allinone.codec import BadMessage
-from platehub.protocols.allinone.comet import CometPolls
-from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Door, Origin
+from platehub.protocols.allinone.service import SNAPSHOT_DEVICE_PARAM, Origin
+from platehub.protocols.deps import DoorDep, PollsDep
 from platehub.protocols.forms import FormError
 
 log = logging.getLogger("platehub.allinone")
@@ -36,22 +36,19 @@ async def _form(request: Request, body: bytes) -> dict[str, str]:
 
 
 def router(settings: Settings) -> APIRouter:
-    door = Door(settings)
     # pushed messages are handled by at most PUSH_THREADS threads: enough for one per camera of a busy
     # site while most wait for their fsyncs (which overlap), few enough not to crowd the GIL
     pushes = anyio.CapacityLimiter(PUSH_THREADS)
-    polls = CometPolls(door, settings.comet_hold)
     r = APIRouter(tags=["All-in-one ANPR cameras (HTTP push)"])
 
-    async def receive(request: Request) -> JSONResponse:
-        hub = request.app.state.platehub
+    async def receive(request: Request, door: DoorDep, polls: PollsDep) -> JSONResponse:
         client = request.client.host if request.client else None
         try:
             body = await request.body()
             origin = Origin(request.url.scheme, request.headers.get("host") or request.url.netloc, client,
                             request.query_params.get(SNAPSHOT_DEVICE_PARAM))
             if codec.looks_like_json(body):
-                status, reply = await anyio.to_thread.run_sync(door.handle_json, hub, body, origin,
+                status, reply = await anyio.to_thread.run_sync(door.handle_json, body, origin,
                                                                limiter=pushes)
                 return JSONResponse(reply, status_code=status)
             try:
@@ -62,7 +59,7 @@ def router(settings: Settings) -> APIRouter:
             except BadMessage as e:
                 log.warning("all-in-one: bad request from %s to %s: %s", client, request.url.path, e)
                 return JSONResponse(codec.refusal(str(e)))
-            return JSONResponse(await polls.poll(hub, reg, origin, request.receive))
+            return JSONResponse(await polls.poll(reg, origin, request.receive))
         except Exception:
             log.exception("all-in-one: failed on %s from %s", request.url.path, client)
             return JSONResponse(codec.refusal("server error; send it again"), status_code=503)

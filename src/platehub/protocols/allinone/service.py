@@ -19,8 +19,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from platehub.config import Settings
-from platehub.core.devices import Arrival
+from platehub.core.bus import Bus
+from platehub.core.commands import CommandQueue
+from platehub.core.devices import Arrival, DeviceRegistry
+from platehub.core.ingest import Ingestor
 from platehub.core.read import new_id, utcnow
+from platehub.core.store import Store
+from platehub.core.whitelist import WhitelistSync
 from platehub.engine.image import extension
 from platehub.protocols.allinone import codec, events
 from platehub.protocols.allinone.codec import (
@@ -62,8 +67,17 @@ def live(msg: AlarmInfoPlate) -> bool:
 
 
 class Door:
-    def __init__(self, settings: Settings) -> None:
+    """The all-in-one door, built once by the app with the domain services it calls."""
+
+    def __init__(self, settings: Settings, store: Store, bus: Bus, devices: DeviceRegistry, ingestor: Ingestor,
+                 commands: CommandQueue, whitelist: WhitelistSync) -> None:
         self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.devices = devices
+        self.ingestor = ingestor
+        self.commands = commands
+        self.whitelist = whitelist
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -73,45 +87,45 @@ class Door:
                 self._locks.clear()
             return self._locks.setdefault(device, threading.Lock())
 
-    def seen(self, hub, code: str, origin: Origin, **fields) -> Arrival:
+    def seen(self, code: str, origin: Origin, **fields) -> Arrival:
         try:
-            arrival = hub.devices.arrive(code, PROTOCOL, origin.client, **fields)
+            arrival = self.devices.arrive(code, PROTOCOL, origin.client, **fields)
         except IntegrityError:  # first message of a device, registered by a concurrent request
-            arrival = hub.devices.arrive(code, PROTOCOL, origin.client, **fields)
-        if arrival.refused is None and hub.whitelist.enabled(arrival.device):
+            arrival = self.devices.arrive(code, PROTOCOL, origin.client, **fields)
+        if arrival.refused is None and self.whitelist.enabled(arrival.device):
             with self._lock(code):
-                hub.whitelist.contact(code)
+                self.whitelist.contact(code)
         return arrival
 
     # ------------------------------------------------------------------ commands
 
-    def take(self, hub, device: str, origin: Origin, via: str, **reply_args) -> Reply:
+    def take(self, device: str, origin: Origin, via: str, **reply_args) -> Reply:
         """The reply with the device's pending commands that fit in it, marked delivered, and the whitelist
         sync's next operation when no queued whitelist edit takes its slot. One reply at a time per
         device, so a plate reply and a comet poll never carry the same command twice."""
         with self._lock(device):
-            pending = hub.commands.pending(device)
-            sync = hub.whitelist
+            pending = self.commands.pending(device)
+            sync = self.whitelist
             batch = None
             manual = any(c.kind.startswith("whitelist_") for c in pending)
-            if not manual and sync.enabled(hub.store.devices.get(device)):
+            if not manual and sync.enabled(self.store.devices.get(device)):
                 batch = sync.next_batch(device)
             reply = codec.reply(pending, snapshot=origin.snapshot(self.settings.allinone_snapshot_path, device),
                                 whitelist=codec.whitelist_operate(batch.op, batch.entries) if batch else None,
                                 **reply_args)
             if reply.carried:
-                hub.commands.delivered(list(reply.carried), via, origin.client)
+                self.commands.delivered(list(reply.carried), via, origin.client)
                 for op, entries in codec.whitelist_edits(reply.carried):
                     sync.recorded(device, op, entries)
             if batch is not None:
                 sync.sent(device, batch)
         if reply.carried or batch is not None:
-            hub.store.durable()  # what the reply carries is recorded as delivered before the camera hears it
+            self.store.durable()  # what the reply carries is recorded as delivered before the camera hears it
         return reply
 
     # ------------------------------------------------------------------ messages
 
-    def handle_json(self, hub, body: bytes, origin: Origin) -> tuple[int, dict]:
+    def handle_json(self, body: bytes, origin: Origin) -> tuple[int, dict]:
         """A JSON push (any path): parse, act, reply. Returns (HTTP status, reply body)."""
         received = utcnow()
         try:
@@ -119,60 +133,60 @@ class Door:
         except BadMessage as e:
             log.warning("all-in-one: bad message from %s: %s", origin.client, e)
             return 200, codec.refusal(str(e))
-        with hub.store.devices.one_message():
-            return self._handle(hub, msg, origin, received)
+        with self.store.devices.one_message():
+            return self._handle(msg, origin, received)
 
-    def _handle(self, hub, msg: codec.Message, origin: Origin, received: datetime) -> tuple[int, dict]:
+    def _handle(self, msg: codec.Message, origin: Origin, received: datetime) -> tuple[int, dict]:
         if isinstance(msg, AlarmInfoPlate):
-            return self.plate(hub, msg, origin, received)
+            return self.plate(msg, origin, received)
         if isinstance(msg, AlarmIoIn):
-            done = self.io_in(hub, msg, origin, received)
+            done = self.io_in(msg, origin, received)
             return 200, codec.ack("AlarmIoIn") if done else codec.refusal(NOT_ACCEPTED)
         if isinstance(msg, SerialData):
-            done = self.serial_data(hub, msg, origin, received)
+            done = self.serial_data(msg, origin, received)
             return 200, codec.ack("SerialData") if done else codec.refusal(NOT_ACCEPTED)
-        done = self.snapshot(hub, msg, origin, received) is not None
+        done = self.snapshot(msg, origin, received) is not None
         return 200, codec.ack("TriggerImage") if done else codec.refusal(NOT_ACCEPTED)
 
-    def plate(self, hub, msg: AlarmInfoPlate, origin: Origin, received: datetime) -> tuple[int, dict]:
+    def plate(self, msg: AlarmInfoPlate, origin: Origin, received: datetime) -> tuple[int, dict]:
         pr = msg.result
         if msg.problems or msg.notes:
             log.warning("all-in-one plate from %s (%s): %s", msg.serialno or origin.client, pr.plateid,
                         "; ".join(msg.problems + msg.notes))
         if msg.serialno:
-            if self.seen(hub, msg.serialno, origin, name=msg.device_name, address=msg.ipaddr).refused:
+            if self.seen(msg.serialno, origin, name=msg.device_name, address=msg.ipaddr).refused:
                 return 200, codec.refusal(NOT_ACCEPTED)  # not stored: the camera keeps a record of its own
         else:
             log.warning("all-in-one plate without serialno from %s: stored, gate not opened", origin.client)
         read = codec.to_read(msg, received, source=msg.ipaddr or origin.client)
-        ingested = hub.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment, live=live(msg))
+        ingested = self.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment, live=live(msg))
         if not ingested.new and pr.isoffline:
             log.info("all-in-one offline record %s of %s received again", pr.plateid, msg.serialno)
         opens = ingested.decision is not None and ingested.decision.opens
         args = {"info": opens, "plateid": pr.plateid, "offline": pr.isoffline}
         if not msg.serialno:
             return 200, codec.reply(**args).body
-        return 200, self.take(hub, msg.serialno, origin, "reply", **args).body
+        return 200, self.take(msg.serialno, origin, "reply", **args).body
 
-    def _device_of(self, hub, serial: str | None, ipaddr: str | None, origin: Origin, **fields) -> str | None:
+    def _device_of(self, serial: str | None, ipaddr: str | None, origin: Origin, **fields) -> str | None:
         """The serial number; "" when the message is refused for that device."""
-        if serial and self.seen(hub, serial, origin, address=ipaddr, **fields).refused:
+        if serial and self.seen(serial, origin, address=ipaddr, **fields).refused:
             return ""
         return serial
 
-    def io_in(self, hub, msg: AlarmIoIn, origin: Origin, received: datetime) -> bool:
-        device = self._device_of(hub, msg.serialno, msg.ipaddr, origin, name=msg.device_name)
+    def io_in(self, msg: AlarmIoIn, origin: Origin, received: datetime) -> bool:
+        device = self._device_of(msg.serialno, msg.ipaddr, origin, name=msg.device_name)
         if device == "":
             return False
         log.info("all-in-one IO input from %s (%s): source %s value %s", device or "?", msg.ipaddr or origin.client,
                  msg.source, msg.value)
-        hub.bus.publish(events.IO_IN, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
+        self.bus.publish(events.IO_IN, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
                                        "source": msg.source, "value": msg.value, "received_at": received,
                                        "raw": msg.raw})
         return True
 
-    def serial_data(self, hub, msg: SerialData, origin: Origin, received: datetime) -> bool:
-        device = self._device_of(hub, msg.serialno, msg.ipaddr, origin, name=msg.device_name)
+    def serial_data(self, msg: SerialData, origin: Origin, received: datetime) -> bool:
+        device = self._device_of(msg.serialno, msg.ipaddr, origin, name=msg.device_name)
         if device == "":
             return False
         if msg.data_len is not None and msg.data_len != len(msg.data):
@@ -180,37 +194,37 @@ class Door:
                         msg.data_len)
         log.info("all-in-one serial data from %s (%s), port %s: %d bytes %s", device or "?",
                  msg.ipaddr or origin.client, msg.serial_channel, len(msg.data), msg.data[:64].hex())
-        hub.bus.publish(events.SERIAL_DATA, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
+        self.bus.publish(events.SERIAL_DATA, {"device": device, "name": msg.device_name, "address": msg.ipaddr,
                                              "channel": msg.channel, "serial_channel": msg.serial_channel,
                                              "data": msg.data, "received_at": received})
         return True
 
-    def snapshot(self, hub, msg: TriggerImage, origin: Origin, received: datetime) -> str | None:
+    def snapshot(self, msg: TriggerImage, origin: Origin, received: datetime) -> str | None:
         """A screenshot the camera was asked for (TriggerImage reply). The spec's upload names only the
         camera's `ipaddr`; the URL platehub hands out carries `?device=SERIAL`, else the address is matched
         against the known devices (when exactly one has it). It is kept whatever PLATEHUB_IMAGE_RETENTION
         says: an operator asked for it (the retention setting is about plate reads). None: refused."""
         device = msg.serialno or origin.device_hint
         if not device and msg.ipaddr:
-            known = [d.code for d in hub.store.devices.list(PROTOCOL) if d.address == msg.ipaddr]
+            known = [d.code for d in self.store.devices.list(PROTOCOL) if d.address == msg.ipaddr]
             device = known[0] if len(known) == 1 else None  # an ambiguous address names no device
-        if device and self.seen(hub, device, origin, address=msg.ipaddr).refused:
+        if device and self.seen(device, origin, address=msg.ipaddr).refused:
             return None
         if msg.image_len is not None and msg.image_len != len(msg.image):
             log.warning("all-in-one screenshot from %s: %d bytes, imageFileLen says %d", device, len(msg.image),
                         msg.image_len)
         name = f"snapshot-{re.sub(r'[^A-Za-z0-9_.-]', '_', device or 'unknown')}-{new_id()}"
-        path = hub.store.images.save(name, msg.image, received, extension(msg.image))
+        path = self.store.images.save(name, msg.image, received, extension(msg.image))
         log.info("all-in-one screenshot from %s (%s): %d bytes saved as %s", device or "?",
                  msg.ipaddr or origin.client, len(msg.image), path)
-        hub.bus.publish(events.SNAPSHOT, {"device": device, "address": msg.ipaddr, "image": path,
+        self.bus.publish(events.SNAPSHOT, {"device": device, "address": msg.ipaddr, "image": path,
                                           "size": len(msg.image), "received_at": received})
         return path
 
-    def register(self, hub, reg: Registration, origin: Origin, mode: str) -> Arrival:
+    def register(self, reg: Registration, origin: Origin, mode: str) -> Arrival:
         """A heartbeat or comet poll: the device is known and alive (the password is checked against the
         device's secret, and not kept)."""
         meta = {"registration": mode, "port": reg.port, "user_name": reg.user_name}
         meta = {k: v for k, v in meta.items() if v is not None}
-        return self.seen(hub, reg.serialno, origin, name=reg.device_name, address=reg.ipaddr,
+        return self.seen(reg.serialno, origin, name=reg.device_name, address=reg.ipaddr,
                          channels=reg.channel_num, heartbeat=True, meta=meta, secret=reg.password, check_secret=True)

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from platehub.config import Settings
 from platehub.core.read import utcnow
 from platehub.protocols import forms
+from platehub.protocols.deps import DevicesDep, IngestorDep, StoreDep
 from platehub.protocols.ffjson import codec
 
 log = logging.getLogger("platehub.ffjson")
@@ -50,8 +51,7 @@ def router(settings: Settings) -> APIRouter:
     path = settings.ff_path if settings.ff_path.startswith("/") else "/" + settings.ff_path
 
     @r.post(path, summary="Receive an FF JSON plate event (the camera's Cloud URL)")
-    async def ff_event(request: Request) -> JSONResponse:
-        app = request.app.state.platehub
+    async def ff_event(request: Request, devices: DevicesDep, ingestor: IngestorDep, store: StoreDep) -> JSONResponse:
         client = request.client.host if request.client else None
         received = utcnow()
         try:
@@ -69,13 +69,13 @@ def router(settings: Settings) -> APIRouter:
             log.warning("ffjson event from %s (%s): %s", codec.source_of(event), client or "?", warning)
         read = codec.to_read(event, received)
         full, plate = codec.image_slots(event, decoded.image)
-        await run_in_threadpool(app.devices.seen, read.source, codec.PROTOCOL, address=client,
+        await run_in_threadpool(devices.seen, read.source, codec.PROTOCOL, address=client,
                                 **codec.device_fields(event))
-        ingest = app.ingestor.ingest_pass if read.source_key and event.car_id else app.ingestor.ingest
+        ingest = ingestor.ingest_pass if read.source_key and event.car_id else ingestor.ingest
         result = await run_in_threadpool(ingest, read, full, plate)
         read_id = result.read.id
         if not (result.new or result.updated):  # a retransmission: answer with the stored read's id
-            stored = await run_in_threadpool(app.store.reads.get_by_key, read.protocol, read.source_key or "")
+            stored = await run_in_threadpool(store.reads.get_by_key, read.protocol, read.source_key or "")
             read_id = stored.id if stored else None
         state = "new" if result.new else "updated" if result.updated else "duplicate"
         return JSONResponse({"status": "ok", "read": read_id, "stored": state})

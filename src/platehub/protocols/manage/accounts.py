@@ -4,7 +4,8 @@ token): `/v1/users/` list / add, `/v1/users/{login}/` rights, admin flag, passwo
 
 Administrators only (or an API token). The rules and the event-log records are the CLI's
 (`core/accounts.py`), which also end a changed or removed user's console / TS-API sessions, so
-new rights apply at once; an admin changing their own account signs in again."""
+new rights apply at once; an admin changing their own account signs in again. Its refusals
+(`AccountError`) are `{"detail": ...}` answers (protocols/errors.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
 from platehub.core import accounts
 from platehub.core.store.accounts import RIGHTS, ApiToken, User
+from platehub.protocols.deps import BusDep, StoreDep
 from platehub.protocols.manage.auth import require
-from platehub.protocols.manage.common import iso_utc, json_object
+from platehub.protocols.manage.common import iso_utc, json_object, who
 
 Admin = Annotated[User | None, Depends(require(admin=True))]  # None: an API token
 
@@ -32,19 +33,6 @@ def _token(t: ApiToken) -> dict[str, Any]:
             "revoked_at": iso_utc(t.revoked_at), "last_used_at": iso_utc(t.last_used_at)}
 
 
-def _by(who: User | None) -> str:
-    return who.login if who else "api"
-
-
-async def _change(func, *args, **kwargs):
-    try:
-        return await run_in_threadpool(func, *args, **kwargs)
-    except accounts.NoSuchAccount as e:
-        raise HTTPException(404, str(e)[0].upper() + str(e)[1:] + ".") from None
-    except accounts.AccountError as e:
-        raise HTTPException(400, str(e)[0].upper() + str(e)[1:] + ".") from None
-
-
 def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
@@ -52,66 +40,68 @@ def _flag(body: dict[str, Any], name: str, default: bool = False) -> bool:
     return value
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(prefix="/v1", tags=["Accounts"])
+router = APIRouter(prefix="/v1", tags=["Accounts"])
 
-    @r.get("/users/", summary="List users and their rights (admin)")
-    async def list_users(request: Request, who: Admin) -> list[dict[str, Any]]:
-        return [_user(u) for u in await run_in_threadpool(request.app.state.platehub.store.users.list)]
 
-    @r.post("/users/", status_code=201,
-            summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
-    async def add_user(request: Request, who: Admin) -> dict[str, Any]:
-        body = await json_object(request)
-        hub = request.app.state.platehub
-        user = await _change(accounts.add_user, hub.store, str(body.get("login") or ""),
-                             str(body.get("password") or ""), admin=_flag(body, "admin"), rights=body.get("rights"),
-                             by=_by(who), bus=hub.bus, strict=True)
-        return _user(user)
+@router.get("/users/", summary="List users and their rights (admin)")
+def list_users(caller: Admin, store: StoreDep) -> list[dict[str, Any]]:
+    return [_user(u) for u in store.users.list()]
 
-    @r.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
-    async def change_user(request: Request, login: str, who: Admin) -> dict[str, Any]:
-        body = await json_object(request)
-        hub = request.app.state.platehub
-        current = await run_in_threadpool(hub.store.users.get, login)
-        if current is None:
-            raise HTTPException(404, f"No user {login!r}.")
-        if not ({"rights", "admin", "password"} & body.keys()):
-            raise HTTPException(400, "Send `rights` and/or `admin`, or `password`.")
-        if "password" in body:
-            await _change(accounts.set_password, hub.store, login, str(body["password"] or ""), by=_by(who),
-                          bus=hub.bus, strict=True)
-        user = current
-        if "rights" in body or "admin" in body:
-            rights = body.get("rights", list(current.rights))
-            if not isinstance(rights, list | str):
-                raise HTTPException(400, "`rights` must be a list of right names.")
-            user = await _change(accounts.set_rights, hub.store, login, admin=_flag(body, "admin", current.is_admin),
-                                 rights=rights, by=_by(who), bus=hub.bus)
-        return _user(user)
 
-    @r.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
-    async def remove_user(request: Request, login: str, who: Admin) -> Response:
-        hub = request.app.state.platehub
-        await _change(accounts.remove_user, hub.store, login, by=_by(who), bus=hub.bus)
-        return Response(status_code=204)
+@router.post("/users/", status_code=201,
+             summary='Add a user: {"login", "password", "admin": false, "rights": ["LPR", ...]} (admin)')
+async def add_user(request: Request, caller: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    body = await json_object(request)
+    user = await run_in_threadpool(accounts.add_user, store, str(body.get("login") or ""),
+                                   str(body.get("password") or ""), admin=_flag(body, "admin"),
+                                   rights=body.get("rights"), by=who(caller), bus=bus, strict=True)
+    return _user(user)
 
-    @r.get("/tokens/", summary="List API tokens (admin; never their keys)")
-    async def list_tokens(request: Request, who: Admin) -> list[dict[str, Any]]:
-        return [_token(t) for t in await run_in_threadpool(request.app.state.platehub.store.tokens.list)]
 
-    @r.post("/tokens/", status_code=201, summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
-    async def create_token(request: Request, who: Admin) -> dict[str, Any]:
-        body = await json_object(request)
-        hub = request.app.state.platehub
-        token, key = await _change(accounts.create_token, hub.store, str(body.get("name") or ""), by=_by(who),
-                                   bus=hub.bus)
-        return {**_token(token), "key": key}
+@router.put("/users/{login}/", summary='Change a user: {"rights": [...], "admin": bool} and/or {"password"} (admin)')
+async def change_user(request: Request, login: str, caller: Admin, store: StoreDep, bus: BusDep,
+                      ) -> dict[str, Any]:
+    body = await json_object(request)
+    current = await run_in_threadpool(store.users.get, login)
+    if current is None:
+        raise HTTPException(404, f"No user {login!r}.")
+    if not ({"rights", "admin", "password"} & body.keys()):
+        raise HTTPException(400, "Send `rights` and/or `admin`, or `password`.")
+    if "password" in body:
+        await run_in_threadpool(accounts.set_password, store, login, str(body["password"] or ""),
+                                by=who(caller), bus=bus, strict=True)
+    user = current
+    if "rights" in body or "admin" in body:
+        rights = body.get("rights", list(current.rights))
+        if not isinstance(rights, list | str):
+            raise HTTPException(400, "`rights` must be a list of right names.")
+        user = await run_in_threadpool(accounts.set_rights, store, login,
+                                       admin=_flag(body, "admin", current.is_admin), rights=rights,
+                                       by=who(caller), bus=bus)
+    return _user(user)
 
-    @r.delete("/tokens/{token_id}/", status_code=204, summary="Revoke an API token (admin)")
-    async def revoke_token(request: Request, token_id: int, who: Admin) -> Response:
-        hub = request.app.state.platehub
-        await _change(accounts.revoke_token, hub.store, str(token_id), by=_by(who), bus=hub.bus)
-        return Response(status_code=204)
 
-    return r
+@router.delete("/users/{login}/", status_code=204, summary="Remove a user (admin; not the last admin)")
+def remove_user(login: str, caller: Admin, store: StoreDep, bus: BusDep) -> Response:
+    accounts.remove_user(store, login, by=who(caller), bus=bus)
+    return Response(status_code=204)
+
+
+@router.get("/tokens/", summary="List API tokens (admin; never their keys)")
+def list_tokens(caller: Admin, store: StoreDep) -> list[dict[str, Any]]:
+    return [_token(t) for t in store.tokens.list()]
+
+
+@router.post("/tokens/", status_code=201,
+             summary='Create an API token: {"name"}; the answer\'s `key` is shown only now')
+async def create_token(request: Request, caller: Admin, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    body = await json_object(request)
+    token, key = await run_in_threadpool(accounts.create_token, store, str(body.get("name") or ""),
+                                         by=who(caller), bus=bus)
+    return {**_token(token), "key": key}
+
+
+@router.delete("/tokens/{token_id}/", status_code=204, summary="Revoke an API token (admin)")
+def revoke_token(token_id: int, caller: Admin, store: StoreDep, bus: BusDep) -> Response:
+    accounts.revoke_token(store, str(token_id), by=who(caller), bus=bus)
+    return Response(status_code=204)

@@ -12,34 +12,35 @@ Errors are `{"detail": ...}`, as the Snapshot API's."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from platehub.core.store import Store
 from platehub.core.store.accounts import User
+from platehub.protocols.deps import SettingsDep, StoreDep
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi.common import session_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-async def _token(request: Request) -> bool:
+async def _token(request: Request, store: Store) -> bool:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "token":
         return False
-    app = request.app.state.platehub
-    if await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
+    if await run_in_threadpool(store.tokens.verify, key.strip()) is None:
         raise HTTPException(403, "A valid API token is required.")
     return True
 
 
-async def is_admin(request: Request) -> bool:
+async def is_admin(request: Request, store: StoreDep) -> bool:
     """Whether the request may see what only admins see (an API token, or a signed-in admin); never
     refuses: a wrong token or no sign-in is simply not an admin (for pages anyone may read)."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "token":
-        tokens = request.app.state.platehub.store.tokens
-        return bool(key.strip()) and await run_in_threadpool(tokens.verify, key.strip()) is not None
+        return bool(key.strip()) and await run_in_threadpool(store.tokens.verify, key.strip()) is not None
     user = await session_user(request)
     return user is not None and user.is_admin
 
@@ -48,14 +49,13 @@ def require(right: str | None = None, admin: bool = False) -> Callable[[Request]
     """A dependency: an API token, or a signed-in user with `right` (or an admin when `admin`).
     Returns the user (None for a token)."""
 
-    async def dependency(request: Request) -> User | None:
-        if await _token(request):
+    async def dependency(request: Request, store: StoreDep, settings: SettingsDep) -> User | None:
+        if await _token(request, store):
             return None
         user = await session_user(request)  # as stored now: a removed user or a changed password ends it
         if user is None:
             raise HTTPException(403, "A valid API token or a signed-in user is required.")
-        allowed = request.app.state.platehub.settings.allowed_origins
-        if request.method not in SAFE_METHODS and cross_site(request, allowed):
+        if request.method not in SAFE_METHODS and cross_site(request, settings.allowed_origins):
             raise HTTPException(403, "Cross-site requests are refused.")
         if admin and not user.is_admin:
             raise HTTPException(403, "Administrator rights required.")
@@ -67,3 +67,6 @@ def require(right: str | None = None, admin: bool = False) -> Callable[[Request]
 
 
 require_api_token = require(admin=True)  # endpoints for settings: a token or an admin
+IsAdmin = Annotated[bool, Depends(is_admin)]
+Reader = Annotated[User | None, Depends(require("LPR"))]  # None: an API token
+Writer = Annotated[User | None, Depends(require("Settings"))]

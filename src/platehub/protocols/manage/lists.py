@@ -22,19 +22,18 @@ import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from platehub.config import Settings
-from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, parse_list, parse_time
+from platehub.core.access import LISTS, Entry, ListError, format_schedule, parse_list, parse_time
 from platehub.core.eventlog import record_setting
-from platehub.core.listfile import FORMATS, MODES, ListFileError, csv_chunks, import_file, write_xlsx
+from platehub.core.listfile import FORMATS, MODES, csv_chunks, import_file, write_xlsx
 from platehub.core.read import normalize_plate
-from platehub.core.store.accounts import User
 from platehub.protocols import forms
-from platehub.protocols.manage.auth import require
+from platehub.protocols.deps import BusDep, ListsDep, StoreDep
+from platehub.protocols.manage.auth import Reader, Writer
 from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
 
@@ -43,10 +42,6 @@ def entry_out(e: Entry) -> dict[str, Any]:
             "valid_until": iso_utc(e.valid_until), "schedule": format_schedule(e.schedule) or None, "tag": e.tag,
             "comment": e.comment, "devices": list(e.devices) if e.devices else None,
             "created_at": iso_utc(e.created_at), "updated_at": iso_utc(e.updated_at)}
-
-
-def _lists(request: Request) -> AccessLists:
-    return request.app.state.platehub.lists
 
 
 def _list_param(value: str | None) -> str | None:
@@ -64,138 +59,126 @@ def _entry_id(value: str) -> int:
     return int(value)
 
 
-async def _call(func, *args):
+router = APIRouter(prefix="/v1/lists", tags=["Access lists"])
+
+
+@router.get("/entries/", summary="List entries (filters: list, tag, q = part of the plate, device)")
+def list_entries(request: Request, user: Reader, store: StoreDep) -> dict[str, Any]:
+    p = request.query_params
+    offset = int_param(p.get("offset"), "offset", 0)
+    limit = int_param(p.get("limit"), "limit", 100, 0, MAX_LIMIT)
+    total, entries = store.access.list(_list_param(p.get("list")), p.get("tag") or None,
+                                       normalize_plate(p.get("q") or "") or None, p.get("device") or None,
+                                       offset, limit)
+    return {"total": total, "offset": offset, "limit": limit, "entries": [entry_out(e) for e in entries]}
+
+
+@router.post("/entries/", status_code=201, summary="Add an entry")
+async def add_entry(request: Request, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep,
+                    ) -> dict[str, Any]:
+    fields = await json_object(request)
+    entry = await run_in_threadpool(lists.parse, fields)
+    stored = await run_in_threadpool(lists.repo.add, entry)
+    if stored is None:
+        raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
+    await run_in_threadpool(record_setting, store, f"{stored.list} list", who(user), None,
+                            {"plate": stored.plate, "id": stored.id}, bus)
+    return entry_out(stored)
+
+
+@router.get("/entries/{entry_id}/", summary="One entry")
+def get_entry(entry_id: str, user: Reader, lists: ListsDep) -> dict[str, Any]:
+    entry = lists.get(_entry_id(entry_id))
+    if entry is None:
+        raise HTTPException(404, f"No entry {entry_id}.")
+    return entry_out(entry)
+
+
+@router.put("/entries/{entry_id}/", summary="Change the fields given of an entry")
+async def put_entry(request: Request, entry_id: str, user: Writer, lists: ListsDep, store: StoreDep,
+                    bus: BusDep) -> dict[str, Any]:
+    number = _entry_id(entry_id)
+    fields = await json_object(request)
+    fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
+    before = await run_in_threadpool(lists.get, number)
+    if before is None:
+        raise HTTPException(404, f"No entry {entry_id}.")
+    entry = await run_in_threadpool(lists.update, number, fields)  # a plate the list holds: 409
+    if entry is None:
+        raise HTTPException(404, f"No entry {entry_id}.")
+    await run_in_threadpool(record_setting, store, f"{entry.list} list", who(user),
+                            _changed(before, fields), _changed(entry, fields), bus)
+    return entry_out(entry)
+
+
+@router.delete("/entries/{entry_id}/", status_code=204, summary="Remove an entry")
+def delete_entry(entry_id: str, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep) -> Response:
+    entry = lists.remove(_entry_id(entry_id))
+    if entry is None:
+        raise HTTPException(404, f"No entry {entry_id}.")
+    record_setting(store, f"{entry.list} list", who(user), {"plate": entry.plate, "id": entry.id}, None, bus)
+    return Response(status_code=204)
+
+
+@router.post("/import/", summary="Import a CSV or XLSX file (multipart `file`, or the file as the body)")
+async def import_entries(request: Request, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep,
+                         ) -> dict[str, Any]:
+    p = request.query_params
+    mode = p.get("mode") or "merge"
+    if mode not in MODES:
+        raise HTTPException(400, f"`mode` must be one of {', '.join(MODES)}.")
+    list_ = _list_param(p.get("list"))
+    data, hint = await _upload(request)
+    result = await run_in_threadpool(lambda: import_file(store.access, data, lists.zone, mode=mode, list_=list_,
+                                                         fmt=hint))
+    if result.added or result.updated or result.removed:
+        await run_in_threadpool(record_setting, store, f"{list_ or 'access'} list import", who(user), None,
+                                {"mode": mode, "added": result.added, "updated": result.updated,
+                                 "removed": result.removed, "refused": len(result.refused)}, bus)
+    return {"added": result.added, "updated": result.updated, "removed": result.removed,
+            "refused": [{"line": x.line, "reason": x.reason} for x in result.refused]}
+
+
+@router.get("/export/", summary="Export entries as CSV or XLSX")
+async def export_entries(request: Request, user: Reader, lists: ListsDep, store: StoreDep) -> Response:
+    p = request.query_params
+    fmt = p.get("format") or "csv"
+    if fmt not in FORMATS:
+        raise HTTPException(400, f"`format` must be one of {', '.join(FORMATS)}.")
+    list_ = _list_param(p.get("list"))
+    name = f"access-{list_ or 'lists'}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    entries = store.access.iterate(list_)
+    if fmt == "csv":
+        return StreamingResponse(iterate_in_threadpool(csv_chunks(entries, lists.zone)), media_type=MEDIA["csv"],
+                                 headers=disposition)
+    fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platehub-lists-")
+    os.close(fd)
     try:
-        return await run_in_threadpool(func, *args)
-    except (ListError, ListFileError) as e:
-        raise HTTPException(400, str(e)) from None
+        await run_in_threadpool(write_xlsx, entries, lists.zone, path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return FileResponse(path, media_type=MEDIA["xlsx"], headers=disposition,
+                        background=BackgroundTask(os.unlink, path))
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(prefix="/v1/lists", tags=["Access lists"])
-    read_right, write_right = Depends(require("LPR")), Depends(require("Settings"))
-
-    @r.get("/entries/", summary="List entries (filters: list, tag, q = part of the plate, device)")
-    async def list_entries(request: Request, user: User | None = read_right) -> dict[str, Any]:
-        p = request.query_params
-        offset = int_param(p.get("offset"), "offset", 0)
-        limit = int_param(p.get("limit"), "limit", 100, 0, MAX_LIMIT)
-        total, entries = await run_in_threadpool(
-            request.app.state.platehub.store.access.list, _list_param(p.get("list")), p.get("tag") or None,
-            normalize_plate(p.get("q") or "") or None, p.get("device") or None, offset, limit)
-        return {"total": total, "offset": offset, "limit": limit, "entries": [entry_out(e) for e in entries]}
-
-    @r.post("/entries/", status_code=201, summary="Add an entry")
-    async def add_entry(request: Request, user: User | None = write_right) -> dict[str, Any]:
-        fields = await json_object(request)
-        lists = _lists(request)
-        entry = await _call(lists.parse, fields)
-        stored = await run_in_threadpool(lists.repo.add, entry)
-        if stored is None:
-            raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
-        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{stored.list} list",
-                                who(user), None, {"plate": stored.plate, "id": stored.id},
-                                request.app.state.platehub.bus)
-        return entry_out(stored)
-
-    @r.get("/entries/{entry_id}/", summary="One entry")
-    async def get_entry(request: Request, entry_id: str, user: User | None = read_right) -> dict[str, Any]:
-        entry = await run_in_threadpool(_lists(request).get, _entry_id(entry_id))
-        if entry is None:
-            raise HTTPException(404, f"No entry {entry_id}.")
-        return entry_out(entry)
-
-    @r.put("/entries/{entry_id}/", summary="Change the fields given of an entry")
-    async def put_entry(request: Request, entry_id: str, user: User | None = write_right) -> dict[str, Any]:
-        number = _entry_id(entry_id)
-        fields = await json_object(request)
-        fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
-        lists = _lists(request)
-        before = await run_in_threadpool(lists.get, number)
-        if before is None:
-            raise HTTPException(404, f"No entry {entry_id}.")
-        try:
-            entry = await run_in_threadpool(lists.update, number, fields)
-        except ListError as e:
-            raise HTTPException(409 if "holds" in str(e) else 400, str(e)) from None
-        if entry is None:
-            raise HTTPException(404, f"No entry {entry_id}.")
-        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", who(user),
-                                _changed(before, fields), _changed(entry, fields), request.app.state.platehub.bus)
-        return entry_out(entry)
-
-    @r.delete("/entries/{entry_id}/", status_code=204, summary="Remove an entry")
-    async def delete_entry(request: Request, entry_id: str, user: User | None = write_right) -> Response:
-        entry = await run_in_threadpool(_lists(request).remove, _entry_id(entry_id))
-        if entry is None:
-            raise HTTPException(404, f"No entry {entry_id}.")
-        await run_in_threadpool(record_setting, request.app.state.platehub.store, f"{entry.list} list", who(user),
-                                {"plate": entry.plate, "id": entry.id}, None, request.app.state.platehub.bus)
-        return Response(status_code=204)
-
-    @r.post("/import/", summary="Import a CSV or XLSX file (multipart `file`, or the file as the body)")
-    async def import_entries(request: Request, user: User | None = write_right) -> dict[str, Any]:
-        p = request.query_params
-        mode = p.get("mode") or "merge"
-        if mode not in MODES:
-            raise HTTPException(400, f"`mode` must be one of {', '.join(MODES)}.")
-        list_ = _list_param(p.get("list"))
-        data, hint = await _upload(request)
-        hub = request.app.state.platehub
-        lists = _lists(request)
-        result = await _call(lambda: import_file(hub.store.access, data, lists.zone, mode=mode, list_=list_,
-                                                 fmt=hint))
-        if result.added or result.updated or result.removed:
-            await run_in_threadpool(record_setting, hub.store, f"{list_ or 'access'} list import", who(user), None,
-                                    {"mode": mode, "added": result.added, "updated": result.updated,
-                                     "removed": result.removed, "refused": len(result.refused)}, hub.bus)
-        return {"added": result.added, "updated": result.updated, "removed": result.removed,
-                "refused": [{"line": x.line, "reason": x.reason} for x in result.refused]}
-
-    @r.get("/export/", summary="Export entries as CSV or XLSX")
-    async def export_entries(request: Request, user: User | None = read_right) -> Response:
-        p = request.query_params
-        fmt = p.get("format") or "csv"
-        if fmt not in FORMATS:
-            raise HTTPException(400, f"`format` must be one of {', '.join(FORMATS)}.")
-        list_ = _list_param(p.get("list"))
-        lists = _lists(request)
-        name = f"access-{list_ or 'lists'}.{fmt}"
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        entries = request.app.state.platehub.store.access.iterate(list_)
-        if fmt == "csv":
-            return StreamingResponse(iterate_in_threadpool(csv_chunks(entries, lists.zone)), media_type=MEDIA["csv"],
-                                     headers=disposition)
-        fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="platehub-lists-")
-        os.close(fd)
-        try:
-            await _call(write_xlsx, entries, lists.zone, path)
-        except BaseException:
-            os.unlink(path)
-            raise
-        return FileResponse(path, media_type=MEDIA["xlsx"], headers=disposition,
-                            background=BackgroundTask(os.unlink, path))
-
-    @r.get("/match/", summary="The entries a read plate matches, best first, and why")
-    async def match(request: Request, user: User | None = read_right) -> dict[str, Any]:
-        p = request.query_params
-        plate = normalize_plate(p.get("plate") or "")
-        if not plate:
-            raise HTTPException(400, "`plate` is required.")
-        lists = _lists(request)
-        at = await _call(parse_time, p.get("at"), lists.zone, "at") or datetime.now(UTC)
-        edits = int_param(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
-        lookalikes = p.get("lookalikes")
-        if lookalikes not in (None, "", "0", "1", "true", "false", "on", "off"):
-            raise HTTPException(400, "`lookalikes` must be on or off.")
-        flag = None if not lookalikes else lookalikes in ("1", "true", "on")
-        matches = await _call(lambda: lists.match(plate, p.get("device") or None, at, edits=edits,
-                                                  lookalikes=flag))
-        return {"plate": plate, "at": iso_utc(at), "matches": [
-            {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,
-             "inactive_reason": m.inactive_reason, "why": m.why} for m in matches]}
-
-    return r
+@router.get("/match/", summary="The entries a read plate matches, best first, and why")
+def match(request: Request, user: Reader, lists: ListsDep) -> dict[str, Any]:
+    p = request.query_params
+    plate = normalize_plate(p.get("plate") or "")
+    if not plate:
+        raise HTTPException(400, "`plate` is required.")
+    at = parse_time(p.get("at"), lists.zone, "at") or datetime.now(UTC)
+    edits = int_param(p.get("edits"), "edits", lists.settings.match_edits, 0, 2)
+    lookalikes = p.get("lookalikes")
+    if lookalikes not in (None, "", "0", "1", "true", "false", "on", "off"):
+        raise HTTPException(400, "`lookalikes` must be on or off.")
+    flag = None if not lookalikes else lookalikes in ("1", "true", "on")
+    matches = lists.match(plate, p.get("device") or None, at, edits=edits, lookalikes=flag)
+    return {"plate": plate, "at": iso_utc(at), "matches": [
+        {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,
+         "inactive_reason": m.inactive_reason, "why": m.why} for m in matches]}
 
 
 def _changed(entry: Entry, fields: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@
 - `GET /v1/visits/export/?format=csv|xlsx` (same filters): the file.
 
 Reading needs the LPR right, changing the Settings right (or an API token: manage/auth.py). Errors
-are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device."""
+are `{"detail": ...}`: 400 for bad input, 404 for an unknown lot or device (core's ParkingError,
+NotFound: protocols/errors.py)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
 from platehub.core import parking
-from platehub.core.parking import NotFound, ParkingError
-from platehub.core.store.accounts import User
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot, Visit
-from platehub.protocols.manage.auth import require
+from platehub.protocols.deps import ParkingDep, StoreDep
+from platehub.protocols.manage.auth import Reader, Writer
 from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
 
@@ -92,15 +91,6 @@ def _filters(request: Request) -> dict[str, Any]:
             "since": _time_param(params, "from"), "until": _time_param(params, "to")}
 
 
-async def _call(func, *args, **kwargs):
-    try:
-        return await run_in_threadpool(func, *args, **kwargs)
-    except NotFound as e:
-        raise HTTPException(404, str(e)) from None
-    except ParkingError as e:
-        raise HTTPException(400, str(e)) from None
-
-
 def _pick(body: dict[str, Any], *names: str) -> Any:
     for name in names:
         if name in body:
@@ -108,95 +98,95 @@ def _pick(body: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(prefix="/v1", tags=["Parking"])
-    reader, writer = Depends(require("LPR")), Depends(require("Settings"))
+router = APIRouter(prefix="/v1", tags=["Parking"])
 
-    @r.get("/lots/", summary="Parking lots: counters and groups, with their counts")
-    async def list_lots(request: Request, user: User | None = reader) -> list[dict[str, Any]]:
-        lots = await _call(parking.of(request.app).all)
-        return [lot_out(lot) for lot in lots]
 
-    @r.post("/lots/", status_code=201, summary='Add a lot: {"name", "type": "counter"|"group", '
-            '"maxCount" (counter), "members" (group: counter ids)}')
-    async def add_lot(request: Request, user: User | None = writer) -> dict[str, Any]:
-        body = await json_object(request)
-        lot = await _call(parking.of(request.app).add_lot, body.get("name"), body.get("type", "counter"),
-                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
-        return lot_out(lot)
+@router.get("/lots/", summary="Parking lots: counters and groups, with their counts")
+def list_lots(user: Reader, service: ParkingDep) -> list[dict[str, Any]]:
+    return [lot_out(lot) for lot in service.all()]
 
-    @r.get("/lots/{lot_id}/", summary="One lot")
-    async def get_lot(request: Request, lot_id: str, user: User | None = reader) -> dict[str, Any]:
-        return lot_out(await _call(parking.of(request.app).get, _lot_id(lot_id)))
 
-    @r.patch("/lots/{lot_id}/", summary='Change a lot: {"name", "maxCount" (counter), "members" (group)}')
-    @r.put("/lots/{lot_id}/", include_in_schema=False)
-    async def update_lot(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
-        lid = _lot_id(lot_id)
-        body = await json_object(request)
-        lot = await _call(parking.of(request.app).update_lot, lid, body.get("name"),
-                          _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
-        return lot_out(lot)
+@router.post("/lots/", status_code=201, summary='Add a lot: {"name", "type": "counter"|"group", '
+             '"maxCount" (counter), "members" (group: counter ids)}')
+async def add_lot(request: Request, user: Writer, service: ParkingDep) -> dict[str, Any]:
+    body = await json_object(request)
+    lot = await run_in_threadpool(service.add_lot, body.get("name"), body.get("type", "counter"),
+                                  _pick(body, "maxCount", "max_count"), _pick(body, "members", "member"), who(user))
+    return lot_out(lot)
 
-    @r.delete("/lots/{lot_id}/", status_code=204, summary="Remove a lot (its visits are kept)")
-    async def remove_lot(request: Request, lot_id: str, user: User | None = writer) -> Response:
-        await _call(parking.of(request.app).remove_lot, _lot_id(lot_id), who(user))
-        return Response(status_code=204)
 
-    @r.put("/lots/{lot_id}/count/", summary='Correct a counter\'s count: {"count": n}')
-    @r.put("/lots/{lot_id}/count", include_in_schema=False)
-    async def set_count(request: Request, lot_id: str, user: User | None = writer) -> dict[str, Any]:
-        lid = _lot_id(lot_id)
-        body = await json_object(request)
-        return lot_out(await _call(parking.of(request.app).set_count, lid, body.get("count"), who(user)))
+@router.get("/lots/{lot_id}/", summary="One lot")
+def get_lot(lot_id: str, user: Reader, service: ParkingDep) -> dict[str, Any]:
+    return lot_out(service.get(_lot_id(lot_id)))
 
-    @r.get("/devices/{code}/lots/", summary="The lots a source is the entrance and the exit of")
-    async def get_source(request: Request, code: str, user: User | None = reader) -> dict[str, Any]:
-        device = await run_in_threadpool(request.app.state.platehub.store.devices.get, code)
-        if device is None:
-            raise HTTPException(404, f"No device {code!r}.")
-        return source_out(device)
 
-    @r.put("/devices/{code}/lots/", summary='Map a source: {"entrance": lot id|null, "exit": lot id|null} '
-           "(a key left out keeps its value)")
-    @r.put("/devices/{code}/lots", include_in_schema=False)
-    async def map_source(request: Request, code: str, user: User | None = writer) -> dict[str, Any]:
-        body = await json_object(request)
-        device = await _call(parking.of(request.app).map_source, code, body.get("entrance", ...),
-                             body.get("exit", ...), who(user))
-        return source_out(device)
+@router.patch("/lots/{lot_id}/", summary='Change a lot: {"name", "maxCount" (counter), "members" (group)}')
+@router.put("/lots/{lot_id}/", include_in_schema=False)
+async def update_lot(request: Request, lot_id: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
+    lid = _lot_id(lot_id)
+    body = await json_object(request)
+    lot = await run_in_threadpool(service.update_lot, lid, body.get("name"), _pick(body, "maxCount", "max_count"),
+                                  _pick(body, "members", "member"), who(user))
+    return lot_out(lot)
 
-    @r.get("/visits/", summary="Visits (entry and exit paired), newest first: ?lot=&plate=&status=open|closed|"
-           "exit_only|lost&from=&to=&offset=&limit=")
-    async def list_visits(request: Request, user: User | None = reader) -> dict[str, Any]:
-        filters = _filters(request)
-        offset = int_param(request.query_params.get("offset"), "offset", 0) or 0
-        limit = int_param(request.query_params.get("limit"), "limit", 100, 0, MAX_LIMIT)
-        total, page = await _call(parking.of(request.app).search, offset=offset, limit=limit, **filters)
-        return {"total": total, "offset": offset, "limit": limit, "visits": [visit_out(v) for v in page]}
 
-    @r.get("/visits/export/", summary="The visits (same filters) as a file: ?format=csv|xlsx")
-    @r.get("/visits/export", include_in_schema=False)
-    async def export_visits(request: Request, user: User | None = reader) -> Response:
-        fmt = request.query_params.get("format") or "xlsx"
-        if fmt not in MEDIA:
-            raise HTTPException(400, "`format` must be csv or xlsx.")
-        filters = _filters(request)
-        hub = request.app.state.platehub
-        fd, name = tempfile.mkstemp(suffix=f".{fmt}", prefix="visits-")
-        os.close(fd)
-        path = Path(name)
+@router.delete("/lots/{lot_id}/", status_code=204, summary="Remove a lot (its visits are kept)")
+def remove_lot(lot_id: str, user: Writer, service: ParkingDep) -> Response:
+    service.remove_lot(_lot_id(lot_id), who(user))
+    return Response(status_code=204)
 
-        def write() -> None:
-            parking.write_export(hub.store.visits.iterate(**filters), hub.store.lots.list(), path, fmt)
 
-        try:
-            await run_in_threadpool(write)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return FileResponse(path, media_type=MEDIA[fmt], filename=f"visits-{stamp}.{fmt}",
-                            background=BackgroundTask(path.unlink, missing_ok=True))
+@router.put("/lots/{lot_id}/count/", summary='Correct a counter\'s count: {"count": n}')
+@router.put("/lots/{lot_id}/count", include_in_schema=False)
+async def set_count(request: Request, lot_id: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
+    lid = _lot_id(lot_id)
+    body = await json_object(request)
+    return lot_out(await run_in_threadpool(service.set_count, lid, body.get("count"), who(user)))
 
-    return r
+
+@router.get("/devices/{code}/lots/", summary="The lots a source is the entrance and the exit of")
+def get_source(code: str, user: Reader, store: StoreDep) -> dict[str, Any]:
+    device = store.devices.get(code)
+    if device is None:
+        raise HTTPException(404, f"No device {code!r}.")
+    return source_out(device)
+
+
+@router.put("/devices/{code}/lots/", summary='Map a source: {"entrance": lot id|null, "exit": lot id|null} '
+            "(a key left out keeps its value)")
+@router.put("/devices/{code}/lots", include_in_schema=False)
+async def map_source(request: Request, code: str, user: Writer, service: ParkingDep) -> dict[str, Any]:
+    body = await json_object(request)
+    device = await run_in_threadpool(service.map_source, code, body.get("entrance", ...), body.get("exit", ...),
+                                     who(user))
+    return source_out(device)
+
+
+@router.get("/visits/", summary="Visits (entry and exit paired), newest first: ?lot=&plate=&status=open|closed|"
+            "exit_only|lost&from=&to=&offset=&limit=")
+def list_visits(request: Request, user: Reader, service: ParkingDep) -> dict[str, Any]:
+    filters = _filters(request)
+    offset = int_param(request.query_params.get("offset"), "offset", 0) or 0
+    limit = int_param(request.query_params.get("limit"), "limit", 100, 0, MAX_LIMIT)
+    total, page = service.search(offset=offset, limit=limit, **filters)
+    return {"total": total, "offset": offset, "limit": limit, "visits": [visit_out(v) for v in page]}
+
+
+@router.get("/visits/export/", summary="The visits (same filters) as a file: ?format=csv|xlsx")
+@router.get("/visits/export", include_in_schema=False)
+def export_visits(request: Request, user: Reader, store: StoreDep) -> Response:
+    fmt = request.query_params.get("format") or "xlsx"
+    if fmt not in MEDIA:
+        raise HTTPException(400, "`format` must be csv or xlsx.")
+    filters = _filters(request)
+    fd, name = tempfile.mkstemp(suffix=f".{fmt}", prefix="visits-")
+    os.close(fd)
+    path = Path(name)
+    try:
+        parking.write_export(store.visits.iterate(**filters), store.lots.list(), path, fmt)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return FileResponse(path, media_type=MEDIA[fmt], filename=f"visits-{stamp}.{fmt}",
+                        background=BackgroundTask(path.unlink, missing_ok=True))

@@ -15,15 +15,15 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
 from platehub.core import dashboard
 from platehub.core.commands import CommandError
-from platehub.core.devices import SettingError
 from platehub.core.eventlog import record_setting
 from platehub.core.parking import lot_json
 from platehub.core.read import Read
+from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
+from platehub.protocols.deps import BusDep, CommandsDep, DevicesDep, StoreDep, WhitelistDep
 from platehub.protocols.manage.auth import require, session_user
 from platehub.protocols.manage.common import iso_utc, json_object, who
 
@@ -44,138 +44,138 @@ async def _who(request: Request) -> str:
     return who(None if request.headers.get("authorization") else await session_user(request))
 
 
-async def _device(request: Request, code: str) -> Device:
-    device = await run_in_threadpool(request.app.state.platehub.store.devices.get, code)
+def _device(store: Store, code: str) -> Device:
+    device = store.devices.get(code)
     if device is None:
         raise HTTPException(404, f"No device {code!r}.")
     return device
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(prefix="/v1", tags=["Management"], dependencies=[Depends(require("LPR"))])
+router = APIRouter(prefix="/v1", tags=["Management"], dependencies=[Depends(require("LPR"))])
 
-    @r.get("/devices/", summary="List devices (LPR sources)")
-    async def list_devices(request: Request, protocol: str | None = None) -> list[dict[str, Any]]:
-        devices = await run_in_threadpool(request.app.state.platehub.store.devices.list, protocol)
-        return [_render(d) for d in devices]
 
-    @r.get("/dashboard/", summary="The console's dashboard: reads per hour per source over the last 24 hours, "
-           "parking lots' current counts, devices, recent alerts, the latest reads")
-    async def get_dashboard(request: Request) -> dict[str, Any]:
-        d = await run_in_threadpool(dashboard.gather, request.app.state.platehub.store)
-        return {"hours": [iso_utc(h) for h in d.hours],
-                "reads": [{"source": s.source, "counts": list(s.counts)} for s in d.reads],
-                "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots], "occupancy_history": False,
-                "devices": [_render(x) for x in d.devices],
-                "alerts": [{"id": a.id, "at": iso_utc(a.at), "type": a.type, "code": a.code, "source": a.source,
-                            "details": a.details} for a in d.alerts],
-                "latest": [{k: v for k, v in _render_read(x).items() if k != "raw"} for x in d.latest]}
+@router.get("/devices/", summary="List devices (LPR sources)")
+def list_devices(store: StoreDep, protocol: str | None = None) -> list[dict[str, Any]]:
+    return [_render(d) for d in store.devices.list(protocol)]
 
-    @r.get("/devices/{code}/", summary="One device")
-    async def get_device(request: Request, code: str) -> dict[str, Any]:
-        return _render(await _device(request, code))
 
-    @r.post("/devices/", status_code=201, summary='Register a device before it first calls: {"code", '
-            '"protocol", "name"}', dependencies=[Depends(require("Settings"))])
-    async def add_device(request: Request) -> dict[str, Any]:
-        body = await json_object(request)
-        code = str(body.get("code") or "").strip()
-        if not code or len(code) > 128:
-            raise HTTPException(400, "`code` is required (at most 128 characters).")
-        hub = request.app.state.platehub
-        device = await run_in_threadpool(hub.store.devices.add, code, str(body.get("protocol") or "allinone")[:32],
-                                         (str(body["name"])[:255] if body.get("name") else None))
-        await run_in_threadpool(record_setting, hub.store, f"device {code}", await _who(request),
-                                None, {"added": device.protocol}, hub.bus)
-        return _render(device)
+@router.get("/dashboard/", summary="The console's dashboard: reads per hour per source over the last 24 hours, "
+            "parking lots' current counts, devices, recent alerts, the latest reads")
+def get_dashboard(store: StoreDep) -> dict[str, Any]:
+    d = dashboard.gather(store)
+    return {"hours": [iso_utc(h) for h in d.hours],
+            "reads": [{"source": s.source, "counts": list(s.counts)} for s in d.reads],
+            "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots], "occupancy_history": False,
+            "devices": [_render(x) for x in d.devices],
+            "alerts": [{"id": a.id, "at": iso_utc(a.at), "type": a.type, "code": a.code, "source": a.source,
+                        "details": a.details} for a in d.alerts],
+            "latest": [{k: v for k, v in _render_read(x).items() if k != "raw"} for x in d.latest]}
 
-    @r.put("/devices/{code}/", summary="Change a device's settings: gate_policy, alert_unknown, gate_device, "
-           "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default), pinned_address "
-           "(an IP address, \"current\", or null), secret (its registrations' password; null removes it)",
-           dependencies=[Depends(require("Settings"))])
-    async def configure_device(request: Request, code: str) -> dict[str, Any]:
-        body = await json_object(request)
-        hub = request.app.state.platehub
-        try:
-            device, before, after = await run_in_threadpool(hub.devices.configure, code, body)
-        except SettingError as e:
-            raise HTTPException(400, str(e)) from None
-        except KeyError as e:
-            raise HTTPException(404, f"No device {e.args[0]!r}.") from None
-        if after:
-            await run_in_threadpool(record_setting, hub.store, f"device {code}", await _who(request), before, after,
-                                    hub.bus)
-        return _render(device)
 
-    @r.get("/devices/{code}/whitelist/", summary="What an all-in-one camera holds in its own whitelist")
-    async def camera_whitelist(request: Request, code: str) -> dict[str, Any]:
-        await _device(request, code)
-        repo = request.app.state.platehub.store.camera_lists
-        state, held, version = await run_in_threadpool(
-            lambda: (repo.state(code), repo.held(code), repo.lists_version()))
-        return {"device": code, "synced": state is not None and state.version == version,
-                "never_synced": state is None, "unconfirmed": state.last_batch if state else None,
-                "entries": [e.__dict__ for e in held.values()]}
+@router.get("/devices/{code}/", summary="One device")
+def get_device(code: str, store: StoreDep) -> dict[str, Any]:
+    return _render(_device(store, code))
 
-    @r.delete("/devices/{code}/whitelist/", status_code=204, dependencies=[Depends(require("Settings"))],
-              summary="Forget what the camera holds: the next sync clears it and sends every entry again")
-    async def reset_whitelist(request: Request, code: str) -> Response:
-        await _device(request, code)
-        hub = request.app.state.platehub
-        await run_in_threadpool(hub.whitelist.reset, code)
-        await run_in_threadpool(record_setting, hub.store, f"device {code} whitelist", await _who(request), None,
-                                "reset", hub.bus)
+
+@router.post("/devices/", status_code=201, summary='Register a device before it first calls: {"code", '
+             '"protocol", "name"}', dependencies=[Depends(require("Settings"))])
+async def add_device(request: Request, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    body = await json_object(request)
+    code = str(body.get("code") or "").strip()
+    if not code or len(code) > 128:
+        raise HTTPException(400, "`code` is required (at most 128 characters).")
+    device = await run_in_threadpool(store.devices.add, code, str(body.get("protocol") or "allinone")[:32],
+                                     (str(body["name"])[:255] if body.get("name") else None))
+    await run_in_threadpool(record_setting, store, f"device {code}", await _who(request),
+                            None, {"added": device.protocol}, bus)
+    return _render(device)
+
+
+@router.put("/devices/{code}/", summary="Change a device's settings: gate_policy, alert_unknown, gate_device, "
+            "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default), pinned_address "
+            "(an IP address, \"current\", or null), secret (its registrations' password; null removes it)",
+            dependencies=[Depends(require("Settings"))])
+async def configure_device(request: Request, code: str, devices: DevicesDep,
+                           store: StoreDep, bus: BusDep) -> dict[str, Any]:
+    body = await json_object(request)
+    try:
+        device, before, after = await run_in_threadpool(devices.configure, code, body)
+    except KeyError as e:
+        raise HTTPException(404, f"No device {e.args[0]!r}.") from None
+    if after:
+        await run_in_threadpool(record_setting, store, f"device {code}", await _who(request), before, after,
+                                bus)
+    return _render(device)
+
+
+@router.get("/devices/{code}/whitelist/", summary="What an all-in-one camera holds in its own whitelist")
+def camera_whitelist(code: str, store: StoreDep) -> dict[str, Any]:
+    _device(store, code)
+    repo = store.camera_lists
+    state, held, version = repo.state(code), repo.held(code), repo.lists_version()
+    return {"device": code, "synced": state is not None and state.version == version,
+            "never_synced": state is None, "unconfirmed": state.last_batch if state else None,
+            "entries": [e.__dict__ for e in held.values()]}
+
+
+@router.delete("/devices/{code}/whitelist/", status_code=204, dependencies=[Depends(require("Settings"))],
+               summary="Forget what the camera holds: the next sync clears it and sends every entry again")
+async def reset_whitelist(request: Request, code: str, whitelist: WhitelistDep,
+                          store: StoreDep, bus: BusDep) -> Response:
+    await run_in_threadpool(_device, store, code)
+    await run_in_threadpool(whitelist.reset, code)
+    await run_in_threadpool(record_setting, store, f"device {code} whitelist", await _who(request), None,
+                            "reset", bus)
+    return Response(status_code=204)
+
+
+@router.get("/reads/{read_id}/", summary="One read with its gate decision (which list entry matched and why)")
+def get_read(read_id: str, store: StoreDep) -> dict[str, Any]:
+    read = store.reads.get(read_id)
+    if read is None:
+        raise HTTPException(404, f"No read {read_id!r}.")
+    decision = store.decisions.get(read_id)
+    return {**_render_read(read), "decision": _render(decision) if decision else None}
+
+
+@router.post("/devices/{code}/commands/", status_code=201, dependencies=[Depends(require("Control"))],
+             summary='Queue a command: {"kind": ..., payload fields}; delivered on the camera\'s next reply or poll')
+async def add_command(request: Request, code: str, commands: CommandsDep, store: StoreDep) -> dict[str, Any]:
+    await run_in_threadpool(_device, store, code)
+    payload = await json_object(request)
+    kind = payload.pop("kind", None)
+    if kind not in COMMAND_KINDS:
+        raise HTTPException(400, f"`kind` must be one of {', '.join(COMMAND_KINDS)}.")
+    try:
+        command = await run_in_threadpool(commands.enqueue, code, kind, payload,
+                                          await _who(request))
+    except CommandError:
+        raise  # the domain's refusal (protocols/errors.py)
+    except (TypeError, ValueError) as e:  # e.g. a channel that is not a number
+        raise HTTPException(400, f"Invalid {kind} payload: {e}.") from None
+    return _render(command)
+
+
+@router.get("/devices/{code}/commands/", summary="The device's commands, newest first")
+def list_commands(code: str, store: StoreDep, limit: int = 100) -> list[dict[str, Any]]:
+    _device(store, code)
+    return [_render(c) for c in store.commands.list(code, max(1, min(limit, 1000)))]
+
+
+@router.get("/commands/{command_id}/", summary="One command")
+def get_command(command_id: int, store: StoreDep) -> dict[str, Any]:
+    command = store.commands.get(command_id)
+    if command is None:
+        raise HTTPException(404, f"No command {command_id}.")
+    return _render(command)
+
+
+@router.delete("/commands/{command_id}/", status_code=204, dependencies=[Depends(require("Control"))],
+               summary="Cancel a pending command")
+def cancel_command(command_id: int, store: StoreDep) -> Response:
+    if store.commands.cancel(command_id):
         return Response(status_code=204)
-
-    @r.get("/reads/{read_id}/", summary="One read with its gate decision (which list entry matched and why)")
-    async def get_read(request: Request, read_id: str) -> dict[str, Any]:
-        store = request.app.state.platehub.store
-        read = await run_in_threadpool(store.reads.get, read_id)
-        if read is None:
-            raise HTTPException(404, f"No read {read_id!r}.")
-        decision = await run_in_threadpool(store.decisions.get, read_id)
-        return {**_render_read(read), "decision": _render(decision) if decision else None}
-
-    @r.post("/devices/{code}/commands/", status_code=201, dependencies=[Depends(require("Control"))],
-            summary='Queue a command: {"kind": ..., payload fields}; delivered on the camera\'s next reply or poll')
-    async def add_command(request: Request, code: str) -> dict[str, Any]:
-        await _device(request, code)
-        payload = await json_object(request)
-        kind = payload.pop("kind", None)
-        if kind not in COMMAND_KINDS:
-            raise HTTPException(400, f"`kind` must be one of {', '.join(COMMAND_KINDS)}.")
-        try:
-            command = await run_in_threadpool(request.app.state.platehub.commands.enqueue, code, kind, payload,
-                                              await _who(request))
-        except CommandError as e:
-            raise HTTPException(400, str(e)) from None
-        except (TypeError, ValueError) as e:  # e.g. a channel that is not a number
-            raise HTTPException(400, f"Invalid {kind} payload: {e}.") from None
-        return _render(command)
-
-    @r.get("/devices/{code}/commands/", summary="The device's commands, newest first")
-    async def list_commands(request: Request, code: str, limit: int = 100) -> list[dict[str, Any]]:
-        await _device(request, code)
-        commands = await run_in_threadpool(request.app.state.platehub.store.commands.list, code,
-                                           max(1, min(limit, 1000)))
-        return [_render(c) for c in commands]
-
-    @r.get("/commands/{command_id}/", summary="One command")
-    async def get_command(request: Request, command_id: int) -> dict[str, Any]:
-        command = await run_in_threadpool(request.app.state.platehub.store.commands.get, command_id)
-        if command is None:
-            raise HTTPException(404, f"No command {command_id}.")
-        return _render(command)
-
-    @r.delete("/commands/{command_id}/", status_code=204, dependencies=[Depends(require("Control"))],
-              summary="Cancel a pending command")
-    async def cancel_command(request: Request, command_id: int) -> Response:
-        repo = request.app.state.platehub.store.commands
-        if await run_in_threadpool(repo.cancel, command_id):
-            return Response(status_code=204)
-        command = await run_in_threadpool(repo.get, command_id)
-        if command is None:
-            raise HTTPException(404, f"No command {command_id}.")
-        raise HTTPException(409, f"Command {command_id} is {command.status}, not pending.")
-
-    return r
+    command = store.commands.get(command_id)
+    if command is None:
+        raise HTTPException(404, f"No command {command_id}.")
+    raise HTTPException(409, f"Command {command_id} is {command.status}, not pending.")

@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from platehub import __version__
 from platehub.core import webhooks
 from platehub.core.read import utcnow
 from platehub.core.recognition import QuotaExceeded
 from platehub.engine.image import ImageError
 from platehub.protocols import forms
-from platehub.protocols.manage.auth import is_admin, require_api_token
+from platehub.protocols.deps import BusDep, RateLimiterDep, RecognizerDep, SettingsDep, StoreDep
+from platehub.protocols.manage.auth import IsAdmin, require_api_token
 from platehub.protocols.snapshot import codec
 from platehub.protocols.snapshot.request import (
     BadRequest,
@@ -35,16 +37,15 @@ def _detail(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
-async def check_token(request: Request) -> None:
+async def check_token(request: Request, settings: SettingsDep, store: StoreDep) -> None:
     """`Authorization: Token <key>`; required only when the server is set to require it."""
-    app = request.app.state.platehub
-    if not app.settings.require_token:
+    if not settings.require_token:
         return
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "token" or not key.strip():
         raise HTTPException(403, "Authentication credentials were not provided.")
-    if await run_in_threadpool(app.store.tokens.verify, key.strip()) is None:
+    if await run_in_threadpool(store.tokens.verify, key.strip()) is None:
         raise HTTPException(403, "Invalid token.")
 
 
@@ -109,12 +110,11 @@ async def _image(fields: _Fields, settings) -> tuple[bytes, str]:
 @router.post("/v1/plate-reader/", dependencies=[Depends(check_token)],
              summary="Read all licence plates in an image")
 @router.post("/v1/plate-reader", include_in_schema=False, dependencies=[Depends(check_token)])
-async def plate_reader(request: Request) -> JSONResponse:
-    app = request.app.state.platehub
-    settings = app.settings
-    wait = app.rate_limiter.check(request.client.host if request.client else "?")
+async def plate_reader(request: Request, settings: SettingsDep, limiter: RateLimiterDep,
+                       recognizer: RecognizerDep) -> JSONResponse:
+    wait = limiter.check(request.client.host if request.client else "?")
     if wait:
-        return _detail(429, app.rate_limiter.detail(wait), status_code=429)
+        return _detail(429, limiter.detail(wait), status_code=429)
     try:
         fields = await _read_fields(request, settings.upload_limit)
         data, filename = await _image(fields, settings)
@@ -124,7 +124,7 @@ async def plate_reader(request: Request) -> JSONResponse:
             fields.text("mmc"),
         )
         camera = fields.text("camera_id")
-        rec = await app.recognizer.recognize(
+        rec = await recognizer.recognize(
             data, options, filename,
             camera_id=str(camera) if camera not in (None, "") else None,
             timestamp=parse_timestamp(fields.text("timestamp")),
@@ -143,20 +143,17 @@ async def plate_reader(request: Request) -> JSONResponse:
 
 @router.get("/info/", summary="Server version, usage, webhook health; webhook targets (redacted) for admins")
 @router.get("/info", include_in_schema=False)
-async def info(request: Request) -> dict[str, Any]:
+def info(store: StoreDep, settings: SettingsDep, admin: IsAdmin) -> dict[str, Any]:
     """Anyone: the version, usage and how many webhook targets are enabled or failing. An admin (an
     API token or a signed-in admin) also gets the targets, their URLs redacted (core/webhooks.py)."""
-    app = request.app.state.platehub
-    hooks = await run_in_threadpool(app.store.webhooks.list)
-    admin = await is_admin(request)
+    hooks = store.webhooks.list()
     now = utcnow()
-    calls = await run_in_threadpool(app.store.usage.calls, now)
-    total = await run_in_threadpool(app.store.usage.total)
+    calls, total = store.usage.calls(now), store.usage.total()
     return {
-        "version": app.version,
+        "version": __version__,
         "license_key": None,
-        "total_calls": codec.call_limit(app.settings.max_calls),
-        "usage": {**codec.usage(calls, app.settings.max_calls), "total_calls_ever": total},
+        "total_calls": codec.call_limit(settings.max_calls),
+        "usage": {**codec.usage(calls, settings.max_calls), "total_calls_ever": total},
         "webhooks": [webhooks.shown(h) for h in hooks] if admin else [],
         "webhook_health": webhooks.health(hooks),
         "capabilities": {
@@ -171,47 +168,40 @@ async def info(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/statistics/", dependencies=[Depends(check_token)], summary="Calls this month")
 @router.get("/v1/statistics", include_in_schema=False, dependencies=[Depends(check_token)])
-async def statistics(request: Request) -> dict[str, Any]:
-    app = request.app.state.platehub
+def statistics(store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     now = utcnow()
-    calls = await run_in_threadpool(app.store.usage.calls, now)
+    calls = store.usage.calls(now)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     return {
         "usage": {"month": now.month, "calls": calls, "year": now.year,
                   "resets_on": f"{year:04d}-{month:02d}-01T00:00:00Z"},
-        "total_calls": codec.call_limit(app.settings.max_calls),
+        "total_calls": codec.call_limit(settings.max_calls),
     }
 
 
 @router.get("/v1/webhooks/", dependencies=[Depends(require_api_token)], summary="List webhook targets")
-async def list_webhooks(request: Request) -> list[dict[str, Any]]:
-    hooks = await run_in_threadpool(request.app.state.platehub.store.webhooks.list)
-    return [webhooks.shown(h) for h in hooks]  # targets redacted
+def list_webhooks(store: StoreDep) -> list[dict[str, Any]]:
+    return [webhooks.shown(h) for h in store.webhooks.list()]  # targets redacted
 
 
 @router.post("/v1/webhooks/", dependencies=[Depends(require_api_token)], status_code=201,
              summary="Add a webhook target")
-async def add_webhook(request: Request) -> dict[str, Any]:
+async def add_webhook(request: Request, store: StoreDep, bus: BusDep) -> dict[str, Any]:
     try:
         body = await request.json()
         target = str(body["target"])
     except Exception:
         raise HTTPException(400, 'Send JSON {"target": "http://...", "with_image": false, '
                                  '"events": "recognition" | "alert"}.') from None
-    hub = request.app.state.platehub
-    try:
-        hook = await run_in_threadpool(lambda: webhooks.add_webhook(
-            hub.store, target, with_image=bool(body.get("with_image", False)),
-            events=str(body.get("events") or "recognition"), by="api", bus=hub.bus))
-    except webhooks.WebhookError as e:
-        raise HTTPException(400, f"{e}.") from None
+    hook = await run_in_threadpool(lambda: webhooks.add_webhook(  # WebhookError: 400 (protocols/errors.py)
+        store, target, with_image=bool(body.get("with_image", False)),
+        events=str(body.get("events") or "recognition"), by="api", bus=bus))
     shown = webhooks.shown(hook)
     return {k: shown[k] for k in ("id", "target", "with_image", "events", "enabled")}
 
 
 @router.delete("/v1/webhooks/{hook_id}/", dependencies=[Depends(require_api_token)], status_code=204,
                summary="Remove a webhook target")
-async def remove_webhook(request: Request, hook_id: int) -> None:
-    hub = request.app.state.platehub
-    if not await run_in_threadpool(lambda: webhooks.remove_webhook(hub.store, hook_id, by="api", bus=hub.bus)):
+def remove_webhook(hook_id: int, store: StoreDep, bus: BusDep) -> None:
+    if not webhooks.remove_webhook(store, hook_id, by="api", bus=bus):
         raise HTTPException(404, "No such webhook.")

@@ -1,5 +1,6 @@
 """TS-API sign-in (spec 004, "Session authentication"): HTTP Basic or the `auth=` parameter
-(base64 of "user:password", URL-encoded), and a per-client slow-down of failed sign-ins.
+(base64 of "user:password", URL-encoded), and a per-client slow-down of failed sign-ins
+(`signins.FailedSignIns`).
 
 Sessions (`/api/auth?login=`, cookies) come with issue 4 and live here too."""
 
@@ -8,14 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import math
-import time
-from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from platehub.core.store.accounts import User
+from platehub.protocols.deps import services
+from platehub.protocols.tsapi.signins import FailedSignIns
 
 log = logging.getLogger("platehub.tsapi")
 
@@ -61,60 +61,6 @@ def challenge(realm: str = "platehub") -> dict[str, str]:
     return {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"'}
 
 
-@dataclass
-class _Record:
-    failures: int
-    last: float  # monotonic time of the last failure
-    blocked_until: float
-
-
-class FailedSignIns:
-    """Counts failed sign-ins per client. The first `free` failures cost nothing; each further one
-    blocks the client for `base` seconds, doubled per failure up to `cap`. While blocked the client
-    is answered 429 without its password being checked (so guessing stops, right or wrong). A
-    success clears the count; a client that stays quiet for `forget` seconds starts afresh."""
-
-    def __init__(self, free: int = 5, base: float = 1.0, cap: float = 300.0, forget: float = 900.0,
-                 max_clients: int = 10_000) -> None:
-        self.free, self.base, self.cap, self.forget, self.max_clients = free, base, cap, forget, max_clients
-        self._clients: dict[str, _Record] = {}
-
-    def _record(self, client: str, now: float) -> _Record | None:
-        rec = self._clients.get(client)
-        if rec is not None and now - rec.last > self.forget and now >= rec.blocked_until:
-            del self._clients[client]
-            return None
-        return rec
-
-    def wait(self, client: str, now: float | None = None) -> float:
-        """Seconds the client must wait before it may sign in again; 0 when it may now."""
-        now = time.monotonic() if now is None else now
-        rec = self._record(client, now)
-        return max(0.0, rec.blocked_until - now) if rec else 0.0
-
-    def failed(self, client: str, now: float | None = None) -> float:
-        """Count a failure; returns the seconds the client is now blocked for (0: not blocked)."""
-        now = time.monotonic() if now is None else now
-        rec = self._record(client, now) or _Record(0, now, now)
-        rec.failures += 1
-        rec.last = now
-        over = rec.failures - self.free
-        delay = min(self.cap, self.base * 2 ** (over - 1)) if over > 0 else 0.0
-        rec.blocked_until = now + delay
-        self._clients.pop(client, None)
-        self._clients[client] = rec  # most recent last: the oldest are evicted first
-        if len(self._clients) > self.max_clients:
-            self._clients.pop(next(iter(self._clients)))
-        return delay
-
-    def succeeded(self, client: str) -> None:
-        self._clients.pop(client, None)
-
-    @staticmethod
-    def retry_after(wait: float) -> str:
-        return str(max(1, math.ceil(wait)))
-
-
 class SignInRefused(Exception):
     """401 (no or wrong credentials) or 429 (too many failures); rendered by the protocol's routes."""
 
@@ -123,18 +69,10 @@ class SignInRefused(Exception):
         self.status, self.message, self.headers = status, message, headers
 
 
-def failed_sign_ins(request: Request) -> FailedSignIns:
-    """The app's one failure counter, shared by every TS-API route."""
-    state = request.app.state
-    if getattr(state, "tsapi_failed_sign_ins", None) is None:
-        state.tsapi_failed_sign_ins = FailedSignIns()
-    return state.tsapi_failed_sign_ins
-
-
 async def sign_in(request: Request) -> User:
     """The user the request signs in as; raises SignInRefused."""
     client = request.client.host if request.client else "?"
-    throttle = failed_sign_ins(request)
+    throttle: FailedSignIns = services(request).sign_ins  # the app's one, shared by every TS-API route
     wait = throttle.wait(client)
     if wait > 0:
         after = throttle.retry_after(wait)
@@ -147,7 +85,7 @@ async def sign_in(request: Request) -> User:
         if creds is None:
             raise SignInRefused(401, "Sign-in required: HTTP Basic or the auth= parameter.", challenge())
         problem = ""
-    user = await run_in_threadpool(request.app.state.platehub.store.users.verify, *creds) if creds else None
+    user = await run_in_threadpool(services(request).store.users.verify, *creds) if creds else None
     if user is None:
         delay = throttle.failed(client)
         log.warning("TS-API sign-in refused for %r from %s: %s%s", creds[0] if creds else None, client,

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from platehub.core.store.accounts import User
 from platehub.core.store.sessions import SessionRepo
+from platehub.protocols.deps import services
 from platehub.protocols.tsapi.auth import SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.session import COOKIE
 
@@ -52,7 +53,7 @@ def error(request: Request, exc: TsApiError) -> Response:
 
 def sessions(conn: HTTPConnection) -> SessionRepo:
     """The sessions, in the database (blocking: call off the event loop, or use `session_user`)."""
-    return conn.app.state.platehub.store.sessions
+    return services(conn).store.sessions
 
 
 async def session_user(conn: HTTPConnection, token: str | None = None) -> User | None:

@@ -132,7 +132,7 @@ def kinds_filter(types: list[int] | None, codes: list[int] | None) -> list[tuple
     return [(t, c) for t, c in pairs if wanted_types is None or t in wanted_types]
 
 
-async def find_event_log(request: Request) -> Response:
+async def find_event_log(request: Request, eventlog: core.EventLog) -> Response:
     """`GET /api/find?what=eventLog`: timeBegin, timeEnd, type, code, at, maxCount, sort, lang.
     Only the entry types the user's rights let it read (core/rights.py) are searched and counted."""
     lang = messages.lang_of(request)
@@ -150,7 +150,7 @@ async def find_event_log(request: Request) -> Response:
     if sort not in ("asc", "desc"):
         raise TsApiError(400, messages.text("bad_param", lang, name="sort", value=sort))
     kinds = rights.visible_log_kinds(user, kinds_filter(_ids(request, "type", lang), _ids(request, "code", lang)))
-    repo = core.of(request.app).repo
+    repo = eventlog.repo
     total, entries = await run_in_threadpool(lambda: repo.find(begin=begin, end=end, kinds=kinds, at=at,
                                                                max_count=max_count, ascending=sort == "asc"))
     return respond(request, {"totalCount": total, "at": at, "data": [entry_json(e, lang) for e in entries]})

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.core import spreadsheet
 from platehub.core.store.search import Hit, PlateSearch
+from platehub.protocols.deps import SettingsDep
 from platehub.protocols.tsapi.carno import CarNoQuery, direction, iso_local
 from platehub.protocols.tsapi.common import TsApiError, require_user
 
@@ -144,21 +145,19 @@ def export(store, settings: Settings, query: CarNoQuery, base_url: str,
     return [f"{base_url}download/{export_id}/{p.name}" for p in paths]
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    @r.get("/download/{export_id}/{name}", summary="Download an exported vehicle number log file (TS-API)",
-           description="The URLs `/api/find?what=carNo&export=true` answered. Needs the DataExport right.")
-    async def download(request: Request, export_id: str, name: str) -> Response:
-        await require_user(request, right="DataExport")
-        root = exports_dir(request.app.state.platehub.settings)
-        if not _EXPORT_ID.match(export_id) or "/" in name or "\\" in name or name.startswith("."):
-            raise TsApiError(404, "No such export file.")
-        path = root / export_id / name
-        if not await run_in_threadpool(path.is_file):
-            raise TsApiError(404, "No such export file.")
-        media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if name.endswith(".xlsx")
-                 else "text/csv; charset=utf-8")
-        return FileResponse(path, media_type=media, filename=name)
 
-    return r
+@router.get("/download/{export_id}/{name}", summary="Download an exported vehicle number log file (TS-API)",
+            description="The URLs `/api/find?what=carNo&export=true` answered. Needs the DataExport right.")
+async def download(request: Request, export_id: str, name: str, settings: SettingsDep) -> Response:
+    await require_user(request, right="DataExport")
+    root = exports_dir(settings)
+    if not _EXPORT_ID.match(export_id) or "/" in name or "\\" in name or name.startswith("."):
+        raise TsApiError(404, "No such export file.")
+    path = root / export_id / name
+    if not await run_in_threadpool(path.is_file):
+        raise TsApiError(404, "No such export file.")
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if name.endswith(".xlsx")
+             else "text/csv; charset=utf-8")
+    return FileResponse(path, media_type=media, filename=name)

@@ -6,7 +6,6 @@ log, answered by `tsapi/eventlog.py`). Thin: parameters in (`carno.py`), the sto
 from __future__ import annotations
 
 import functools
-import inspect
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,9 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.core.read import normalize_plate
 from platehub.core.similar import MAX_KEYWORD
+from platehub.core.store import Store
 from platehub.core.store.search import PlateSearch
+from platehub.protocols.deps import EventLogDep, PlateSearchDep, SettingsDep, StoreDep
 from platehub.protocols.tsapi import carno, export
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
+from platehub.protocols.tsapi.eventlog import find_event_log
 
 CODE_INVALID = -2  # the guide's "invalid parameters"
 
@@ -26,36 +28,26 @@ def _bad(message: str) -> TsApiError:
     return TsApiError(400, message, code=CODE_INVALID)
 
 
-def _search(request: Request) -> PlateSearch:
-    state = request.app.state
-    engine = state.platehub.store.engine
-    found = getattr(state, "tsapi_plate_search", None)
-    if found is None or found.engine is not engine:
-        found = state.tsapi_plate_search = PlateSearch(engine)
-    return found
-
-
-async def _car_no(request: Request) -> Response:
+async def _car_no(request: Request, store: Store, settings: Settings, search: PlateSearch) -> Response:
     user = await require_user(request, right="LPR")
     try:
         query = carno.parse_query(request.query_params)
     except carno.ParamError as e:
         raise _bad(str(e)) from None
     base = str(request.base_url)
-    app = request.app.state.platehub
     if query.export:
         if not (user.is_admin or "DataExport" in user.rights):
             raise TsApiError(403, "The DataExport right is required.")
-        urls = await run_in_threadpool(export.export, app.store, app.settings, query, base)
+        urls = await run_in_threadpool(export.export, store, settings, query, base)
         return respond(request, urls)
     hits, total = await run_in_threadpool(functools.partial(
-        _search(request).search, query.keyword, query.since, query.until, query.sources, query.sort, query.at,
+        search.search, query.keyword, query.since, query.until, query.sources, query.sort, query.at,
         query.max_count, directions=query.directions, decision=query.decision))
     return respond(request, {"totalCount": total, "at": query.at,
                              "data": [carno.item(h.read, h.source_name, base) for h in hits]})
 
 
-async def _similar(request: Request) -> Response:
+async def _similar(request: Request, search: PlateSearch) -> Response:
     await require_user(request, right="LPR")
     keyword = normalize_plate(request.query_params.get("keyword") or "")
     if not keyword:
@@ -67,35 +59,27 @@ async def _similar(request: Request) -> Response:
                                                      carno.DEFAULT_COUNT))
     except carno.ParamError as e:
         raise _bad(str(e)) from None
-    plates = await run_in_threadpool(_search(request).similar, keyword, limit)
+    plates = await run_in_threadpool(search.similar, keyword, limit)
     return respond(request, plates)
 
 
-async def _event_log(request: Request) -> Response:
-    from platehub.protocols.tsapi.eventlog import find_event_log
 
-    result = find_event_log(request)
-    if inspect.isawaitable(result):
-        result = await result
-    return result if isinstance(result, Response) else respond(request, result)
+router = APIRouter(tags=["TS-API"])
 
 
-HANDLERS = {"carno": _car_no, "similarcarno": _similar, "eventlog": _event_log}
+@router.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
+            description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
+            "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
+async def find(request: Request, store: StoreDep, settings: SettingsDep, search: PlateSearchDep,
+               eventlog: EventLogDep) -> Response:
+    what = (request.query_params.get("what") or "").strip()
+    if what.lower() == "carno":
+        return await _car_no(request, store, settings, search)
+    if what.lower() == "similarcarno":
+        return await _similar(request, search)
+    if what.lower() == "eventlog":
+        return await find_event_log(request, eventlog)
+    await require_user(request)
+    raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
 
-
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
-
-    @r.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
-           description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
-           "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
-    async def find(request: Request) -> Response:
-        what = (request.query_params.get("what") or "").strip()
-        handler = HANDLERS.get(what.lower())
-        if handler is None:
-            await require_user(request)
-            raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
-        return await handler(request)
-
-    r.include_router(export.router(settings))
-    return r
+router.include_router(export.router)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
+from platehub.protocols.deps import StoreDep
 from platehub.protocols.tsapi.common import TsApiError, require_user
 
 KINDS = ("full", "plate")
@@ -30,19 +30,17 @@ def _image_path(store, read_id: str, kind: str):
     return path if path.is_file() else None
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    @r.get("/api/image/{read_id}/{kind}", summary="The image of a stored read (TS-API)",
-           description="`full`: the whole image, `plate`: the plate crop. Needs the LPR right.")
-    async def image(request: Request, read_id: str, kind: str) -> Response:
-        await require_user(request, right="LPR")
-        if kind not in KINDS or len(read_id) > 32:
-            raise TsApiError(404, "No such image.")
-        path = await run_in_threadpool(_image_path, request.app.state.platehub.store, read_id, kind)
-        if path is None:
-            raise TsApiError(404, "No such image.")
-        return FileResponse(path, media_type=_MEDIA.get(path.suffix.lower(), "application/octet-stream"),
-                            headers={"Cache-Control": "private, max-age=86400"})
 
-    return r
+@router.get("/api/image/{read_id}/{kind}", summary="The image of a stored read (TS-API)",
+            description="`full`: the whole image, `plate`: the plate crop. Needs the LPR right.")
+async def image(request: Request, read_id: str, kind: str, store: StoreDep) -> Response:
+    await require_user(request, right="LPR")
+    if kind not in KINDS or len(read_id) > 32:
+        raise TsApiError(404, "No such image.")
+    path = await run_in_threadpool(_image_path, store, read_id, kind)
+    if path is None:
+        raise TsApiError(404, "No such image.")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix.lower(), "application/octet-stream"),
+                        headers={"Cache-Control": "private, max-age=86400"})

@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from platehub.config import Settings
 from platehub.core import rights
-from platehub.core.bus import EMERGENCY_CALL
+from platehub.core.bus import EMERGENCY_CALL, Bus
+from platehub.core.devices import DeviceRegistry
+from platehub.core.ingest import Ingestor
 from platehub.core.read import utcnow
+from platehub.protocols.deps import BusDep, DevicesDep, IngestorDep
 from platehub.protocols.tsapi import pushcodec
 from platehub.protocols.tsapi.auth import SignInRefused, sign_in
 from platehub.protocols.tsapi.pushcodec import EmergencyCall, LprEvent, PushError
@@ -40,57 +42,55 @@ def _parse(body: bytes, received_at) -> tuple[list[LprEvent | EmergencyCall], li
     return pushcodec.parse_events(pushcodec.parse_body(body), received_at)
 
 
-def _deliver(app, events: list[LprEvent | EmergencyCall], client: str, received_at) -> int:
+def _deliver(devices: DeviceRegistry, ingestor: Ingestor, bus: Bus, events: list[LprEvent | EmergencyCall],
+             client: str, received_at) -> int:
     """Store and publish the events in order (blocking); returns how many reads were new."""
     new = 0
     for src in dict.fromkeys(e.src for e in events if isinstance(e, LprEvent)):
         try:
-            app.devices.seen(src, "push", address=client)
+            devices.seen(src, "push", address=client)
         except IntegrityError:  # registered by a concurrent request a moment ago
-            app.devices.seen(src, "push", address=client)
+            devices.seen(src, "push", address=client)
     for event in events:
         if isinstance(event, LprEvent):
-            new += app.ingestor.ingest(pushcodec.to_read(event, received_at)).new
+            new += ingestor.ingest(pushcodec.to_read(event, received_at)).new
         else:
             payload = pushcodec.emergency_payload(event)
             log.info("emergency call %s from %s (%s), cameras %r at %s", event.event, event.src,
                      event.device or "?", event.camera, payload["when"])
-            app.bus.publish(EMERGENCY_CALL, payload)
+            bus.publish(EMERGENCY_CALL, payload)
     return new
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter(tags=["TS-API"])
+router = APIRouter(tags=["TS-API"])
 
-    @r.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
-            description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password) "
-            "of a user with the Control right (403 without it). "
-            "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
-    @r.post("/api/push/", include_in_schema=False)
-    async def push(request: Request) -> Response:
-        client = request.client.host if request.client else "?"
-        try:
-            user = await sign_in(request)
-        except SignInRefused as e:
-            return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
-        if not rights.holds(user, rights.PUSH):
-            log.warning("TS-API push from %s refused: %s lacks the %s right", client, user.login, rights.PUSH)
-            return _answer(403, pushcodec.error(pushcodec.CODE_NO_RIGHTS,
-                                                f"The {rights.PUSH} right is required to push events."))
-        received_at = utcnow()
-        try:  # parsed in a worker thread: a big body never stalls the event loop
-            events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)
-        except PushError as e:
-            log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
-            return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
-        app = request.app.state.platehub
-        new = await run_in_threadpool(_deliver, app, events, client, received_at) if events else 0
-        log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)
-        if rejected:
-            for r_ in rejected:
-                log.warning("TS-API push from %s (%s): event %d rejected: %s", client, user.login, r_.index,
-                            r_.message)
-            return _answer(400, pushcodec.rejected_body(rejected, len(events)))
-        return Response(status_code=200)
 
-    return r
+@router.post("/api/push", summary="Push LPR and emergencyCall events (TS-API)",
+             description="One event object or an array of them; HTTP Basic or `auth=` (base64 of user:password) "
+             "of a user with the Control right (403 without it). "
+             "200 with no content on success; 400 lists the events that were rejected (the others are kept).")
+@router.post("/api/push/", include_in_schema=False)
+async def push(request: Request, devices: DevicesDep, ingestor: IngestorDep, bus: BusDep) -> Response:
+    client = request.client.host if request.client else "?"
+    try:
+        user = await sign_in(request)
+    except SignInRefused as e:
+        return _answer(e.status, pushcodec.error(pushcodec.CODE_NO_RIGHTS, e.message), e.headers)
+    if not rights.holds(user, rights.PUSH):
+        log.warning("TS-API push from %s refused: %s lacks the %s right", client, user.login, rights.PUSH)
+        return _answer(403, pushcodec.error(pushcodec.CODE_NO_RIGHTS,
+                                            f"The {rights.PUSH} right is required to push events."))
+    received_at = utcnow()
+    try:  # parsed in a worker thread: a big body never stalls the event loop
+        events, rejected = await run_in_threadpool(_parse, await request.body(), received_at)
+    except PushError as e:
+        log.warning("TS-API push from %s (%s) refused: %s", client, user.login, e)
+        return _answer(400, pushcodec.error(pushcodec.CODE_INVALID, str(e)))
+    new = await run_in_threadpool(_deliver, devices, ingestor, bus, events, client, received_at) if events else 0
+    log.debug("TS-API push from %s (%s): %d events, %d new reads", client, user.login, len(events), new)
+    if rejected:
+        for r_ in rejected:
+            log.warning("TS-API push from %s (%s): event %d rejected: %s", client, user.login, r_.index,
+                        r_.message)
+        return _answer(400, pushcodec.rejected_body(rejected, len(events)))
+    return Response(status_code=200)

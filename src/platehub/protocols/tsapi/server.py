@@ -8,15 +8,13 @@ judged by the headers only browsers set (protocols/origin.py). The session cooki
 `SameSite=Strict`, so no navigation from another site carries it either.
 
 What platehub is, told honestly: an LPR server without video channels, recording, parking lots or
-object detection, so those lists are empty and the licence says so. The router's lifespan runs the
-event log's bus consumer (device online/offline, emergency calls)."""
+object detection, so those lists are empty and the licence says so."""
 
 from __future__ import annotations
 
 import logging
 import os
 import struct
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,9 @@ from platehub import __version__
 from platehub.config import Settings
 from platehub.core import eventlog as core_eventlog
 from platehub.core import parking
-from platehub.core.store.accounts import RIGHTS, User
+from platehub.core.store import Store
+from platehub.core.store.accounts import RIGHTS, User, UserRepo
+from platehub.protocols.deps import EventLogDep, ParkingDep, SettingsDep, SignInsDep, StoreDep
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import events, messages, system_info
 from platehub.protocols.tsapi.auth import (
@@ -38,12 +38,12 @@ from platehub.protocols.tsapi.auth import (
     SignInRefused,
     credentials,
     decode_pair,
-    failed_sign_ins,
     sign_in,
 )
-from platehub.protocols.tsapi.common import TsApiError, require_user, respond, session_user, sessions
+from platehub.protocols.tsapi.common import TsApiError, require_user, respond, session_user
 from platehub.protocols.tsapi.eventlog import event_types
 from platehub.protocols.tsapi.session import COOKIE
+from platehub.protocols.tsapi.signins import FailedSignIns
 
 log = logging.getLogger("platehub.tsapi")
 
@@ -117,10 +117,10 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _sign_in_login(request: Request, encoded: str, lang: str) -> User:
+async def _sign_in_login(request: Request, users: UserRepo, throttle: FailedSignIns, encoded: str, lang: str,
+                         ) -> User:
     """`login=`: the same checks and slow-down of failures as HTTP Basic / `auth=` (auth.sign_in)."""
     client = _address(request) or "?"
-    throttle = failed_sign_ins(request)
     wait = throttle.wait(client)
     if wait > 0:
         after = throttle.retry_after(wait)
@@ -131,7 +131,7 @@ async def _sign_in_login(request: Request, encoded: str, lang: str) -> User:
     except BadCredentials as e:
         problem = str(e)
     else:
-        user = await run_in_threadpool(request.app.state.platehub.store.users.verify, login, password)
+        user = await run_in_threadpool(users.verify, login, password)
     if user is None:
         delay = throttle.failed(client)
         log.warning("TS-API sign-in refused for %r from %s: %s%s", login, client, problem or "wrong user or password",
@@ -179,8 +179,8 @@ def _channels(request: Request, lang: str) -> list[int] | None:
     return chans
 
 
-def _lpr_sources(app) -> list[dict[str, Any]]:
-    devices = sorted(app.state.platehub.store.devices.list(), key=lambda d: (d.first_seen, d.code))
+def _lpr_sources(store: Store) -> list[dict[str, Any]]:
+    devices = sorted(store.devices.list(), key=lambda d: (d.first_seen, d.code))
     out = [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
             "online": d.online, "protocol": d.protocol}
            for i, d in enumerate(devices, 1)]
@@ -191,152 +191,146 @@ def _lpr_sources(app) -> list[dict[str, Any]]:
     return out
 
 
-def _parking_lots(app) -> dict[str, list[dict[str, Any]]]:
-    lots = parking.of(app).all()
+def _parking_lots(service: parking.ParkingService) -> dict[str, list[dict[str, Any]]]:
+    lots = service.all()
     return {kind: [parking.lot_json(lot) for lot in lots if lot.type == kind] for kind in ("counter", "group")}
 
 
-def _emergency_sources(app) -> list[dict[str, Any]]:
-    sources = core_eventlog.of(app).repo.sources(core_eventlog.EMERGENCY)
+def _emergency_sources(eventlog: core_eventlog.EventLog) -> list[dict[str, Any]]:
+    sources = eventlog.repo.sources(core_eventlog.EMERGENCY)
     return [{"id": i, "code": src, "name": entry.details.get("device") or src, "linkedChannel": []}
             for i, (src, entry) in enumerate(sources, 1)]
 
 
-def router(settings: Settings) -> APIRouter:
-    @asynccontextmanager
-    async def lifespan(app):
-        eventlog = core_eventlog.of(app)
-        eventlog.start()
-        try:
-            yield
-        finally:
-            await eventlog.stop()
+router = APIRouter(tags=["TS-API"])
 
-    r = APIRouter(tags=["TS-API"], lifespan=lifespan)
 
-    def refuse_cross_site(request: Request, lang: str) -> None:
-        if cross_site(request, settings.allowed_origins):
-            log.warning("TS-API sign-in/out from another site's page refused (%s, Origin %s, Referer %s)",
-                        _address(request), request.headers.get("origin"), request.headers.get("referer"))
-            raise TsApiError(403, messages.text("cross_site", lang))
+def refuse_cross_site(request: Request, settings: Settings, lang: str) -> None:
+    if cross_site(request, settings.allowed_origins):
+        log.warning("TS-API sign-in/out from another site's page refused (%s, Origin %s, Referer %s)",
+                    _address(request), request.headers.get("origin"), request.headers.get("referer"))
+        raise TsApiError(403, messages.text("cross_site", lang))
 
-    @r.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
-    async def auth(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        q = request.query_params
-        store = sessions(request)  # blocking: called off the event loop
-        old = request.cookies.get(COOKIE)
-        eventlog = core_eventlog.of(request.app)
-        if "logout" in q:
-            refuse_cross_site(request, lang)
-            user = await run_in_threadpool(store.close, old)
-            if user is not None:
-                await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
-            resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
-                                                                         lang)})
-            resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-            return resp
-        if "login" in q:
-            refuse_cross_site(request, lang)
-            user, via = await _sign_in_login(request, q["login"], lang), "login"
-        else:
-            try:
-                sent = credentials(request) is not None
-            except BadCredentials:
-                sent = True  # sign_in reports them
-            if not sent:  # nothing to sign in with: say whether the session is alive
-                if await session_user(request) is None:
-                    raise TsApiError(401, messages.text("auth_required", lang))
-                return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
-            refuse_cross_site(request, lang)
-            try:
-                user = await sign_in(request)
-            except SignInRefused as e:
-                raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
-            via = "auth" if "auth" in q else "basic"
-        if old:
-            await run_in_threadpool(store.close, old)
-        token = await run_in_threadpool(store.open, user)
-        await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
-        resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+
+@router.get("/api/auth", summary="Sign in (login= or auth= or HTTP Basic) / sign out (logout) (TS-API)")
+async def auth(request: Request, settings: SettingsDep, store: StoreDep, eventlog: EventLogDep,
+               throttle: SignInsDep) -> Response:
+    lang = messages.lang_of(request)
+    q = request.query_params
+    opened = store.sessions  # blocking: called off the event loop
+    old = request.cookies.get(COOKIE)
+    if "logout" in q:
+        refuse_cross_site(request, settings, lang)
+        user = await run_in_threadpool(opened.close, old)
+        if user is not None:
+            await run_in_threadpool(eventlog.signed_out, user.login, _address(request))
+        resp = respond(request, {"code": 0, "message": messages.text("signed_out" if user else "not_signed_in",
+                                                                     lang)})
+        resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return resp
+    if "login" in q:
+        refuse_cross_site(request, settings, lang)
+        user, via = await _sign_in_login(request, store.users, throttle, q["login"], lang), "login"
+    else:
+        try:
+            sent = credentials(request) is not None
+        except BadCredentials:
+            sent = True  # sign_in reports them
+        if not sent:  # nothing to sign in with: say whether the session is alive
+            if await session_user(request) is None:
+                raise TsApiError(401, messages.text("auth_required", lang))
+            return respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+        refuse_cross_site(request, settings, lang)
+        try:
+            user = await sign_in(request)
+        except SignInRefused as e:
+            raise TsApiError(e.status, messages.translate(e.message, lang), e.headers) from None
+        via = "auth" if "auth" in q else "basic"
+    if old:
+        await run_in_threadpool(opened.close, old)
+    token = await run_in_threadpool(opened.open, user)
+    await run_in_threadpool(eventlog.signed_in, user.login, _address(request), via)
+    resp = respond(request, {"code": 0, "message": messages.text("signed_in", lang)})
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                    secure=request.url.scheme == "https")
+    return resp
 
-    @r.get("/api/info", summary="Server information: apiVersion, siteName, timezone, product, license, whoAmI, all")
-    async def info(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        items = _items(request, (*PUBLIC_INFO, "whoAmI", "all"))
-        if not items:
-            raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
-        everything = "all" in items
-        wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
-        data = {item: public_info(item, settings) for item in wanted if item in PUBLIC_INFO}
-        if "whoAmI" in wanted:
-            try:
-                user = await _user(request, lang)
-            except TsApiError as e:
-                if everything and e.status == 401:  # spec: the public items with 401, without whoAmI
-                    return respond(request, data, 401, e.headers)
-                raise
-            data["whoAmI"] = who_am_i(user)
-        return respond(request, data)
 
-    @r.get("/api/system", summary="Host information (info), health, hddsmart; restart/reboot (admin)")
-    async def system(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        q = request.query_params
-        if "restart" in q or "reboot" in q:
-            await _user(request, lang, admin=True)
-            raise TsApiError(501, messages.text("restart_unsupported", lang))
-        await _user(request, lang)
-        if "health" in q:
-            items = _list_param(q.get("health"), system_info.HEALTH_ITEMS, lang)
-            if items is None:
-                return respond(request, [*system_info.HEALTH_ITEMS, "all"])
-            return respond(request, await run_in_threadpool(system_info.system_health, items))
-        if "hddsmart" in q:
-            raw = q.get("hddsmart") or ""
-            try:
-                numbers = [int(p) for p in raw.split(",") if p.strip()] or None
-            except ValueError:
-                raise TsApiError(400, messages.text("bad_param", lang, name="hddsmart", value=raw)) from None
-            return respond(request, await run_in_threadpool(system_info.smart, numbers))
-        items = _list_param(q.get("info"), system_info.INFO_ITEMS, lang, system_info.ALIASES)
+@router.get("/api/info", summary="Server information: apiVersion, siteName, timezone, product, license, whoAmI, all")
+async def info(request: Request, settings: SettingsDep) -> Response:
+    lang = messages.lang_of(request)
+    items = _items(request, (*PUBLIC_INFO, "whoAmI", "all"))
+    if not items:
+        raise TsApiError(400, messages.text("no_item", lang, supported=", ".join((*PUBLIC_INFO, "whoAmI", "all"))))
+    everything = "all" in items
+    wanted = [*PUBLIC_INFO, "whoAmI"] if everything else items
+    data = {item: public_info(item, settings) for item in wanted if item in PUBLIC_INFO}
+    if "whoAmI" in wanted:
+        try:
+            user = await _user(request, lang)
+        except TsApiError as e:
+            if everything and e.status == 401:  # spec: the public items with 401, without whoAmI
+                return respond(request, data, 401, e.headers)
+            raise
+        data["whoAmI"] = who_am_i(user)
+    return respond(request, data)
+
+
+@router.get("/api/system", summary="Host information (info), health, hddsmart; restart/reboot (admin)")
+async def system(request: Request) -> Response:
+    lang = messages.lang_of(request)
+    q = request.query_params
+    if "restart" in q or "reboot" in q:
+        await _user(request, lang, admin=True)
+        raise TsApiError(501, messages.text("restart_unsupported", lang))
+    await _user(request, lang)
+    if "health" in q:
+        items = _list_param(q.get("health"), system_info.HEALTH_ITEMS, lang)
         if items is None:
-            return respond(request, [*system_info.INFO_ITEMS, "all"])
-        return respond(request, await run_in_threadpool(system_info.system_info, items))
+            return respond(request, [*system_info.HEALTH_ITEMS, "all"])
+        return respond(request, await run_in_threadpool(system_info.system_health, items))
+    if "hddsmart" in q:
+        raw = q.get("hddsmart") or ""
+        try:
+            numbers = [int(p) for p in raw.split(",") if p.strip()] or None
+        except ValueError:
+            raise TsApiError(400, messages.text("bad_param", lang, name="hddsmart", value=raw)) from None
+        return respond(request, await run_in_threadpool(system_info.smart, numbers))
+    items = _list_param(q.get("info"), system_info.INFO_ITEMS, lang, system_info.ALIASES)
+    if items is None:
+        return respond(request, [*system_info.INFO_ITEMS, "all"])
+    return respond(request, await run_in_threadpool(system_info.system_info, items))
 
-    @r.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
-    async def status(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        await _user(request, lang)
-        _channels(request, lang)  # validated; no channel exists to match it
+
+@router.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
+async def status(request: Request) -> Response:
+    lang = messages.lang_of(request)
+    await _user(request, lang)
+    _channels(request, lang)  # validated; no channel exists to match it
+    return respond(request, [])
+
+
+@router.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
+            "realtimeEvent, objectType, objectAttr")
+async def enum(request: Request, store: StoreDep, lots: ParkingDep, eventlog: EventLogDep) -> Response:
+    lang = messages.lang_of(request)
+    await _user(request, lang)
+    what = request.query_params.get("what")
+    if what not in ENUM_ITEMS:
+        raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
+                                            supported=", ".join(ENUM_ITEMS)))
+    if what == "channel":
         return respond(request, [])
-
-    @r.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
-           "realtimeEvent, objectType, objectAttr")
-    async def enum(request: Request) -> Response:
-        lang = messages.lang_of(request)
-        await _user(request, lang)
-        what = request.query_params.get("what")
-        if what not in ENUM_ITEMS:
-            raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
-                                                supported=", ".join(ENUM_ITEMS)))
-        if what == "channel":
-            return respond(request, [])
-        if what == "lprSrc":
-            return respond(request, await run_in_threadpool(_lpr_sources, request.app))
-        if what == "emergencyCall":
-            return respond(request, await run_in_threadpool(_emergency_sources, request.app))
-        if what == "eventType":
-            return respond(request, event_types(lang))
-        if what == "parkingLot":
-            return respond(request, await run_in_threadpool(_parking_lots, request.app))
-        if what == "realtimeEvent":
-            return respond(request, list(events.TOPICS))  # what /wsapi/subscribeEvents accepts
-        if what == "objectType":
-            return respond(request, [])  # platehub reads plates; it has no object detector
-        return respond(request, {})  # objectAttr: no object types, so no attributes
-
-    return r
+    if what == "lprSrc":
+        return respond(request, await run_in_threadpool(_lpr_sources, store))
+    if what == "emergencyCall":
+        return respond(request, await run_in_threadpool(_emergency_sources, eventlog))
+    if what == "eventType":
+        return respond(request, event_types(lang))
+    if what == "parkingLot":
+        return respond(request, await run_in_threadpool(_parking_lots, lots))
+    if what == "realtimeEvent":
+        return respond(request, list(events.TOPICS))  # what /wsapi/subscribeEvents accepts
+    if what == "objectType":
+        return respond(request, [])  # platehub reads plates; it has no object detector
+    return respond(request, {})  # objectAttr: no object types, so no attributes

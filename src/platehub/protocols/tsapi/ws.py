@@ -45,11 +45,12 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
-from platehub.core.store.devices import Device
+from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, SettingsDep
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.common import dumps, session_user
+from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.session import COOKIE
 
 log = logging.getLogger("platehub.tsapi")
@@ -75,7 +76,7 @@ class _Refused(Exception):
     pass
 
 
-async def _user(websocket: WebSocket) -> User:
+async def _user(websocket: WebSocket, allowed_origins: tuple[str, ...]) -> User:
     """Who the socket signs in as: its own credentials (auth= / Basic) first, else a session."""
     try:
         given = credentials(websocket) is not None  # type: ignore[arg-type]
@@ -88,7 +89,7 @@ async def _user(websocket: WebSocket) -> User:
             raise _Refused(e.message) from None
     token = websocket.query_params.get("session")
     if not token and websocket.cookies.get(COOKIE):
-        if cross_site(websocket, websocket.app.state.platehub.settings.allowed_origins):
+        if cross_site(websocket, allowed_origins):
             raise _Refused("The session cookie is not accepted from another site's page; use auth= or session=.")
         token = websocket.cookies.get(COOKIE)
     user = await session_user(websocket, token) if token else None
@@ -107,54 +108,16 @@ def _refusal(user: User, wanted: Sequence[str]) -> str | None:
     return None
 
 
-async def _signed_in_again(websocket: WebSocket, wanted: Sequence[str]) -> User | str:
+async def _signed_in_again(websocket: WebSocket, allowed_origins: tuple[str, ...], wanted: Sequence[str],
+                           ) -> User | str:
     """Sign the socket in again (its session, or its own credentials, as stored now): the user as
     stored now, or why it may no longer have its topics (a password changed, the user removed, a
     right taken away, from any process)."""
     try:
-        user = await _user(websocket)
+        user = await _user(websocket, allowed_origins)
     except _Refused as e:
         return str(e)
     return _refusal(user, wanted) or user
-
-
-class _DeviceNames:
-    """Device code → device, looked up once a minute at most (LPR messages carry `deviceName`, and
-    `parkingLot` for a source mapped to parking lots)."""
-
-    TTL = 60.0
-
-    def __init__(self, app) -> None:
-        self._app = app
-        self._names: dict[str, tuple[Device | None, float]] = {}
-
-    async def device(self, code: str | None) -> Device | None:
-        if not code:
-            return None
-        now = time.monotonic()
-        hit = self._names.get(code)
-        if hit and now - hit[1] < self.TTL:
-            return hit[0]
-        try:
-            device = await run_in_threadpool(self._app.state.platehub.store.devices.get, code)
-        except Exception:  # a name is a nicety; the event still goes out
-            log.exception("device lookup for %r failed", code)
-            device = None
-        if len(self._names) > 10_000:
-            self._names.clear()
-        self._names[code] = (device, now)
-        return device
-
-    async def get(self, code: str | None) -> str | None:
-        device = await self.device(code)
-        return device.name if device else None
-
-
-def _names(websocket: WebSocket) -> _DeviceNames:
-    state = websocket.app.state
-    if getattr(state, "tsapi_device_names", None) is None:
-        state.tsapi_device_names = _DeviceNames(websocket.app)
-    return state.tsapi_device_names
 
 
 def base_url(websocket: WebSocket) -> str:
@@ -164,11 +127,11 @@ def base_url(websocket: WebSocket) -> str:
     return f"{scheme}://{url.netloc}"
 
 
-async def _message(websocket: WebSocket, user: User, event: topics_.Event, verbose: bool,
+async def _message(websocket: WebSocket, names: DeviceNames, user: User, event: topics_.Event, verbose: bool,
                    lots: frozenset[int] | None = None) -> dict[str, Any] | None:
     payload = event.payload
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
-        device = await _names(websocket).device(payload.source)
+        device = await names.device(payload.source)
         return events.lpr(payload, device.name if device else None, base_url(websocket),
                           parking.parking_lot_json(device), parking.lot_direction(device, payload.direction))
     if event.topic == topics_.PARKING_COUNT and isinstance(payload, parking.CountChange):
@@ -199,10 +162,12 @@ async def _until_closed(websocket: WebSocket) -> None:
             return
 
 
-async def _send_events(websocket: WebSocket, user: User, sub: topics_.Subscription | None, verbose: bool,
-                       ping: float | None, lots: frozenset[int] | None = None, wanted: Sequence[str] = ()) -> None:
+async def _send_events(websocket: WebSocket, settings: Settings, names: DeviceNames, user: User,
+                       sub: topics_.Subscription | None, verbose: bool, lots: frozenset[int] | None = None,
+                       wanted: Sequence[str] = ()) -> None:
     """Send each event's message; a ping when nothing was sent for `ping` seconds. Every CHECK_EVERY
     seconds the socket signs in again; once that fails, it is closed with the reason."""
+    ping = settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
     last_sent = last_check = time.monotonic()
     while True:
         due = min(last_check + CHECK_EVERY, last_sent + ping if ping else math.inf)
@@ -217,7 +182,7 @@ async def _send_events(websocket: WebSocket, user: User, sub: topics_.Subscripti
                 event = None
         now = time.monotonic()
         if now >= last_check + CHECK_EVERY:
-            again = await _signed_in_again(websocket, wanted)
+            again = await _signed_in_again(websocket, settings.allowed_origins, wanted)
             if isinstance(again, str):
                 log.info("TS-API event socket closed: %s", again)
                 await _close(websocket, again)
@@ -225,18 +190,20 @@ async def _send_events(websocket: WebSocket, user: User, sub: topics_.Subscripti
             user, last_check = again, time.monotonic()
         if event is None and not (ping and now >= last_sent + ping):
             continue
-        message = events.ping(utcnow()) if event is None else await _message(websocket, user, event, verbose, lots)
+        message = events.ping(utcnow()) if event is None \
+            else await _message(websocket, names, user, event, verbose, lots)
         if message is not None:
             await websocket.send_text(dumps(message, None).decode())
             last_sent = time.monotonic()
 
 
-async def subscribe_events(websocket: WebSocket) -> None:
+async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: BusDep, parking_service: ParkingDep,
+                           names: DeviceNamesDep) -> None:
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     params = websocket.query_params
     try:
-        user = await _user(websocket)
+        user = await _user(websocket, settings.allowed_origins)
         try:
             wanted = events.parse_topics(params.get("topics"))
             unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
@@ -253,21 +220,19 @@ async def subscribe_events(websocket: WebSocket) -> None:
         return
 
     feeds = sorted({bus_topic for topic in wanted for bus_topic in SOURCES.get(topic, ())})
-    bus = websocket.app.state.platehub.bus
     sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
     verbose = events.parse_flag(params.get("verbose"))
-    ping = websocket.app.state.platehub.settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
     hello = events.subscriber(wanted, unsupported=unsupported)
     log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
     tasks: list[asyncio.Task] = []
     try:
         await websocket.send_text(dumps(hello, None).decode())
         if events.PARKING_COUNT in wanted:  # the current counts once, right after the request
-            current = await run_in_threadpool(parking.of(websocket.app).all)
+            current = await run_in_threadpool(parking_service.all)
             updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
             await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, user, sub, verbose, ping, lots, wanted))]
+                 asyncio.create_task(_send_events(websocket, settings, names, user, sub, verbose, lots, wanted))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
@@ -288,8 +253,6 @@ async def subscribe_events(websocket: WebSocket) -> None:
         log.info("TS-API event socket %s closed", hello["subscriberId"])
 
 
-def router(settings: Settings) -> APIRouter:
-    r = APIRouter()
-    r.add_api_websocket_route("/wsapi/subscribeEvents", subscribe_events)
-    r.add_api_websocket_route("/api/subscribeEvents", subscribe_events)
-    return r
+router = APIRouter()
+router.add_api_websocket_route("/wsapi/subscribeEvents", subscribe_events)
+router.add_api_websocket_route("/api/subscribeEvents", subscribe_events)
