@@ -391,10 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("id", type=int)
     cm.set_defaults(func=cmd_command)
 
-    from platehub.cli_lists import add_parser as add_lists
-    from platehub.cli_parking import add_parser as add_parking
-    from platehub.cli_retention import add_parser as add_retention
-    from platehub.cli_users import add_parser as add_users
+    from platehub.cli.lists import add_parser as add_lists
+    from platehub.cli.parking import add_parser as add_parking
+    from platehub.cli.retention import add_parser as add_retention
+    from platehub.cli.users import add_parser as add_users
     from platehub.simulator import add_parsers as add_simulator
     from platehub.training.cli import add_parser as add_train
 

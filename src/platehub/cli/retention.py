@@ -1,6 +1,6 @@
 """`platehub retention run` and `platehub purge`: retention of personal data and erasure of a vehicle.
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`); the rules are core/retention.py and core/erasure.py."""
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`); the rules are core/retention.py and core/erasure.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`platehub user`: the accounts that sign in to TS-API (push, later search and the console).
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`); also runs alone: `python -m platehub.cli_users user ...`."""
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`)."""
 
 from __future__ import annotations
 
@@ -113,13 +113,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pw.add_argument("--password", help="the new password (default: asked on the terminal, or read from stdin)")
     u.set_defaults(func=run)
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="platehub", description="platehub user accounts.")
-    add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

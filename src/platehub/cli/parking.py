@@ -1,6 +1,6 @@
 """`platehub lots` and `platehub visits`: parking lots, their counts and sources; visits (core/parking.py).
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`). Changes made here are stored and logged, but a
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`). Changes made here are stored and logged, but a
 running server's WebSocket subscribers hear of them only with the next change it makes itself."""
 
 from __future__ import annotations

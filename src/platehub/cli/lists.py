@@ -1,6 +1,6 @@
 """`platehub lists`: the allow and deny lists — add, remove, show, list, import, export, match.
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`). Each change is one settings entry of the event
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`). Each change is one settings entry of the event
 log (user "cli"), an import one entry however many rows."""
 
 from __future__ import annotations
