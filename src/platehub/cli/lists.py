@@ -11,15 +11,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from platehub.cli.common import open_store, settings_from
 from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, format_time, parse_time
 from platehub.core.eventlog import record_setting
 from platehub.core.listfile import FORMATS, MODES, ListFileError, import_file, write_csv, write_xlsx
 
 
 def _open(args: argparse.Namespace):
-    from platehub.cli import _settings, open_store
-
-    settings = _settings(args)
+    settings = settings_from(args)
     store = open_store(args)
     return store, AccessLists(store.access, settings)
 

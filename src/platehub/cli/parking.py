@@ -10,14 +10,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from platehub.cli.common import open_store
 from platehub.core import parking
 from platehub.core.bus import Bus
 from platehub.core.parking import NotFound, ParkingError, ParkingService
 
 
 def _service(args: argparse.Namespace) -> ParkingService:
-    from platehub.cli import open_store
-
     return ParkingService(open_store(args), Bus())
 
 

@@ -8,6 +8,7 @@ import argparse
 import getpass
 import sys
 
+from platehub.cli.common import open_store
 from platehub.core.accounts import AccountError, NoSuchAccount, check_login, parse_rights
 from platehub.core.accounts import add_user as _add_user
 from platehub.core.accounts import remove_user as _remove_user
@@ -35,8 +36,6 @@ def read_password(given: str | None) -> str:
 
 
 def _store(args: argparse.Namespace):
-    from platehub.cli import open_store
-
     return open_store(args)
 
 
