@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Server
+from helpers import Server
 from sqlalchemy import insert, text
 
 from platehub.core import similar

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import Server, next_event
+from helpers import Server, next_event
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
