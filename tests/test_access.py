@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import store_on
+from helpers import store_on
 
 from platehub.config import Settings
 from platehub.core import listfile, similar

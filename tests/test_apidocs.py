@@ -9,7 +9,7 @@ import re
 
 import httpx
 import pytest
-from conftest import Site
+from helpers import Site
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import DEV_DATA, Server
+from helpers import DEV_DATA, Server
 
 from platehub.config import Settings
 from platehub.simulator.allinone import Record, plate_message

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import Server
+from helpers import Server
 
 from platehub.config import Settings
 from platehub.simulator.allinone import Record, plate_message

@@ -15,7 +15,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import InProcess, Server
+from helpers import InProcess, Server
 
 from platehub.core import devices as core_devices
 from platehub.core.store.devices import Device

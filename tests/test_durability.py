@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
-from conftest import Server
+from helpers import Server
 from sqlalchemy import select
 
 from platehub.core.store.database import connect

@@ -607,8 +607,9 @@ def test_simulator_functions(server, photo):
 def test_on_postgresql(make_server, photo):
     """PostgreSQL enforces what SQLite lets pass (column lengths, NUL in text): a pass, the byte-swapped
     dump, a C string's trailing NUL and an over-long channel description are stored, never a 500."""
-    from conftest import free_port
     from postgres import postgres_server
+
+    from platehub.simulator.harness import free_port
 
     with postgres_server(free_port()) as url:
         srv = make_server(PLATEHUB_DATABASE_URL=url)

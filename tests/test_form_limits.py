@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 
 from platehub.protocols.allinone import form
 from platehub.protocols.forms import FormError

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 
 from platehub.config import Settings
 from platehub.core import gate

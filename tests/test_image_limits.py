@@ -15,7 +15,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 
 from platehub.engine import image
 from platehub.engine.image import MAX_PIXELS, ImageError, decode

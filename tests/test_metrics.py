@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 from prometheus_client.parser import text_string_to_metric_families
 
 from platehub.core.metrics import allowed

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as paho
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 from mosquitto import Mosquitto
 
 from platehub.config import Settings

@@ -228,7 +228,7 @@ def test_concurrent_reads_stay_exact(svc):
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    from conftest import Server
+    from helpers import Server
 
     # the pushed reads come from lanes without a barrier (policy `always`): each entry read goes in
     s = Server(tmp_path_factory.mktemp("parking") / "data", PLATEHUB_WS_PING="0", PLATEHUB_GATE_POLICY="always").start()

@@ -35,8 +35,8 @@ GUIDE_JSON = """[
 
 
 def users_cli(server, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    """`platehub user ...` against the server's data (python -m platehub.cli_users until cli.py hooks it)."""
-    return subprocess.run([sys.executable, "-m", "platehub.cli_users", "user", *args], env=server.env,
+    """`platehub user ...` against the server's data."""
+    return subprocess.run([sys.executable, "-m", "platehub.cli", "user", *args], env=server.env,
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 

@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from conftest import Site
+from helpers import Site
 from sqlalchemy import text
 
 from platehub.core.redact import redact_url, secret_name
@@ -166,7 +166,7 @@ class ReadsNothing:
 def test_a_delivery_leaves_no_secret_in_the_server_log(tmp_path, caplog):
     import logging
 
-    from conftest import InProcess
+    from helpers import InProcess
     from test_webhooks import Receiver, blank_jpeg
 
     receiver = Receiver()

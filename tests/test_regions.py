@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import DEV_DATA, REPO
+from helpers import DEV_DATA, REPO
 
 from platehub.engine.regions import (
     DIGIT_TO_LETTER,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from conftest import REPO
+from helpers import REPO
 
 # absolute paths into one machine's home or work folders
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|root|home|check|Users)/[\w.-]")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import store_on
+from helpers import store_on
 from sqlalchemy import func, select, text
 
 from platehub.config import Settings
@@ -248,7 +248,7 @@ def test_bad_retention_settings_are_refused(monkeypatch):
 def test_the_server_applies_the_limits_by_itself(tmp_path):
     import time
 
-    from conftest import InProcess
+    from helpers import InProcess
 
     data = tmp_path / "data"
     store = Store.open(Settings(data_dir=data))

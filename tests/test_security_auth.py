@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import InProcess, Server, Site, next_event
+from helpers import InProcess, Server, Site, next_event
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 

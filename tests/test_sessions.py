@@ -10,7 +10,7 @@ import uuid
 
 import httpx
 import pytest
-from conftest import Site
+from helpers import Site
 
 from platehub.protocols.tsapi.session import COOKIE
 

@@ -313,7 +313,7 @@ class _Trickle:
 def test_upload_url_has_an_overall_deadline(tmp_path, monkeypatch):
     """Issue 11 #15: a server sending one byte a second held a request 30 s (each byte reset the read
     timeout). PLATEHUB_UPLOAD_URL_DEADLINE bounds the whole fetch; over it the client gets a 400."""
-    from conftest import InProcess
+    from helpers import InProcess
 
     from platehub.config import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import store_on
+from helpers import store_on
 from sqlalchemy import text
 
 from platehub.core.read import Box, Read, normalize_plate

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import Server
+from helpers import Server
 from sqlalchemy import insert, text
 
 from platehub.core import similar
@@ -46,7 +46,7 @@ T1 = datetime(2026, 4, 1, tzinfo=UTC)  # 60 reads of src "bulk" from here on, on
 
 
 def users_cli(srv: Server, *args: str) -> None:
-    r = subprocess.run([sys.executable, "-m", "platehub.cli_users", "user", *args], env=srv.env,
+    r = subprocess.run([sys.executable, "-m", "platehub.cli", "user", *args], env=srv.env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Server
+from helpers import Server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 

@@ -130,7 +130,7 @@ def test_auth_without_anything_reports_the_session(server):
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory):
-    from conftest import Server
+    from helpers import Server
 
     srv = Server(tmp_path_factory.mktemp("named") / "data", PLATEHUB_SITE_NAME="My home server",
                  TZ="America/New_York").start()

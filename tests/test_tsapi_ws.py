@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import Server, next_event
+from helpers import Server, next_event
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -120,7 +120,7 @@ def test_emergency_call_message():
 def srv(tmp_path_factory):
     # TZ: the server's local offset is -05:00 like the guide's examples, so messages can be compared exactly
     s = Server(tmp_path_factory.mktemp("tsapi_ws") / "data", PLATEHUB_WS_PING=str(PING), TZ="EST5").start()
-    r = subprocess.run([sys.executable, "-m", "platehub.cli_users", "user", "add", VIEWER[0], "--password",
+    r = subprocess.run([sys.executable, "-m", "platehub.cli", "user", "add", VIEWER[0], "--password",
                         VIEWER[1], "--rights", "Remote"], env=s.env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     yield s

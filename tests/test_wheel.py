@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from platehub.simulator.harness import free_port
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import InProcess
+from helpers import InProcess
 
 from platehub.core.store.camera_lists import CameraEntry, ListEntry
 from platehub.core.whitelist import intended, plan

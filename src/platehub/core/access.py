@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 from platehub.core import similar
 from platehub.core.errors import Conflict, DomainError
 from platehub.core.read import normalize_plate
+from platehub.core.store.access import AccessRepo, Entry, Window
 
 if TYPE_CHECKING:
     from platehub.config import Settings
-    from platehub.core.store.access import AccessRepo
 
 LISTS = ("allow", "deny")
 MAX_PLATE = 32
@@ -53,65 +53,6 @@ class ListError(DomainError):
 
 class DuplicateEntry(ListError, Conflict):
     """The list holds the plate already."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """A weekly window in site local time: starts on each of `days` (0 = Monday) at `start`, ends at
-    `end` — the next day when `end` <= `start` (start == end: 24 hours)."""
-    days: frozenset[int]
-    start: time
-    end: time
-
-    def covers(self, weekday: int, clock: time) -> bool:
-        if self.start < self.end:
-            return weekday in self.days and self.start <= clock < self.end
-        # crosses midnight (or the whole day when start == end)
-        return (weekday in self.days and clock >= self.start) or \
-            ((weekday - 1) % 7 in self.days and clock < self.end)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"days": sorted(self.days), "start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M")}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Window:
-        return cls(frozenset(int(d) for d in data["days"]), time.fromisoformat(data["start"]),
-                   time.fromisoformat(data["end"]))
-
-
-@dataclass(frozen=True)
-class Entry:
-    list: str
-    plate: str
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    schedule: tuple[Window, ...] = ()  # empty = always
-    tag: str | None = None
-    comment: str | None = None
-    devices: tuple[str, ...] | None = None  # None = every device
-    id: int = 0  # 0 until stored
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def key(self) -> str:
-        return similar.canonical(self.plate)
-
-    def applies_to(self, device: str | None) -> bool:
-        return self.devices is None or (device is not None and device in self.devices)
-
-    def state(self, at: datetime, zone: tzinfo | None) -> str | None:
-        """None when the entry is valid at `at`, else "not yet valid" | "expired" | "outside schedule"."""
-        if self.valid_from is not None and at < self.valid_from:
-            return "not yet valid"
-        if self.valid_until is not None and at >= self.valid_until:
-            return "expired"
-        if self.schedule:
-            local = at.astimezone(zone)
-            clock = local.time().replace(tzinfo=None)
-            if not any(w.covers(local.weekday(), clock) for w in self.schedule):
-                return "outside schedule"
-        return None
 
 
 @dataclass(frozen=True)

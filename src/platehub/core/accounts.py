@@ -1,5 +1,5 @@
 """User accounts and API tokens as settings: the rules shared by `platehub user` / `platehub token`
-(cli_users.py, cli.py) and the HTTP API (protocols/manage/accounts.py). Every change is recorded
+(cli/users.py, cli/tokens.py) and the HTTP API (protocols/manage/accounts.py). Every change is recorded
 in the event log (never a password or a key). Removing a user, or changing a password or rights,
 ends that user's sessions (in the database: in every process at once, whichever process made the
 change). Blocking (database): call off the event loop."""

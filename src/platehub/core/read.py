@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from platehub.engine.types import Box
+
 _SEPARATORS = re.compile(r"[\s\-_.·•:/|\x00-\x1f\x7f-\x9f\u200b-\u200f\ufeff]+")
 
 
@@ -23,25 +25,6 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-@dataclass(frozen=True)
-class Box:
-    xmin: int
-    ymin: int
-    xmax: int
-    ymax: int
-
-    @classmethod
-    def zero(cls) -> Box:
-        return cls(0, 0, 0, 0)
-
-    @property
-    def xyxy(self) -> tuple[int, int, int, int]:
-        return (self.xmin, self.ymin, self.xmax, self.ymax)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"xmin": self.xmin, "ymin": self.ymin, "xmax": self.xmax, "ymax": self.ymax}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Webhook targets as settings: the rules shared by `platehub webhook` (cli.py) and the HTTP API
+"""Webhook targets as settings: the rules shared by `platehub webhook` (cli/webhooks.py) and the HTTP API
 (`/v1/webhooks/`, protocols/snapshot/routes.py), and how a target is shown.
 
 A target URL may carry credentials (`https://user:password@host/`, `?api_key=…`), so it is shown

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from platehub.core.read import Box
-
 VEHICLE_TYPES = ("Big Truck", "Bus", "Motorcycle", "Pickup Truck", "Sedan", "SUV", "Van", "Unknown")
 
 
@@ -16,6 +14,27 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """A plate's box in image pixels (the `box` of the APIs' JSON)."""
+
+    xmin: int
+    ymin: int
+    xmax: int
+    ymax: int
+
+    @classmethod
+    def zero(cls) -> Box:
+        return cls(0, 0, 0, 0)
+
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        return (self.xmin, self.ymin, self.xmax, self.ymax)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"xmin": self.xmin, "ymin": self.ymin, "xmax": self.xmax, "ymax": self.ymax}
 
 
 @dataclass(frozen=True)

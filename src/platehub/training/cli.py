@@ -1,4 +1,4 @@
-"""`platehub train`: hooked into `platehub` by cli.py. torch is imported only when the command runs
+"""`platehub train`: hooked into `platehub` by cli/__init__.py. torch is imported only when the command runs
 (`pip install platehub[train]`)."""
 
 from __future__ import annotations

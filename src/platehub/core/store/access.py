@@ -1,13 +1,16 @@
 """Access list entries in the database (SQLite and PostgreSQL).
 
 Every write bumps `access_version` ("lists") in the same transaction: caches, the camera whitelist
-sync and other processes (the CLI while the server runs) compare it."""
+sync and other processes (the CLI while the server runs) compare it. The records, `Entry` and its
+schedule's `Window`, live here beside their table, as the other stores' records do; core/access.py
+parses, checks and matches them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +35,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from platehub.core import similar
-from platehub.core.access import Entry, Window
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
 from platehub.core.store.schema import access_entries as T
@@ -40,6 +42,66 @@ from platehub.core.store.schema import access_version
 
 CHUNK = 5000
 KEYS_PER_QUERY = 5000
+
+
+@dataclass(frozen=True)
+class Window:
+    """A weekly window in site local time: starts on each of `days` (0 = Monday) at `start`, ends at
+    `end` — the next day when `end` <= `start` (start == end: 24 hours)."""
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def covers(self, weekday: int, clock: time) -> bool:
+        if self.start < self.end:
+            return weekday in self.days and self.start <= clock < self.end
+        # crosses midnight (or the whole day when start == end)
+        return (weekday in self.days and clock >= self.start) or \
+            ((weekday - 1) % 7 in self.days and clock < self.end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"days": sorted(self.days), "start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M")}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Window:
+        return cls(frozenset(int(d) for d in data["days"]), time.fromisoformat(data["start"]),
+                   time.fromisoformat(data["end"]))
+
+
+@dataclass(frozen=True)
+class Entry:
+    list: str
+    plate: str
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    schedule: tuple[Window, ...] = ()  # empty = always
+    tag: str | None = None
+    comment: str | None = None
+    devices: tuple[str, ...] | None = None  # None = every device
+    id: int = 0  # 0 until stored
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return similar.canonical(self.plate)
+
+    def applies_to(self, device: str | None) -> bool:
+        return self.devices is None or (device is not None and device in self.devices)
+
+    def state(self, at: datetime, zone: tzinfo | None) -> str | None:
+        """None when the entry is valid at `at`, else "not yet valid" | "expired" | "outside schedule"."""
+        if self.valid_from is not None and at < self.valid_from:
+            return "not yet valid"
+        if self.valid_until is not None and at >= self.valid_until:
+            return "expired"
+        if self.schedule:
+            local = at.astimezone(zone)
+            clock = local.time().replace(tzinfo=None)
+            if not any(w.covers(local.weekday(), clock) for w in self.schedule):
+                return "outside schedule"
+        return None
+
 
 
 def _entry(row) -> Entry:

@@ -1,6 +1,6 @@
 """`platehub lists`: the allow and deny lists — add, remove, show, list, import, export, match.
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`). Each change is one settings entry of the event
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`). Each change is one settings entry of the event
 log (user "cli"), an import one entry however many rows."""
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from platehub.cli.common import open_store, settings_from
 from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, format_time, parse_time
 from platehub.core.eventlog import record_setting
 from platehub.core.listfile import FORMATS, MODES, ListFileError, import_file, write_csv, write_xlsx
 
 
 def _open(args: argparse.Namespace):
-    from platehub.cli import _settings, open_store
-
-    settings = _settings(args)
+    settings = settings_from(args)
     store = open_store(args)
     return store, AccessLists(store.access, settings)
 

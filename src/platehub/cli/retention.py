@@ -1,6 +1,6 @@
 """`platehub retention run` and `platehub purge`: retention of personal data and erasure of a vehicle.
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`); the rules are core/retention.py and core/erasure.py."""
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`); the rules are core/retention.py and core/erasure.py."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import argparse
 import getpass
 import sys
 
+from platehub.cli.common import open_store, settings_from
+
 
 def retention_run(args: argparse.Namespace) -> int:
-    from platehub.cli import _settings, open_store
     from platehub.core.retention import Retention
 
-    settings = _settings(args)
+    settings = settings_from(args)
     retention = Retention(settings, open_store(args))
     if not retention.enabled:
         print("nothing to do: no PLATEHUB_RETAIN_* limit is set (everything is kept for ever)", file=sys.stderr)
@@ -24,7 +25,6 @@ def retention_run(args: argparse.Namespace) -> int:
 
 
 def purge(args: argparse.Namespace) -> int:
-    from platehub.cli import open_store
     from platehub.core.erasure import Purge
 
     by = args.by or f"cli:{getpass.getuser()}"

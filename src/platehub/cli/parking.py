@@ -1,6 +1,6 @@
 """`platehub lots` and `platehub visits`: parking lots, their counts and sources; visits (core/parking.py).
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`). Changes made here are stored and logged, but a
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`). Changes made here are stored and logged, but a
 running server's WebSocket subscribers hear of them only with the next change it makes itself."""
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from platehub.cli.common import open_store
 from platehub.core import parking
 from platehub.core.bus import Bus
 from platehub.core.parking import NotFound, ParkingError, ParkingService
 
 
 def _service(args: argparse.Namespace) -> ParkingService:
-    from platehub.cli import open_store
-
     return ParkingService(open_store(args), Bus())
 
 

@@ -1,6 +1,6 @@
 """`platehub user`: the accounts that sign in to TS-API (push, later search and the console).
 
-Hooked into `platehub` by cli.py (`add_parser(sub)`); also runs alone: `python -m platehub.cli_users user ...`."""
+Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 import getpass
 import sys
 
+from platehub.cli.common import open_store
 from platehub.core.accounts import AccountError, NoSuchAccount, check_login, parse_rights
 from platehub.core.accounts import add_user as _add_user
 from platehub.core.accounts import remove_user as _remove_user
@@ -35,8 +36,6 @@ def read_password(given: str | None) -> str:
 
 
 def _store(args: argparse.Namespace):
-    from platehub.cli import open_store
-
     return open_store(args)
 
 
@@ -113,13 +112,3 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pw.add_argument("--password", help="the new password (default: asked on the terminal, or read from stdin)")
     u.set_defaults(func=run)
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="platehub", description="platehub user accounts.")
-    add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

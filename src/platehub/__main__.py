@@ -1,0 +1,7 @@
+"""`python -m platehub ...`: the `platehub` command."""
+
+import sys
+
+from platehub.cli import main
+
+sys.exit(main())
