@@ -30,6 +30,7 @@ from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
 from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
+from platehub.core.videoreads import VideoReads
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
@@ -45,6 +46,8 @@ from platehub.protocols.snapshot.webhooks import WebhookDispatcher
 from platehub.protocols.tsapi import routes as tsapi
 from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
+from platehub.protocols.video import routes as video
+from platehub.video.channel import ChannelRunner
 
 log = logging.getLogger("platehub")
 
@@ -66,6 +69,8 @@ class Platehub:
     whitelist: WhitelistSync
     metrics: Metrics
     version: str = __version__
+    videoreads: VideoReads | None = None  # video passes → reads (channels, uploads with a camera_id)
+    channels: ChannelRunner | None = None  # one worker per enabled video channel
 
 
 def ensure_admin(store: Store) -> str | None:
@@ -107,6 +112,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         metrics.queues["recognition"] = lambda: state.recognizer.pending
         metrics.queues["webhook_events"] = lambda: dispatcher.depths()["webhook_events"]
         metrics.queues["webhook_deliveries"] = lambda: dispatcher.depths()["webhook_deliveries"]
+    state.videoreads = VideoReads(state.ingestor, state.devices)
+    state.channels = ChannelRunner(store.channels.list, lambda: state.recognizer.engine,
+                                   lambda channel, p: state.videoreads.store(channel.name, p))
     retention = RetentionJob(Retention(settings, store))
     mqtt = MqttBridge(settings, store, bus, commands)  # off when PLATEHUB_MQTT_URL is unset
 
@@ -120,11 +128,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         mqtt.start()
         state.devices.start()
         retention.start()  # PLATEHUB_RETAIN_*: in batches, in a worker thread
+        state.channels.start()  # video channels: worker threads, in step with the store
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_start)
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
                  settings.db_url.split("@")[-1])
         yield
         await asyncio.get_running_loop().run_in_executor(None, eventlog.of(app).record_stop)
+        await asyncio.get_running_loop().run_in_executor(None, state.channels.stop)
         await retention.stop()
         await state.devices.stop()
         await dispatcher.stop()
@@ -171,6 +181,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(manage_lists.router(settings))
     app.include_router(manage_parking.router(settings))
     app.include_router(manage_accounts.router(settings))
+    app.include_router(video.router)
     apidocs.mount(app)
     console.mount(app)  # last: `/` and `/console/` shadow no API route
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])

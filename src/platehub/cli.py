@@ -391,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("id", type=int)
     cm.set_defaults(func=cmd_command)
 
+    from platehub.cli_channels import add_parser as add_channels
     from platehub.cli_lists import add_parser as add_lists
     from platehub.cli_parking import add_parser as add_parking
     from platehub.cli_retention import add_parser as add_retention
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lists(sub)
     add_parking(sub)
     add_retention(sub)
+    add_channels(sub)
     add_simulator(sub)
     add_train(sub)
 
