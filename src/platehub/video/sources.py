@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from platehub.core.redact import redact_url as redact
+
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
 import cv2  # reads the capture options at each open: set before any open
 
@@ -114,15 +116,6 @@ class VideoSource:
                     return
             c.sampled += 1
             yield Frame(time.time() if self.realtime else pos, image)
-
-
-def redact(url: str) -> str:
-    """The URL without its password (camera URLs often carry one)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    creds, _, host = rest.partition("@")
-    return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
 
 
 class Reconnecting:
