@@ -76,6 +76,11 @@ class Pipeline:
     def process(self, frame: Frame) -> list[Pass]:
         return self._wanted(self.tracker.update(frame.t, self.sightings(frame)))
 
+    def idle(self, t: float) -> list[Pass]:
+        """No frame came by `t` (a live source's clock): vehicles last seen long enough ago are reported
+        now, not when frames come again."""
+        return self._wanted(self.tracker.update(t, []))
+
     def flush(self) -> list[Pass]:
         return self._wanted(self.tracker.flush())
 
@@ -217,7 +222,9 @@ class ChannelWorker:
         while not self.stop_event.is_set():
             frame = self._slot.take(timeout=0.5)
             if frame is None:
-                self._watch()
+                if self._watch() > 1.0:  # the stream paused or broke: vehicles that left are reported now
+                    for p in pipeline.idle(time.time()):
+                        self._report(p)
                 continue
             if self._state == "stalled":
                 self._set("online")
@@ -239,10 +246,12 @@ class ChannelWorker:
         except Exception:
             log.exception("channel %s: storing the read of %s failed", self.channel.name, p.plate)
 
-    def _watch(self) -> None:
+    def _watch(self) -> float:
+        """Seconds since the source's last frame; "stalled" when connected and quiet too long."""
         quiet = time.monotonic() - self.counters.last_frame_at
         if self._state == "online" and quiet > self.stall_after:
             self._set("stalled", f"no frame for {quiet:.0f} s")
+        return quiet
 
 
 class ChannelRunner:
