@@ -11,8 +11,9 @@ clock; the caller gives every processed frame's time (seconds, any origin, incre
 - Plate Recognizer Stream's settings, with its meaning and defaults: `max_prediction_delay` — a track
   still in view is reported at most this long after it was first seen (then followed on, not
   reported again); `memory_decay` — a text reported is remembered this long after it was last seen:
-  a new track of the same text within that time is the same vehicle (a parked one, or one whose
-  plate was hidden for a moment) and is not reported. A parked vehicle, seen again and again, keeps
+  a new track of the same text (or one within `memory_edits` character edits of it, look-alike
+  characters free: the same plate misread) within that time is the same vehicle (a parked one, or
+  one whose plate was hidden for a moment) and is not reported. A parked vehicle, seen again and again, keeps
   its memory fresh and is reported once.
 - A track needs `min_sightings` sightings to be reported (one stray read is not a vehicle).
 - Direction by the track's vertical motion: "in" when the plate moved down the image (towards a
@@ -25,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
+
+from platehub.core.similar import edits
 
 Xyxy = tuple[float, float, float, float]
 
@@ -48,6 +51,7 @@ class TrackerSettings:
     lost_after: float = 1.5
     min_sightings: int = 2
     max_jump: float = 2.0  # plate widths the centre may move between two sightings of one track
+    memory_edits: int = 1  # a remembered text this close (character edits, look-alikes free) is the same plate
 
 
 @dataclass(frozen=True)
@@ -184,13 +188,24 @@ class Tracker:
         if p is None:
             return []
         track.reported = p.plate
-        seen = self._memory.get(p.plate)
+        remembered = self._remembered(p.plate, p.first_seen)
         self._memory[p.plate] = p.last_seen
         self._forget(p.last_seen)
-        if seen is not None and p.first_seen - seen <= self.settings.memory_decay:
+        if remembered is not None:
+            self._memory[remembered] = max(self._memory[remembered], p.last_seen)
             self.suppressed += 1
             return []
         return [p]
+
+    def _remembered(self, plate: str, when: float) -> str | None:
+        """The remembered text `plate` is a repeat of (seen within memory_decay before `when`), if any."""
+        decay, limit = self.settings.memory_decay, self.settings.memory_edits
+        if when - self._memory.get(plate, float("-inf")) <= decay:
+            return plate
+        for text, seen in self._memory.items():
+            if when - seen <= decay and edits(plate, text, limit=limit) <= limit:
+                return text
+        return None
 
     def _close(self, track: _Track) -> list[Pass]:
         out = self._report(track)
