@@ -25,17 +25,18 @@ ALLOWED: dict[str, set[str]] = {
     "engine": set(),
     "training": {"engine"},
     "core": {"config", "engine"},
-    "protocols": {"platehub", "config", "engine", "core"},
-    "app": {"platehub", "config", "engine", "core", "protocols"},
+    "video": {"engine", "core"},
+    "protocols": {"platehub", "config", "engine", "core", "video"},
+    "app": {"platehub", "config", "engine", "core", "protocols", "video"},
     "simulator": {"config", "engine", "protocols"},
     "bench": {"engine", "core", "simulator"},
-    "cli": {"platehub", "config", "engine", "core", "protocols", "app", "simulator", "bench", "training"},
+    "cli": {"platehub", "config", "engine", "core", "protocols", "app", "simulator", "bench", "training", "video"},
 }
 MODULES = {"platehub": "platehub", "platehub.config": "config", "platehub.bench": "bench",
            "platehub.app": "app", "platehub.middleware": "app", "platehub.apidocs": "app",
            "platehub.accesslog": "app", "platehub.__main__": "cli", "platehub.services": "protocols"}
 PACKAGES = {"engine": "engine", "training": "training", "core": "core", "protocols": "protocols",
-            "simulator": "simulator", "cli": "cli", "console": "app"}
+            "simulator": "simulator", "cli": "cli", "console": "app", "video": "video"}
 
 
 def modules() -> dict[str, Path]:

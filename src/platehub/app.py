@@ -53,7 +53,10 @@ from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.signins import FailedSignIns
+from platehub.protocols.video import routes as video
 from platehub.services import Platehub
+from platehub.video.channel import ChannelRunner
+from platehub.video.reads import VideoReads
 
 log = logging.getLogger("platehub")
 
@@ -100,12 +103,16 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     devices = DeviceRegistry(settings, store.devices, bus)
     whitelist = WhitelistSync(settings, store.camera_lists, settings.zone)
     door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
+    videoreads = VideoReads(ingestor, devices)
+    channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,
+                             lambda channel, p: videoreads.store(channel.name, p))
     services = Platehub(
         settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
         rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,
         lists=lists, gate=gate, whitelist=whitelist, metrics=metrics, door=door,
         polls=CometPolls(door, commands, settings.comet_hold), sign_ins=FailedSignIns(),
-        plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices))
+        plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices),
+        videoreads=videoreads, channels=channels)
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
                                 RetentionJob(Retention(settings, store)))
@@ -132,6 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         jobs.mqtt.start()
         services.devices.start()
         jobs.retention.start()
+        services.channels.start()  # video channels: worker threads, in step with the store
         await loop.run_in_executor(None, eventlog.record_start)
         eventlog.start()  # device online/offline, emergency calls, from the bus
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
@@ -139,6 +147,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         await eventlog.stop()
         await loop.run_in_executor(None, eventlog.record_stop)
+        await loop.run_in_executor(None, services.channels.stop)
         await jobs.retention.stop()
         await services.devices.stop()
         await jobs.webhooks.stop()
@@ -182,6 +191,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(manage_lists.router)
     app.include_router(manage_parking.router)
     app.include_router(manage_accounts.router)
+    app.include_router(video.router)
     apidocs.mount(app)
     console.mount(app)  # last: `/` and `/console/` shadow no API route
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])

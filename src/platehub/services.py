@@ -25,6 +25,8 @@ from platehub.protocols.allinone.comet import CometPolls
 from platehub.protocols.allinone.service import Door
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.signins import FailedSignIns
+from platehub.video.channel import ChannelRunner
+from platehub.video.reads import VideoReads
 
 
 @dataclass(frozen=True)
@@ -50,4 +52,6 @@ class Platehub:
     sign_ins: FailedSignIns  # TS-API: failed sign-ins per client, shared by every route
     plate_search: PlateSearch  # TS-API: the vehicle number log's search
     device_names: DeviceNames  # TS-API: device code -> device, for the event socket's messages
+    videoreads: VideoReads  # video passes → reads (channels, uploads with a camera_id)
+    channels: ChannelRunner  # one worker per enabled video channel
     version: str = __version__

@@ -31,6 +31,8 @@ from platehub.protocols.allinone.service import Door
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.signins import FailedSignIns
 from platehub.services import Platehub
+from platehub.video.channel import ChannelRunner
+from platehub.video.reads import VideoReads
 
 
 def services(conn: HTTPConnection) -> Platehub:
@@ -110,6 +112,14 @@ async def _device_names(conn: HTTPConnection) -> DeviceNames:
     return services(conn).device_names
 
 
+async def _videoreads(conn: HTTPConnection) -> VideoReads:
+    return services(conn).videoreads
+
+
+async def _channels(conn: HTTPConnection) -> ChannelRunner:
+    return services(conn).channels
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 BusDep = Annotated[Bus, Depends(_bus)]
@@ -128,3 +138,5 @@ PollsDep = Annotated[CometPolls, Depends(_polls)]
 PlateSearchDep = Annotated[PlateSearch, Depends(_plate_search)]
 SignInsDep = Annotated[FailedSignIns, Depends(_sign_ins)]
 DeviceNamesDep = Annotated[DeviceNames, Depends(_device_names)]
+VideoReadsDep = Annotated[VideoReads, Depends(_videoreads)]
+ChannelRunnerDep = Annotated[ChannelRunner, Depends(_channels)]

@@ -8,6 +8,7 @@ from pathlib import Path
 from platehub.core.store.access import AccessRepo
 from platehub.core.store.accounts import TokenRepo, UserRepo
 from platehub.core.store.camera_lists import CameraListRepo
+from platehub.core.store.channels import ChannelRepo
 from platehub.core.store.database import WalSync, connect, migrate, sqlite_path
 from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
@@ -40,6 +41,7 @@ class Store:
         self.visits = VisitRepo(self.engine)
         self.decisions = DecisionRepo(self.engine)
         self.camera_lists = CameraListRepo(self.engine)
+        self.channels = ChannelRepo(self.engine)
         self.images = ImageStore(image_root)
         path = sqlite_path(self.engine)
         self._wal = WalSync(path, also=self.images.sync_names) if path is not None else None

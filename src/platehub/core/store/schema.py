@@ -238,3 +238,22 @@ visits = Table(
     Column("entered_at", DateTime(timezone=True)),
     Column("exited_at", DateTime(timezone=True)),
 )
+
+# video channels platehub reads plates from itself (platehub.video; video/channels.py checks the fields)
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("url", String(2048), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("sample_rate", Float, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("zones", JSON),
+    Column("masks", JSON),
+    Column("min_plate_width", Integer, nullable=False),
+    Column("text_formats", JSON),
+    Column("direction", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
