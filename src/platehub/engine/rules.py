@@ -56,7 +56,7 @@ class Guide:
     def fits(self, text: str) -> bool:
         return reg.fits_any(text, self.templates) or any(f.fullmatch(text) for f in self.formats)
 
-    def settled(self, text: str) -> bool:
+    def fits_common(self, text: str) -> bool:
         """Whether `text` fits a common template or a text format: nothing for a second reading to settle."""
         return self.fits(text) and self.weight(text) == 1.0
 
@@ -239,7 +239,7 @@ def confident(cands: Sequence[Candidate], guide: Guide) -> bool:
         return False
     if not guide.active:
         return len(cands[0].plate) in PLAUSIBLE_LENGTH
-    return guide.settled(cands[0].plate)
+    return guide.fits_common(cands[0].plate)
 
 
 def settled(cands: Sequence[Candidate], guide: Guide) -> bool:
@@ -248,7 +248,7 @@ def settled(cands: Sequence[Candidate], guide: Guide) -> bool:
     plate = cands[0].plate if cands else ""
     if not plate.isascii():
         return False
-    return not guide.active or (bool(cands) and guide.settled(plate))
+    return not guide.active or (bool(cands) and guide.fits_common(plate))
 
 
 def infer_region(plate: str, requested: Sequence[str]) -> tuple[str, float]:
