@@ -34,6 +34,13 @@ def test_reads_two_row_plate(engine, dev_data):
     assert results[0].rows == 2
 
 
+def test_a_square_plate_the_first_passes_miss_is_found_by_the_last_resort(engine, dev_data):
+    """A Ukrainian tractor plate (square, two rows): neither 704 pass scores it over the floor; the
+    larger last-resort pass, run because nothing was found, does."""
+    results = engine.recognize(img(dev_data, "ua-multiline-28.jpeg"), EngineOptions(regions=("ua",)))
+    assert [r.plate for r in results] == ["30217BI"]
+
+
 def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
     r = engine.recognize(img(dev_data, "hr-01.jpg"))[0]
     assert (r.vehicle.type, r.vehicle.score, r.vehicle.box.as_dict()) == (
@@ -41,8 +48,8 @@ def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
 
 
 def test_fast_mode_uses_one_detection_pass(engine):
-    """On an image without plates regular mode tries a second (colour) pass; fast never does, and
-    uses the quick (int8) detector."""
+    """On an image without plates regular mode tries a second (colour) pass, then a larger input;
+    fast never does, and uses the quick (int8) detector."""
     calls = []
     originals = engine.detector.detect, engine.quick_detector.detect
     assert engine.quick_detector is not engine.detector
@@ -55,7 +62,7 @@ def test_fast_mode_uses_one_detection_pass(engine):
         assert calls == [("int8", 512)]
         calls.clear()
         engine.recognize(blank, EngineOptions(mode="regular"))
-        assert calls == [("fp32", 704), ("fp32", 704)]
+        assert calls == [("fp32", 704), ("fp32", 704), ("fp32", 960)]
     finally:
         engine.detector.detect, engine.quick_detector.detect = originals
 

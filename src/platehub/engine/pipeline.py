@@ -26,6 +26,7 @@ class ModeProfile:
     max_plates: int
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
     candidates: int
+    last_resort: int | None  # a larger detector input, tried (colour) only when every pass found nothing
     second_opinion: str  # which plates the PP-OCR text-row reader reads again: "doubtful" (a weak score,
     # an implausible length, no fit to the requested regions, or Chinese characters: rules.confident),
     # "misfit" (only the last two: rules.settled), "never"
@@ -33,12 +34,12 @@ class ModeProfile:
 
 MODES = {
     # a contrast-equalised detection pass; a second, colour pass only when the first finds nothing
-    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, "doubtful"),
+    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, 960, "doubtful"),
     # always exactly one detection pass, on a smaller input, with the int8 detector (2.2x faster;
     # on the dev set one Romanian plate less than fp32 at 704, which is why regular keeps fp32)
-    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, "misfit"),
+    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, None, "misfit"),
     # both passes at two input sizes, a lower floor: misses fewer plates, more false positives
-    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, "doubtful"),
+    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, 1280, "doubtful"),
 }
 
 READ_PAD_X, READ_PAD_Y = 0.04, 0.08  # the plate reader's crop: the detector box, a little context
@@ -90,6 +91,8 @@ class Engine:
         if profile.second_pass == "always" or (profile.second_pass == "if-none" and not found):
             for size in profile.detector_sizes:
                 found = _merge(found, detector.detect(img, size, min_score, equalize=False))
+        if not found and profile.last_resort:
+            found = detector.detect(img, profile.last_resort, min_score, equalize=False)
         return found
 
     def recognize(self, img: np.ndarray, options: EngineOptions | None = None) -> list[PlateResult]:
