@@ -168,6 +168,36 @@ def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates
         engine.second_opinion.readings = second
 
 
+def test_chinese_plates_get_the_chinese_recogniser(engine, dev_data):
+    """Doubtful plates that look Chinese are read by the Chinese plate recogniser too; on the first
+    200 dev crops it lifts exact reads (regions cn), and it is never asked about a Latin plate that
+    the plate reader is sure of."""
+    import json
+
+    rows = [json.loads(x) for x in (dev_data / "crops-cn.jsonl").read_text(encoding="utf-8").splitlines()[:200]]
+    crops = [(cv2.imread(str(dev_data / r["image"])), r["text"]) for r in rows]
+    options = EngineOptions(regions=("cn",), threshold_o=0.0)
+
+    def exact(e) -> int:
+        return sum((got := e.read_plate(crop, options)) is not None and got.plate == text for crop, text in crops)
+
+    asked = []
+    chinese = engine.chinese.recognize
+    engine.chinese.recognize = lambda plates: asked.append(len(plates)) or chinese(plates)
+    try:
+        with_it = exact(engine)
+        assert len(asked) == 200
+        asked.clear()
+        engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("hr",)))
+        assert asked == []
+    finally:
+        engine.chinese.recognize = chinese
+    from platehub.engine import Engine
+
+    without = exact(Engine(engine.detector, engine.reader, engine.second_opinion, engine.quick_detector))
+    assert with_it >= 196 and with_it > without, (with_it, without)
+
+
 def _dev_reads(engine, dev_data, regions_of) -> list[tuple[str, list[str], list[str]]]:
     """(truth, reads without regions, reads with `regions_of(country)`) for the labelled hr/ua photos."""
     import json

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from platehub.engine.types import EngineOptions
+
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from platehub.bench import run
@@ -23,9 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="'country' (each image's own country, as a deployment would configure), "
                    "'none', or codes (default: country)")
     b.add_argument("--mode", default="regular", choices=["regular", "fast", "redaction"])
-    b.add_argument("--threshold-o", type=float, default=0.0,
-                   help="OCR score floor for the accuracy run (default 0: every detected plate is read and "
-                   "counts for detection recall; the API's own default is 0.6)")
+    b.add_argument("--threshold-o", type=float, default=EngineOptions.threshold_o,
+                   help="OCR score floor of the reads compared with the labels, as the API's threshold_o "
+                   "(default: the API's own, %(default)s); detection recall counts every detected plate")
     b.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients for the speed test")
     b.add_argument("--calls", type=int, default=50, help="calls per size and mode in the speed test (default 50)")
     b.add_argument("--image", type=Path, help="street image for the speed test, resized to each size (default: "
