@@ -287,3 +287,32 @@ def test_occupancy_history_in_both_databases(dialect, tmp_path, request):
         assert after[ago(13)] is None and after[ago(10)] == 1 and after[ago(1)] == 2  # not known before the limit
     finally:
         store.close()
+
+
+def test_lots_from_before_the_history_have_none_before_the_migration(tmp_path):
+    """A lot that existed before migration 0010 has no known occupancy before it (null), then its count."""
+    from alembic import command
+    from sqlalchemy import insert
+
+    from platehub.core.dashboard import gather
+    from platehub.core.store import Store
+    from platehub.core.store.database import _config, connect
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = connect(url)
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009")
+        conn.execute(insert(parking_lots).values(
+            name="Old", type="counter", max_count=10, count=4, created_at=datetime(2025, 1, 1, tzinfo=UTC)))
+    engine.dispose()
+    before = datetime.now(UTC)
+    store = Store(url, tmp_path / "images")
+    try:
+        (lot,) = store.lots.list()
+        assert lot.history_since is not None and before <= lot.history_since <= datetime.now(UTC)
+        d = gather(store)
+        assert d.occupancy[0].counts[-1] == 4 and set(d.occupancy[0].counts[:-2]) == {None}
+    finally:
+        store.close()
