@@ -183,7 +183,8 @@ class Settings:
         "`full` (the uploaded image), `plate` (plate crops) or `none` (no image stored)", choices=IMAGE_RETENTION))
     # Retention (core/retention.py): 0 = keep for ever
     retain_reads_days: float = field(default=0.0, metadata=doc(
-        "days reads are kept (with their decisions, images and finished parking visits); 0 = for ever", low=0))
+        "days reads are kept (with their decisions, images, finished parking visits and the lots' occupancy "
+        "history); 0 = for ever", low=0))
     retain_images_days: float = field(default=0.0, metadata=doc(
         "days image files (full and crop) are kept, by the day they were received; 0 = for ever", low=0))
     retain_images_gb: float = field(default=0.0, metadata=doc(

@@ -222,6 +222,18 @@ parking_lots = Table(
     Column("count", Integer, nullable=False),
     Column("members", JSON),  # group: counter ids
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("history_since", DateTime(timezone=True)),  # occupancy_changes are complete from then on
+)
+
+# each change of a counter's count (core/store/occupancy.py)
+occupancy_changes = Table(
+    "occupancy_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lot_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("cause", String(8), nullable=False),  # entry | exit | manual
 )
 
 visits = Table(

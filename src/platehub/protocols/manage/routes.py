@@ -60,12 +60,16 @@ def list_devices(store: StoreDep, protocol: str | None = None) -> list[dict[str,
 
 
 @router.get("/dashboard/", summary="The console's dashboard: reads per hour per source over the last 24 hours, "
-            "parking lots' current counts, devices, recent alerts, the latest reads")
+            "parking lots' counts now and every 15 minutes over the same 24 hours (null: not known then), "
+            "devices, recent alerts, the latest reads")
 def get_dashboard(store: StoreDep) -> dict[str, Any]:
     d = dashboard.gather(store)
     return {"hours": [iso_utc(h) for h in d.hours],
             "reads": [{"source": s.source, "counts": list(s.counts)} for s in d.reads],
-            "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots], "occupancy_history": False,
+            "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots],
+            "occupancy": {"times": [iso_utc(t) for t in d.occupancy_times],
+                          "lots": [{"id": x.lot.id, "name": x.lot.name, "counts": list(x.counts)}
+                                   for x in d.occupancy]},
             "devices": [_render(x) for x in d.devices],
             "alerts": [{"id": a.id, "at": iso_utc(a.at), "type": a.type, "code": a.code, "source": a.source,
                         "details": a.details} for a in d.alerts],
