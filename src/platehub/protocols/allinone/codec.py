@@ -18,7 +18,6 @@ Readings of the spec chosen here (the manual is machine-translated and its examp
 
 from __future__ import annotations
 
-import base64
 import binascii
 import copy
 import json
@@ -106,8 +105,8 @@ class _Fields:
 
 def decode_base64(text: str) -> bytes | None:
     """Standard or URL-safe base64, whitespace and missing padding tolerated; None when it is not base64."""
-    try:  # the usual case, clean standard base64, without copying a 150 kB string through a regex first
-        return base64.b64decode(text, validate=True)
+    try:  # the usual case, clean standard base64, checked in C (b64decode's validate=True runs a regex: 3x slower)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         pass
     s = re.sub(r"\s+", "", text)
@@ -115,7 +114,7 @@ def decode_base64(text: str) -> bytes | None:
         s = s.replace("-", "+").replace("_", "/")
     s += "=" * (-len(s) % 4)
     try:
-        return base64.b64decode(s, validate=True)
+        return binascii.a2b_base64(s, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 

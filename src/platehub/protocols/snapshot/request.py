@@ -4,7 +4,6 @@ run those in a worker thread."""
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -170,6 +169,6 @@ def decode_base64(text: str) -> bytes:
         text = text.split(",", 1)[1]
     text = re.sub(r"\s+", "", text)
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        return binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)  # checked in C, no regex
     except (binascii.Error, ValueError):
         raise BadRequest("upload is neither an image file nor base64-encoded image data.") from None
