@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import settings_changes
 
 from platehub.cli import build_parser
 
@@ -105,3 +106,11 @@ def test_command_queue_cli(tmp_path):
     r = run("devices", "set", "SN-1", "--policy", "deny_list", "--whitelist-sync", "on", *data)
     assert r.returncode == 0 and "gate_policy deny_list" in r.stdout, r.stderr
     assert "gate deny_list" in run("devices", "list", *data).stdout
+    assert run("devices", "whitelist", "SN-1", "--reset", *data).returncode == 0
+    # each change is a settings entry of the event log, by "cli"; refused ones are not
+    assert settings_changes(tmp_path / "d", "device SN-1") == [
+        ("cli", {"setting": "device SN-1", "after": {"added": "allinone"}}),
+        ("cli", {"setting": "device SN-1", "before": {"gate_policy": None, "whitelist_sync": None},
+                 "after": {"gate_policy": "deny_list", "whitelist_sync": True}})]
+    assert settings_changes(tmp_path / "d", "device SN-1 whitelist") == [
+        ("cli", {"setting": "device SN-1 whitelist", "after": "reset"})]

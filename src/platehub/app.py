@@ -87,7 +87,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     eventlog = EventLog(EventLogRepo(store.engine), bus)
     parking = ParkingService(store, bus, eventlog)
     commands = CommandQueue(store.commands, hand_opens=[parking.opened_by_hand])  # an open by hand lets a car in
-    lists = AccessLists(store.access, settings)
+    lists = AccessLists(store.access, settings, eventlog)
     gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
     on = settings.metrics != "off"
     metrics = Metrics(store, bus, enabled=on, queues={  # read when scraped (core/metrics.py)
@@ -100,8 +100,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
                             observers=observers)
     ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
-    devices = DeviceRegistry(settings, store.devices, bus)
-    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone)
+    devices = DeviceRegistry(settings, store.devices, bus, eventlog)
+    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone, eventlog)
     door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
     videoreads = VideoReads(ingestor, devices)
     channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,
