@@ -86,7 +86,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     bus = Bus()
     eventlog = EventLog(EventLogRepo(store.engine), bus)
     parking = ParkingService(store, bus, eventlog)
-    commands = CommandQueue(store.commands, hand_opens=[parking.opened_by_hand])  # an open by hand lets a car in
+    commands = CommandQueue(store.commands, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
     lists = AccessLists(store.access, settings, eventlog)
     gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
     on = settings.metrics != "off"
@@ -96,7 +96,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         "webhook_deliveries": lambda: dispatcher.depths()["webhook_deliveries"],
     } if on else None)
     # each new read: counted (metrics on), then occupancy and visits (parking); Snapshot API reads too
-    observers = [metrics.on_read, parking.on_read] if on else [parking.on_read]
+    observers = (metrics.on_read, parking.on_read) if on else (parking.on_read,)
     recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
                             observers=observers)
     ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
