@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
-from platehub.core.read import Read, utcnow
+from platehub.core.read import Read, image_path, utcnow
 from platehub.core.store.decisions import Decision, DecisionRepo
 from platehub.core.store.devices import Device
 
@@ -64,8 +64,7 @@ class Alert:
             "read": {"id": r.id, "plate": r.plate, "plate_raw": r.plate_raw, "source": r.source,
                      "protocol": r.protocol, "score": r.score, "direction": r.direction,
                      "first_seen": r.first_seen.isoformat(),
-                     "image_full": f"/api/image/{r.id}/full" if r.image_full else None,
-                     "image_plate": f"/api/image/{r.id}/plate" if r.image_plate else None},
+                     "image_full": image_path(r, "full"), "image_plate": image_path(r, "plate")},
             "decision": {"device": d.device, "policy": d.policy, "action": d.action, "reason": d.reason,
                          "why": d.why, "list": d.list, "entry_id": d.entry_id, "entry_plate": d.entry_plate,
                          "distance": d.distance},

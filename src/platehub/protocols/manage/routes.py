@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from platehub.core import dashboard
 from platehub.core.commands import CommandError
 from platehub.core.parking import lot_json
-from platehub.core.read import Read
+from platehub.core.read import Read, image_path
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
@@ -34,8 +34,7 @@ def _render(obj: Device | Command | Decision) -> dict[str, Any]:
 def _render_read(read: Read) -> dict[str, Any]:
     out = _render(read)  # type: ignore[arg-type]
     out["candidates"] = [{"plate": p, "score": s} for p, s in read.candidates]
-    for key, path in (("image_full", read.image_full), ("image_plate", read.image_plate)):
-        out[key] = f"/api/image/{read.id}/{key.split('_')[1]}" if path else None
+    out["image_full"], out["image_plate"] = image_path(read, "full"), image_path(read, "plate")
     return out
 
 
