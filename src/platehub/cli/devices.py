@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     code_help = "device code (all-in-one serial number, FF sensor id, push src)"
     da = with_data(dsub.add_parser("add", help="register a device before it first calls (to configure it)"))
     da.add_argument("code", help=code_help)
-    da.add_argument("--protocol", default="allinone", help="allinone, ffjson, push … (default allinone)")
+    da.add_argument("--protocol", default="allinone", help="allinone, ffjson, push … (default %(default)s)")
     da.add_argument("--name")
     ds = with_data(dsub.add_parser(
         "set", help="a device's gate policy, alerts, gate camera, whitelist sync",

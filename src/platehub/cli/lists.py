@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from platehub.cli.common import open_store, settings_from
+from platehub.cli.common import open_store, settings_from, with_data
 from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, format_time, parse_time
 from platehub.core.listfile import FORMATS, MODES, ListFileError, import_into, write_csv, write_xlsx
 
@@ -180,9 +180,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help: str, func) -> argparse.ArgumentParser:
-        a = lsub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-        a.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-        a.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
+        a = with_data(lsub.add_parser(name, help=help, description=help[0].upper() + help[1:] + "."))
         a.set_defaults(func=run, lists_func=func)
         return a
 
@@ -215,7 +213,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                 "rows were refused", lists_import)
     im.add_argument("file", help="the file ('-' = stdin)")
     im.add_argument("--mode", choices=MODES, default="merge",
-                    help="merge: add or update entries (default); replace: the list(s) become the file's")
+                    help="merge: add or update entries; replace: the list(s) become the file's (default %(default)s)")
     im.add_argument("--list", choices=LISTS, help="the list the file is for (then the list column is optional)")
     im.add_argument("--format", choices=FORMATS, help="default: told from the content")
     im.add_argument("--show-refused", type=int, default=50, metavar="N", help="print at most N refused rows")
