@@ -86,8 +86,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     bus = Bus()
     eventlog = EventLog(EventLogRepo(store.engine), bus)
     parking = ParkingService(store, bus, eventlog)
-    commands = CommandQueue(store.commands, hand_opens=[parking.opened_by_hand])  # an open by hand lets a car in
-    lists = AccessLists(store.access, settings)
+    commands = CommandQueue(store.commands, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
+    lists = AccessLists(store.access, settings, eventlog)
     gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
     on = settings.metrics != "off"
     metrics = Metrics(store, bus, enabled=on, queues={  # read when scraped (core/metrics.py)
@@ -96,12 +96,12 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         "webhook_deliveries": lambda: dispatcher.depths()["webhook_deliveries"],
     } if on else None)
     # each new read: counted (metrics on), then occupancy and visits (parking); Snapshot API reads too
-    observers = [metrics.on_read, parking.on_read] if on else [parking.on_read]
+    observers = (metrics.on_read, parking.on_read) if on else (parking.on_read,)
     recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
                             observers=observers)
     ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
-    devices = DeviceRegistry(settings, store.devices, bus)
-    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone)
+    devices = DeviceRegistry(settings, store.devices, bus, eventlog)
+    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone, eventlog)
     door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
     videoreads = VideoReads(ingestor, devices)
     channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,

@@ -339,6 +339,13 @@ def settings_help(width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def flag_help(flag: str) -> str:
+    """The help of a `platehub` flag that overrides a setting (`--data`, `--port` …): the setting's own help,
+    its variable and its default, so that the flag's help cannot drift from the declaration."""
+    s = next(s for s in SETTINGS if s.flag == flag)
+    return f"{_plain(s.help)} (default: ${s.var}, else {_plain(s.default_text)})"
+
+
 def settings_markdown() -> str:
     """The README's table of variables (tests/test_settings.py checks that the README has it as is)."""
     rows = ["| variable | default | values | meaning |", "|---|---|---|---|"]

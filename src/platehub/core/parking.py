@@ -52,12 +52,11 @@ from typing import Any
 from platehub.core import errors, similar, spreadsheet
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
 from platehub.core.errors import DomainError
-from platehub.core.eventlog import PARKING, EventLog
+from platehub.core.eventlog import PARKING, EventLog, over
 from platehub.core.read import Read, normalize_plate, utcnow
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import Device
-from platehub.core.store.eventlog import EventLogRepo
 from platehub.core.store.parking import (
     COUNTER,
     GROUP,
@@ -203,7 +202,7 @@ class ParkingService:
         self.bus = bus
         self.lots: LotRepo = store.lots
         self.visits: VisitRepo = store.visits
-        self.eventlog = eventlog or EventLog(EventLogRepo(store.engine), bus)
+        self.eventlog = eventlog or over(store.engine, bus)
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
