@@ -171,7 +171,7 @@ export async function render(root) {
     root.append(h('details', {class: 'card', id: 'channel-add-box', open: !channels.length},
       h('summary', {}, 'Add a channel'), channelForm(null, (saved) => { show(saved.id); })));
   }
-  root.append(grid, editor, viewer);
+  root.append(viewer, editor, grid);
   openView();
 
   // live status: the TS-API channelStatus topic (the first message is every channel's status now)
