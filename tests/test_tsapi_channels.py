@@ -44,6 +44,11 @@ GUIDE_NAME_CHANGED = json.loads('{"timestamp": "2018-07-20T16:05:45.956-05:00", 
                                 ' "displayName": "CH1. Camera1"}')
 GUIDE_ADDED = json.loads('{"timestamp": "2018-07-20T16:05:45.956-05:00", "topic": "channelStatus",'
                          ' "event": "channelAdded", "chid": 1}')
+# "Vehicle number recognition device list", its TS-LPR zone entry (comments dropped)
+GUIDE_LPR_ZONE = json.loads('{"id": 2, "code": "1-1-1", "name": "1-1-1", "linkedChannel": [], "tag": "Normal",'
+                            ' "zone": {"id": 0, "chid": 1, "rect": [2622, 1499, 4297, 4297], "mode": "driving",'
+                            ' "disabledOnly": false, "noParkingAllowed": false}}')
+LOWER_HALF = [[0, 2160], [7680, 2160], [7680, 4320], [0, 4320]]
 # "Adding channels @0.9.7", its "Request data example" (the ONVIF item's camera is not ours to reach;
 # the video-stream item of the section above it has a trailing comma after "password", repaired here)
 GUIDE_ADD_REQUEST = [
@@ -79,7 +84,8 @@ def site(tmp_path_factory) -> Iterator[tuple[RtspServer, Server, httpx.Client]]:
     srv = Server(root / "data").start()
     token = srv.cli("token", "create", "channels-test").stdout.strip()
     api = httpx.Client(base_url=srv.url, headers={"Authorization": f"Token {token}"}, timeout=60)
-    for args in (("channels", "add", "booth", rtsp.url), ("channels", "add", "spare", str(VIDEO), "--disabled"),
+    for args in (("channels", "add", "booth", rtsp.url),
+                 ("channels", "add", "spare", str(VIDEO), "--disabled", "--zones", json.dumps([LOWER_HALF])),
                  ("user", "add", VIEWER[0], "--password", VIEWER[1])):
         r = srv.cli(*args)
         assert r.returncode == 0, r.stderr
@@ -137,6 +143,14 @@ def test_status_enum_and_info_in_the_guides_shapes(site):
     info = c.get("/api/channel/info").json()
     assert [(i["chid"], i["type"]) for i in info] == [(1, "rtsp"), (2, "file")]
     assert c.get("/api/channel/info?caps&ch=2").json() == [{"chid": 2, "caps": channelcodec.CAPS}]
+    # each channel is an LPR source with its zone (8K logical coordinates), as TS-LPR's own recognition
+    sources = {x["code"]: x for x in c.get("/api/enum?what=lprSrc").json()}
+    for name in ("booth", "spare"):
+        same_shape({k: v for k, v in sources[name].items() if k not in ("online", "protocol")}, GUIDE_LPR_ZONE)
+    assert sources["booth"]["linkedChannel"] == [1] and sources["booth"]["zone"]["rect"] == [0, 0, 7680, 4320]
+    assert sources["spare"]["zone"] == {"id": 0, "chid": 2, "rect": [0, 2160, 7680, 4320], "mode": "driving",
+                                        "disabledOnly": False, "noParkingAllowed": False}
+    assert sources["spare"]["tag"] == "NotUsed" and sources["booth"]["tag"] == "Normal"
     # the licence no longer says "no channels"
     assert c.get("/api/info?license").json()["license"]["maxChannels"] >= 2
 

@@ -28,6 +28,7 @@ from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.events import CHANNEL_STATUS, timestamp
 from platehub.video.sources import is_file
 from platehub.video.status import ADDED, REMOVED, RENAMED, SOURCE, ChannelStatus
+from platehub.video.zones import LOGICAL_H, LOGICAL_W
 
 NOT_USED, CONNECTING, RECONNECTING, CONNECTED, NO_NETWORK, TIMEOUT, NO_VIDEO = -1, -3, -4, 200, 404, 408, 410
 CODES = {  # the guide's whole list, with the catalogue key of each message
@@ -83,6 +84,18 @@ def enum_item(c: Channel, static_src: bool, caps: bool) -> dict[str, Any]:
     if caps:
         out["caps"] = dict(CAPS)
     return out
+
+
+def lpr_source(c: Channel) -> dict[str, Any]:
+    """What a channel adds to its `/api/enum?what=lprSrc` entry: its channel linked, its zone (the
+    bounding rectangle of its recognition zones, 8K logical coordinates; the whole view without one),
+    "NotUsed" while disabled."""
+    points = [p for poly in c.zones for p in poly]
+    rect = [min(x for x, _ in points), min(y for _, y in points), max(x for x, _ in points),
+            max(y for _, y in points)] if points else [0, 0, LOGICAL_W, LOGICAL_H]
+    return {"linkedChannel": [c.id], "tag": "Normal" if c.enabled else "NotUsed",
+            "zone": {"id": 0, "chid": c.id, "rect": [round(v) for v in rect], "mode": "driving",
+                     "disabledOnly": False, "noParkingAllowed": False}}
 
 
 def info_item(c: Channel, caps_only: bool) -> dict[str, Any]:

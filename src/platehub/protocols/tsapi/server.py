@@ -171,7 +171,10 @@ def _list_param(raw: str | None, supported: tuple[str, ...], lang: str,
 
 
 def _lpr_sources(store: Store) -> list[dict[str, Any]]:
+    """Every device that sent reads, then the video channels that have not read one yet; a channel's
+    entry links its channel and gives its recognition zone (as TS-LPR's built-in recognition)."""
     devices = sorted(store.devices.list(), key=lambda d: (d.first_seen, d.code))
+    channels = {c.name: c for c in store.channels.list()}
     out = [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
             "online": d.online, "protocol": d.protocol}
            for i, d in enumerate(devices, 1)]
@@ -179,6 +182,11 @@ def _lpr_sources(store: Store) -> list[dict[str, Any]]:
         lots = parking.parking_lot_json(d)  # the guide's parkingLot {entrance, exit} of a mapped source
         if lots:
             item["parkingLot"] = lots
+        if d.protocol == "video" and d.code in channels:
+            item.update(channelcodec.lpr_source(channels.pop(d.code)))
+    for c in channels.values():
+        out.append({"id": len(out) + 1, "code": c.name, "name": c.name, "linkedChannel": [], "tag": "Normal",
+                    "online": False, "protocol": "video", **channelcodec.lpr_source(c)})
     return out
 
 
