@@ -24,19 +24,12 @@ from platehub.core.store.channels import Channel, ChannelExists
 from platehub.protocols.deps import BusDep, ChannelRunnerDep, StoreDep
 from platehub.protocols.tsapi import channelcodec as codec
 from platehub.protocols.tsapi import messages
-from platehub.protocols.tsapi.common import TsApiError, require_user, respond
+from platehub.protocols.tsapi.common import TsApiError, respond, user_in
 from platehub.protocols.tsapi.events import parse_flag
 from platehub.video.channels import ChannelError, Channels
 
 router = APIRouter(tags=["TS-API"])
 CONTROLS = ("ptz", "preset", "relay", "aux", "reboot")
-
-
-async def _user(request: Request, lang: str, right: str | None = None):
-    try:
-        return await require_user(request, right=right)
-    except TsApiError as e:
-        raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None
 
 
 def wanted_channels(request: Request, lang: str) -> set[int] | None:
@@ -62,7 +55,7 @@ async def listed(request: Request, store: Store, lang: str) -> list[Channel]:
 @router.get("/api/status", summary="Each channel's status code (ch=, verbose, lang) (TS-API)")
 async def status(request: Request, store: StoreDep, runner: ChannelRunnerDep) -> Response:
     lang = messages.lang_of(request)
-    await _user(request, lang)
+    await user_in(request, lang)
     verbose = parse_flag(request.query_params.get("verbose"))
     return respond(request, [codec.status_item(c, runner.status(c), verbose, lang)
                              for c in await listed(request, store, lang)])
@@ -71,7 +64,7 @@ async def status(request: Request, store: StoreDep, runner: ChannelRunnerDep) ->
 @router.get("/api/channel/info", summary="Each channel's source type and capabilities (caps, ch=) (TS-API)")
 async def channel_info(request: Request, store: StoreDep) -> Response:
     lang = messages.lang_of(request)
-    await _user(request, lang)
+    await user_in(request, lang)
     caps_only = "caps" in request.query_params  # `reload`: nothing to reload, the answer is current
     return respond(request, [codec.info_item(c, caps_only) for c in await listed(request, store, lang)])
 
@@ -79,7 +72,7 @@ async def channel_info(request: Request, store: StoreDep) -> Response:
 @router.get("/api/channel/{command}", summary="Device control: ptz, preset, relay, aux, reboot (TS-API)")
 async def control(command: str, request: Request, store: StoreDep) -> Response:
     lang = messages.lang_of(request)
-    user = await _user(request, lang)
+    user = await user_in(request, lang)
     if command not in CONTROLS:
         return respond(request, {"code": -7, "message": messages.text("control.bad_request", lang)})
     if not rights.holds(user, rights.DEVICE_CONTROL):
@@ -108,7 +101,7 @@ def _add_all(channels: Channels, items: list[Any], by: str) -> tuple[list[Channe
 @router.post("/api/channel", summary="Add channels (a JSON array of {source, name, uid, password …}) (TS-API)")
 async def add_channels(request: Request, store: StoreDep, bus: BusDep, runner: ChannelRunnerDep) -> Response:
     lang = messages.lang_of(request)
-    user = await _user(request, lang, rights.CHANNELS)
+    user = await user_in(request, lang, rights.CHANNELS)
     try:
         body = json.loads(await request.body() or b"null")
     except ValueError:
@@ -134,7 +127,7 @@ def _delete_all(channels: Channels, ids: list[int] | None, by: str) -> tuple[lis
 async def delete_channels(ids: str, request: Request, store: StoreDep, bus: BusDep,
                           runner: ChannelRunnerDep) -> Response:
     lang = messages.lang_of(request)
-    user = await _user(request, lang, rights.CHANNELS)
+    user = await user_in(request, lang, rights.CHANNELS)
     if ids.strip().lower() == "all":
         wanted = None
     else:

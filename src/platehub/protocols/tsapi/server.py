@@ -41,7 +41,7 @@ from platehub.protocols.tsapi.auth import (
     decode_pair,
     sign_in,
 )
-from platehub.protocols.tsapi.common import TsApiError, require_user, respond, session_user
+from platehub.protocols.tsapi.common import TsApiError, respond, session_user, user_in
 from platehub.protocols.tsapi.eventlog import event_types
 from platehub.protocols.tsapi.session import COOKIE
 from platehub.protocols.tsapi.signins import FailedSignIns
@@ -109,12 +109,7 @@ def public_info(item: str, settings: Settings) -> Any:
             "timezone": timezone_info, "product": product_info, "license": license_info}[item]()
 
 
-async def _user(request: Request, lang: str, right: str | None = None, admin: bool = False) -> User:
-    """`require_user` with its message in the request's language."""
-    try:
-        return await require_user(request, right=right, admin=admin)
-    except TsApiError as e:
-        raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None
+_user = user_in
 
 
 def _address(request: Request) -> str | None:
