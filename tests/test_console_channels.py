@@ -76,10 +76,19 @@ def test_channels_page(browser, site, viewport):
         page.click(f"article.channel[data-id='{cid}'] button.edit")
         page.fill("#channel-edit input[name=sample_rate]", "3")
         page.select_option("#channel-edit select[name=direction]", "in")
+        page.click("#channel-edit details.more > summary")
+        page.fill("#channel-edit textarea[name=zones]", "[[[0,2160],[7680,2160]")
+        page.click("#channel-edit button[type=submit]")
+        page.wait_for_selector("#channel-edit .error:text('zones: not JSON')")
+        page.fill("#channel-edit textarea[name=zones]", "[[[0,2160],[7680,2160],[7680,9000]]]")
+        page.click("#channel-edit button[type=submit]")  # the server's rule, in its words
+        page.wait_for_selector("#channel-edit .error:text('8K logical coordinates')")
+        page.fill("#channel-edit textarea[name=zones]", "[[[0,2160],[7680,2160],[7680,4320],[0,4320]]]")
         page.click("#channel-edit button[type=submit]")
         page.wait_for_selector("#channel-edit", state="detached")
         edited = api.get(f"/v1/channels/{cid}/").json()
         assert (edited["sample_rate"], edited["direction"], edited["url"]) == (3.0, "in", str(VIDEO))
+        assert edited["zones"] == [[[0, 2160], [7680, 2160], [7680, 4320], [0, 4320]]] and edited["masks"] == []
 
         # a change made elsewhere (the API) shows live: the channelStatus topic, no reload
         page.evaluate("window.notReloaded = true")

@@ -12,7 +12,8 @@ onto them as follows (the guide gives the codes, not when a server uses which):
     offline, could not open          404  No network connection (a camera that does not answer, no file)
     offline, the stream stopped      408  Camera response timeout (lost signal; a file channel at its end)
 
-platehub's channels have no PTZ, presets, relays, AUX or reboot (`caps` all false/0), and no
+Status messages come with `verbose` only (the guide's "verbose: request status messages"), on the
+socket as in `/api/status`. platehub's channels have no PTZ, presets, relays, AUX or reboot (`caps` all false/0), and no
 restreamed sources of their own here (`staticSrc` gives `src: []`)."""
 
 from __future__ import annotations

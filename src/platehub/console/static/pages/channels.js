@@ -37,6 +37,12 @@ function channelForm(channel, onSaved) {
       value: c.min_plate_width ?? 0})),
     field('Text formats', h('input', {name: 'text_formats', value: (c.text_formats || []).join(' '),
       placeholder: 'regular expressions, space-separated'})),
+    h('details', {class: 'more'}, h('summary', {}, 'Zones and masks'),
+      h('div', {class: 'more-fields'},
+        field('Recognition zones', h('textarea', {name: 'zones', rows: 2, spellcheck: false,
+          value: JSON.stringify(c.zones || [])}), 'polygons in 8K coordinates (7680×4320), e.g. [[[0,2160],[7680,2160],[7680,4320],[0,4320]]]; [] = the whole view'),
+        field('Masks', h('textarea', {name: 'masks', rows: 2, spellcheck: false, value: JSON.stringify(c.masks || [])}),
+          'areas never read, as the zones'))),
     h('label', {class: 'check'}, h('input', {type: 'checkbox', name: 'enabled', checked: c.enabled ?? true}), 'Enabled'),
     h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary'}, channel ? 'Save' : 'Add channel')),
     msg);
@@ -49,6 +55,14 @@ function channelForm(channel, onSaved) {
       min_plate_width: parseInt(f.elements.min_plate_width.value || '0', 10),
       text_formats: f.elements.text_formats.value.split(/\s+/).filter(Boolean), enabled: f.elements.enabled.checked,
     };
+    for (const name of ['zones', 'masks']) {
+      try {
+        body[name] = JSON.parse(f.elements[name].value.trim() || '[]');
+      } catch {
+        msg.textContent = `${name}: not JSON (a list of polygons, each a list of [x, y] points)`;
+        return;
+      }
+    }
     const url = f.elements.url.value.trim();
     if (url || !channel) body.url = url;
     try {
@@ -105,7 +119,7 @@ function channelCard(c, {canEdit, chosen, onView, onEdit, onToggle, onDelete}) {
     h('p', {class: 'mono wrap muted'}, c.url),
     h('p', {class: 'muted counters'},
       `${c.sample_rate} frames/s · ${c.mode} · read ${s.frames_processed ?? 0}, dropped ${s.frames_dropped ?? 0}, ` +
-      `vehicles ${s.reads ?? 0}`),
+      `vehicles ${s.reads ?? 0}${s.since ? ` · ${s.state} since ${fmtTime(new Date(s.since * 1000))}` : ''}`),
     s.last_error && s.state !== 'online' ? h('p', {class: 'error'}, s.last_error) : null,
     h('div', {class: 'buttons'},
       h('button', {type: 'button', class: 'view', onclick: onView}, 'Live view'),
