@@ -89,6 +89,12 @@ def test_channels_page(browser, site, viewport):
         edited = api.get(f"/v1/channels/{cid}/").json()
         assert (edited["sample_rate"], edited["direction"], edited["url"]) == (3.0, "in", str(VIDEO))
         assert edited["zones"] == [[[0, 2160], [7680, 2160], [7680, 4320], [0, 4320]]] and edited["masks"] == []
+        page.click(f"article.channel[data-id='{cid}'] button.edit")  # the form shows what is stored
+        assert page.input_value("#channel-edit textarea[name=zones]") == "[[[0,2160],[7680,2160],[7680,4320],[0,4320]]]"
+        assert page.input_value("#channel-edit input[name=sample_rate]") == "3"
+        page.click("#channel-edit button[type=submit]")  # saved unchanged: the zones stay
+        page.wait_for_selector("#channel-edit", state="detached")
+        assert api.get(f"/v1/channels/{cid}/").json()["zones"] == edited["zones"]
 
         # a change made elsewhere (the API) shows live: the channelStatus topic, no reload
         page.evaluate("window.notReloaded = true")
