@@ -24,7 +24,7 @@ from platehub.core.store.channels import Channel
 from platehub.engine import Engine, EngineOptions
 from platehub.video.liveframe import LatestFrame
 from platehub.video.sources import Counters, Frame, FrameSource, Reconnecting, SourceError, VideoSource
-from platehub.video.status import DISABLED, STATUS, ChannelEvent, ChannelStatus, changes
+from platehub.video.status import DISABLED, REMOVED, STATUS, ChannelEvent, ChannelStatus, changes
 from platehub.video.tracker import Pass, Sighting, Tracker, TrackerSettings
 from platehub.video.zones import Polygon, wanted
 
@@ -273,7 +273,7 @@ class ChannelRunner:
             stored = {c.id: c for c in self._channels()}
             if self._known is not None:  # the first view is the baseline: nothing "changed" at start
                 for kind, c in changes(self._known, stored):
-                    self._emit(kind, c, self.status(c) if kind != "removed" else DISABLED)
+                    self._emit(kind, c, self.status(c) if kind != REMOVED else DISABLED)
             self._known = stored
             wanted = {cid: c for cid, c in stored.items() if c.enabled}
             for cid in list(self.workers):
