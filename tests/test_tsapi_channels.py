@@ -44,6 +44,18 @@ GUIDE_NAME_CHANGED = json.loads('{"timestamp": "2018-07-20T16:05:45.956-05:00", 
                                 ' "displayName": "CH1. Camera1"}')
 GUIDE_ADDED = json.loads('{"timestamp": "2018-07-20T16:05:45.956-05:00", "topic": "channelStatus",'
                          ' "event": "channelAdded", "chid": 1}')
+# "Request Device Information and Support Function List": the example misses the commas after
+# `"type": "onvif"` and `"zoom": true` and has trailing ones (repaired); platehub's channels are no
+# ONVIF devices, so its `onvif` part is left out
+GUIDE_INFO = json.loads('[{"chid": 1, "type": "onvif", "caps": {"pantilt": true, "zoom": true, "focus": false,'
+                        ' "iris": false, "home": true, "maxPreset": 255, "aux": 0, "digitalInputs": 2,'
+                        ' "relayOutputs": 2, "reboot": true}}]')
+# "Channel status change events", the first channel of its currentStatus message (src: one of its items)
+GUIDE_CURRENT_ITEM = json.loads('{"chid": 1, "title": "Camera1", "displayName": "CH1. Camera1",'
+                                ' "status": {"code": 200, "message": "Connected"},'
+                                ' "caps": {"pantilt": true, "zoom": true, "focus": false, "iris": false,'
+                                ' "home": false, "maxPreset": 0, "aux": 0, "digitalInputs": 1, "relayOutputs": 0,'
+                                ' "reboot": true}, "src": []}')
 # "Vehicle number recognition device list", its TS-LPR zone entry (comments dropped)
 GUIDE_LPR_ZONE = json.loads('{"id": 2, "code": "1-1-1", "name": "1-1-1", "linkedChannel": [], "tag": "Normal",'
                             ' "zone": {"id": 0, "chid": 1, "rect": [2622, 1499, 4297, 4297], "mode": "driving",'
@@ -141,6 +153,7 @@ def test_status_enum_and_info_in_the_guides_shapes(site):
     caps = c.get("/api/enum?what=channel&caps&staticSrc&ch=1").json()
     assert len(caps) == 1 and caps[0]["src"] == [] and caps[0]["caps"]["pantilt"] is False
     info = c.get("/api/channel/info").json()
+    same_shape(info, GUIDE_INFO)
     assert [(i["chid"], i["type"]) for i in info] == [(1, "rtsp"), (2, "file")]
     assert c.get("/api/channel/info?caps&ch=2").json() == [{"chid": 2, "caps": channelcodec.CAPS}]
     # each channel is an LPR source with its zone (8K logical coordinates), as TS-LPR's own recognition
@@ -265,7 +278,7 @@ def test_channel_status_topic_reports_an_outage_and_the_recovery(site):
         by_id = {c["chid"]: c for c in current["channel"]}
         assert by_id[1]["title"] == "booth" and by_id[1]["displayName"] == "CH1. booth"
         assert by_id[2]["status"] == {"code": -1, "message": "Not used"}
-        assert set(by_id[1]) == {"chid", "title", "displayName", "status", "caps", "src"}
+        same_shape(by_id[1], GUIDE_CURRENT_ITEM)
 
         rtsp.kill()  # the camera goes away: it cannot even be connected to ("No network connection")
         seen = until_event(ws, lambda m: m.get("chid") == 1 and m.get("status", {}).get("code") == 404, 90,

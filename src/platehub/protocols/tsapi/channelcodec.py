@@ -100,10 +100,10 @@ def lpr_source(c: Channel) -> dict[str, Any]:
 
 
 def info_item(c: Channel, caps_only: bool) -> dict[str, Any]:
-    """An `/api/channel/info` item: `{chid, type, caps}` (no ONVIF device information)."""
+    """An `/api/channel/info` item: `{chid, type, caps}` (no ONVIF device information: none is one)."""
     if caps_only:
         return {"chid": c.id, "caps": dict(CAPS)}
-    return {"chid": c.id, "type": source_type(c), "title": c.name, "caps": dict(CAPS)}
+    return {"chid": c.id, "type": source_type(c), "caps": dict(CAPS)}
 
 
 def status_item(c: Channel, s: ChannelStatus, verbose: bool, lang: str | None) -> dict[str, Any]:
