@@ -2,7 +2,8 @@
 RTSP server on loopback, tests/rtsp_server.py, serving ../shared/data/video/cars.mp4): `/api/status`,
 `/api/enum?what=channel`, `/api/channel/info`, adding and deleting channels (`POST` / `DELETE
 /api/channel`), device control, the `channelStatus` topic over a real WebSocket (the RTSP server killed:
-"No network connection"; back: "Connected"), rights, and the live frame (`/v1/channels/{id}/frame.jpg`).
+"No network connection"; back: "Connected"; paused: "No video input"), rights, and the live frame
+(`/v1/channels/{id}/frame.jpg`).
 The guide's examples are the fixtures; where they are not valid JSON the repair is noted."""
 
 from __future__ import annotations
@@ -290,6 +291,22 @@ def test_channel_status_topic_reports_an_outage_and_the_recovery(site):
         rtsp.start()  # back on the same port: the channel finds it by itself
         until_event(ws, lambda m: m.get("chid") == 1 and m.get("status") == {"code": 200, "message": "Connected"},
                     120, "the RTSP server back")
+
+        # a stall (the server alive, no frame comes): "No video input"; pause early in a play of the clip,
+        # not as it ends (each play ends the stream: 408, then a reconnect)
+        deadline = time.monotonic() + 120
+        while not ((st := api.get("/v1/channels/1/").json()["status"])["state"] == "online"
+                   and time.time() - st["since"] < 6):
+            assert time.monotonic() < deadline, st
+            time.sleep(0.3)
+        rtsp.pause()
+        t0 = time.monotonic()
+        try:
+            until_event(ws, lambda m: m.get("chid") == 1 and m.get("status", {}).get("code") == 410, 30, "stall")
+            assert time.monotonic() - t0 < 15
+        finally:
+            rtsp.resume()
+        until_event(ws, lambda m: m.get("chid") == 1 and m.get("status", {}).get("code") == 200, 60, "after the stall")
 
         # settings changes (from any door) are events too: added, renamed, source changed, removed
         cid = api.post("/v1/channels/", json={"name": "gate", "url": "rtsp://127.0.0.1:9/gate",
