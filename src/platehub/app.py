@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from platehub import __version__, apidocs, console
 from platehub.config import ADMIN_PASSWORD, Settings, read_env
 from platehub.core.access import AccessLists
-from platehub.core.bus import Bus
+from platehub.core.bus import CHANNEL_STATUS, Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.errors import DomainError
@@ -105,7 +105,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
     videoreads = VideoReads(ingestor, devices)
     channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,
-                             lambda channel, p: videoreads.store(channel.name, p))
+                             lambda channel, p: videoreads.store(channel.name, p),
+                             on_event=lambda e: bus.publish(CHANNEL_STATUS, e))
     services = Platehub(
         settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
         rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,

@@ -23,6 +23,7 @@ DEVICE_ADDRESS = "device.address"  # payload: core.devices.AddressAlert (a devic
 EMERGENCY_CALL = "emergency.call"  # payload: dict (TS-API push emergencyCall event)
 PARKING_COUNT = "parking.count"  # payload: core.parking.CountChange (changed counters + their groups)
 PARKING_FULL = "parking.full"  # payload: dict (an entry into a full lot: lot, name, count, maxCount, read, plateNo)
+CHANNEL_STATUS = "channel.status"  # payload: video.status.ChannelEvent (added/removed/renamed/source/state)
 
 
 @dataclass(frozen=True)
