@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import pybase64
+
 from platehub.core.read import Box, Read, normalize_plate
 from platehub.core.store.camera_lists import CameraEntry
 from platehub.core.store.devices import Command
@@ -105,8 +107,8 @@ class _Fields:
 
 def decode_base64(text: str) -> bytes | None:
     """Standard or URL-safe base64, whitespace and missing padding tolerated; None when it is not base64."""
-    try:  # the usual case, clean standard base64, checked in C (b64decode's validate=True runs a regex: 3x slower)
-        return binascii.a2b_base64(text, strict_mode=True)
+    try:  # the usual case, clean standard base64 (pybase64: SIMD, about 40x the standard library's speed)
+        return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         pass
     s = re.sub(r"\s+", "", text)
@@ -114,7 +116,7 @@ def decode_base64(text: str) -> bytes | None:
         s = s.replace("-", "+").replace("_", "/")
     s += "=" * (-len(s) % 4)
     try:
-        return binascii.a2b_base64(s, strict_mode=True)
+        return pybase64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -10,6 +10,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import pybase64
+
 from platehub.engine import EngineOptions
 from platehub.engine.regions import normalize_region
 from platehub.protocols import jsondepth
@@ -169,6 +171,6 @@ def decode_base64(text: str) -> bytes:
         text = text.split(",", 1)[1]
     text = re.sub(r"\s+", "", text)
     try:
-        return binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)  # checked in C, no regex
+        return pybase64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("upload is neither an image file nor base64-encoded image data.") from None
