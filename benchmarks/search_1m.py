@@ -3,6 +3,7 @@
     python benchmarks/search_1m.py                       # 1,000,000 reads, fresh SQLite in a temp dir
     python benchmarks/search_1m.py -n 200000 --queries 300
     python benchmarks/search_1m.py --postgres postgresql://user@host:5432/db   # its reads are deleted first
+    python benchmarks/search_1m.py -n 10000000 --postgres auto   # a throwaway PostgreSQL (Debian's package)
 
 Each query is one TS-API carNo page: PlateSearch.search(keyword, since, until) = the page of 50 and
 the total count. Prints p50/p95/p99 in ms per kind of query and for the whole mix."""
@@ -138,15 +139,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", "--reads", type=int, default=1_000_000, help="reads to seed (default 1,000,000)")
     ap.add_argument("--queries", type=int, default=500, help="queries to time (default 500)")
     ap.add_argument("--postgres", metavar="URL", help="use this PostgreSQL database instead of a fresh SQLite "
-                    "(its reads are deleted first)")
+                    "(its reads are deleted first); `auto` starts a throwaway server")
     ap.add_argument("--seed", type=int, default=4, help="random seed")
     args = ap.parse_args(argv)
+    if args.postgres == "auto":
+        from ingest import throwaway_postgres  # benchmarks/ingest.py
+
+        with throwaway_postgres() as url:
+            return bench(args, url)
+    return bench(args, args.postgres)
+
+
+def bench(args: argparse.Namespace, postgres: str | None) -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="platehub-bench-") as tmp:
-        url = args.postgres or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        url = postgres or f"sqlite:///{Path(tmp) / 'bench.db'}"
         store = Store(url, Path(tmp) / "images")
         try:
-            if args.postgres:
+            if postgres:
                 with store.engine.begin() as conn:
                     conn.execute(text("DELETE FROM reads"))
             run(store, args.reads, args.queries, rng)
