@@ -1,0 +1,24 @@
+"""Recording per video channel (issue 12): `off` or `continuous` (video/recorder.py writes the camera's
+stream, as it is, into fragmented MP4 segments under the data directory; the files are the record).
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("channels") as batch:
+        batch.add_column(sa.Column("recording", sa.String(16), nullable=False, server_default="off"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("channels") as batch:
+        batch.drop_column("recording")
