@@ -269,7 +269,8 @@ def test_missing_topics_disconnect(srv):
 
 
 def test_topics_without_a_source_are_accepted_and_silent(srv):
-    silent = "channelStatus,motionChanges,packing,recordingStatus,object"  # parkingCount: test_parking.py
+    silent = "channelStatus,motionChanges,packing,object"  # parkingCount: test_parking.py; recordingStatus:
+    # test_video_playback.py
     with open_socket(srv, silent, user=VIEWER, verbose="true", ch="1,2") as (ws, hello):
         assert hello["topics"] == silent.split(",")
         push(srv, [{"topic": "LPR", "src": "WS-DOOR-3", "plateNo": "WS3333"},

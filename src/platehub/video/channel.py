@@ -177,6 +177,7 @@ class ChannelWorker:
         self._lock = threading.Lock()
         self._state, self._error, self._since = "connecting", None, time.time()
         self.processed = self.dropped = self.reads = 0
+        self.latest: Frame | None = None  # the newest sampled frame (the live MJPEG view of /watch)
         self._threads: list[threading.Thread] = []
 
     def status(self) -> ChannelStatus:
@@ -214,6 +215,7 @@ class ChannelWorker:
 
     def _read(self) -> None:
         for frame in self._frames():
+            self.latest = frame
             if not self._slot.put(frame):
                 self.dropped += 1
 

@@ -44,6 +44,9 @@ LIVE_KEEP = 6  # live segments listed
 LIVE_PLAYLIST = "live.m3u8"
 STALL_AFTER = 20.0  # seconds without the newest segment growing: the process is restarted
 RECORDING_AFTER = 10.0  # seconds: a segment that grew this recently means "recording"
+# a camera's stream is probed for 1 s, not ffmpeg's 5: the packets read while probing are written late, so the
+# first segments of a run would be named (at their opening, wall clock) seconds after their video was seen
+LIVE_INPUT = ("-analyzeduration", "1000000", "-probesize", "1000000")
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,9 @@ def command(channel: Channel, recordings: Recordings, live_dir: Path, options: R
     if is_file(channel.url):
         source = ["-re", "-i", url]  # a file played as a camera would send it
     elif url.lower().startswith(("rtsp://", "rtsps://")):
-        source = ["-rtsp_transport", "tcp", "-timeout", "10000000", "-i", url]
+        source = [*LIVE_INPUT, "-rtsp_transport", "tcp", "-timeout", "10000000", "-i", url]
     else:
-        source = ["-rw_timeout", "10000000", "-i", url]
+        source = [*LIVE_INPUT, "-rw_timeout", "10000000", "-i", url]
     copy = ["-map", "0:v:0", "-c", "copy"]
     return [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *source,
             *copy, "-f", "segment", "-segment_time", f"{options.segment_seconds:g}", "-segment_atclocktime", "1",

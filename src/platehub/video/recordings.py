@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from platehub.video.mp4 import Layout, scan
@@ -67,6 +67,23 @@ def split_id(fid: int) -> tuple[int, datetime]:
 def _start(name: str) -> datetime | None:
     m = NAME.match(name)
     return datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC) if m else None
+
+
+def days(starts: Iterable[datetime], zone: tzinfo) -> list[date]:
+    """The days (in `zone`) on which segments started, in order."""
+    return sorted({s.astimezone(zone).date() for s in starts})
+
+
+def minutes(segments: Iterable[Segment], zone: tzinfo, since: datetime, until: datetime) -> list[datetime]:
+    """The minutes (their start, in `zone`) within [since, until) that hold some recorded video."""
+    out: set[datetime] = set()
+    for s in segments:
+        t = max(s.start, since).astimezone(zone).replace(second=0, microsecond=0)
+        end = min(s.end, until)
+        while t < end:
+            out.add(t)
+            t += timedelta(minutes=1)
+    return sorted(out)
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,19 @@ class Recordings:
                 if since is not None and seg.end <= since:
                     continue
                 out.append(seg)
+        return out
+
+    def starts(self, channel_id: int, since: datetime | None = None, until: datetime | None = None) -> list[datetime]:
+        """The start of each of the channel's segments in [since, until), from the names alone (no file is
+        read: fast over months)."""
+        first = since.astimezone(UTC).date() if since else None
+        last = until.astimezone(UTC).date() if until else None
+        out = []
+        for d in self._day_dirs(channel_id, first, last):
+            for name in sorted(os.listdir(d)):
+                start = _start(name)
+                if start is not None and (since is None or start >= since) and (until is None or start < until):
+                    out.append(start)
         return out
 
     def by_id(self, fid: int) -> Segment | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from platehub.core.read import Read, normalize_plate
+from platehub.video.recorder import RecordingState
 
 LPR = "LPR"
 CHANNEL_STATUS = "channelStatus"
@@ -141,6 +142,21 @@ def lpr(read: Read, device_name: str | None = None, base_url: str | None = None,
 def parking_count(lots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """A "Parking Count Event": `lots` as /api/enum?what=parkingLot gives them (core.parking.lot_json)."""
     return {"timestamp": timestamp(now), "topic": PARKING_COUNT, "updated": lots}
+
+
+def recording_channel(state: RecordingState) -> dict[str, Any]:
+    """One channel of a "Recording Status Event" (`timestampRecordingFailure` only while it fails)."""
+    out: dict[str, Any] = {"chid": state.channel_id, "streaming": state.streaming, "recording": state.recording}
+    if state.failed_at is not None and not state.recording:
+        out["timestampRecordingFailure"] = timestamp(state.failed_at)
+    return out
+
+
+def recording_status(states: Iterable[RecordingState], now: datetime, current: bool) -> dict[str, Any]:
+    """A "Recording Status Event": every channel first (`currentStatus`), then each change (`statusChanged`)."""
+    return {"timestamp": timestamp(now), "topic": RECORDING_STATUS,
+            "event": "currentStatus" if current else "statusChanged",
+            "channel": [recording_channel(s) for s in states]}
 
 
 def system_event(item: dict[str, Any]) -> dict[str, Any]:

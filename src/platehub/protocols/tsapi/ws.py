@@ -17,6 +17,8 @@ Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a 
 new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
 `parkingCount` ← `parking.count` (the current counts of all lots, or of the lots `ch=` names, first;
 then each change: the changed counters and the groups containing them, as `updated`);
+`recordingStatus` ← `recording.status` (video/recorder.py; every channel's state first, as `currentStatus`,
+then each change as `statusChanged`; `ch=` names the video channels);
 `systemEvent` ← `eventlog.added` for entries of the "System log" type, of platehub's LPR
 device type (device connected / disconnected) and gate alerts, in the event log search's format, each
 only to users whose rights let them read that type (core/rights.py: devices and alerts need `LPR`). `device.status`
@@ -45,13 +47,14 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
-from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, SettingsDep
+from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, RecordersDep, SettingsDep, StoreDep
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.common import dumps, session_user
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.session import COOKIE
+from platehub.video.recorder import RecordingState
 
 log = logging.getLogger("platehub.tsapi")
 
@@ -65,6 +68,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     events.EMERGENCY_CALL: (topics_.EMERGENCY_CALL,),
     events.SYSTEM_EVENT: (core_eventlog.EVENT_LOGGED,),
     events.PARKING_COUNT: (topics_.PARKING_COUNT,),
+    events.RECORDING_STATUS: (topics_.RECORDING_STATUS,),
 }
 # the event log types sent as systemEvent
 SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE, core_eventlog.ACCESS)  # access: gate alerts
@@ -139,6 +143,9 @@ async def _message(websocket: WebSocket, names: DeviceNames, user: User, event: 
         return events.parking_count(updated, utcnow()) if updated else None
     if event.topic == topics_.EMERGENCY_CALL and isinstance(payload, dict):
         return events.emergency_call(payload, verbose)
+    if event.topic == topics_.RECORDING_STATUS and isinstance(payload, RecordingState):
+        wanted = lots is None or payload.channel_id in lots  # ch= names video channels here
+        return events.recording_status([payload], utcnow(), current=False) if wanted else None
     kind = getattr(payload, "type", None)
     if event.topic == core_eventlog.EVENT_LOGGED and kind in SYSTEM_TYPES and rights.may_read_log(user, kind):
         return events.system_event(eventlog.entry_json(payload, websocket.query_params.get("lang")))
@@ -198,7 +205,7 @@ async def _send_events(websocket: WebSocket, settings: Settings, names: DeviceNa
 
 
 async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: BusDep, parking_service: ParkingDep,
-                           names: DeviceNamesDep) -> None:
+                           names: DeviceNamesDep, store: StoreDep, recorders: RecordersDep) -> None:
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     params = websocket.query_params
@@ -207,7 +214,7 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
         try:
             wanted = events.parse_topics(params.get("topics"))
             unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
-            # no video channels in platehub; for parkingCount, ch= names the parking lots
+            # ch= names the parking lots for parkingCount, the video channels for recordingStatus
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
             raise _Refused(str(e)) from None
@@ -231,6 +238,10 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
             current = await run_in_threadpool(parking_service.all)
             updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
             await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
+        if events.RECORDING_STATUS in wanted:  # every channel's recording once, right after the request
+            channels = await run_in_threadpool(store.channels.list)
+            states = [s for s in recorders.states(channels) if lots is None or s.channel_id in lots]
+            await websocket.send_text(dumps(events.recording_status(states, utcnow(), current=True), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
                  asyncio.create_task(_send_events(websocket, settings, names, user, sub, verbose, lots, wanted))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
