@@ -10,6 +10,7 @@ being written still plays, and the next start records again."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import signal
 import subprocess
@@ -19,7 +20,8 @@ import httpx
 import pytest
 from helpers import DEV_DATA, REPO, Server, free_port, next_event
 from rtsp_server import RtspServer
-from test_video_recording import decoded_frames, wait_for
+from test_video_recording import decoded_frames, probe, wait_for
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from platehub.video.recordings import Recordings
@@ -215,6 +217,83 @@ def test_recording_status_over_the_websocket(site):
         while not back["channel"][0]["recording"]:
             back = next_event(ws, 90)
         assert back["channel"][0] == {"chid": 1, "streaming": True, "recording": True}
+
+
+def _at_least(recordings: Recordings, n: int) -> list:
+    def enough():
+        segments = recordings.segments(1)
+        return segments if len(segments) >= n else None
+
+    return wait_for(enough, 60, f"{n} segments")
+
+
+def _export(srv, user=ADMIN, **params: str):
+    query = str(httpx.QueryParams({"auth": b64(*user), **params}))
+    return connect(srv.url.replace("http://", "ws://") + "/wsapi/dataExport?" + query, open_timeout=10)
+
+
+def _until(ws, stage: str) -> list[dict]:
+    """Messages up to and including the first of `stage`."""
+    got = []
+    while not got or got[-1].get("stage") != stage:
+        got.append(json.loads(ws.recv(timeout=60)))
+    return got
+
+
+def test_data_export_of_a_time_range_to_one_mp4(site, tmp_path):
+    _, srv, _, recordings = site
+    segments = _at_least(recordings, 5)
+    since, until = segments[1].start, segments[3].start + timedelta(seconds=1)
+    with _export(srv, timeBegin=since.isoformat(), timeEnd=until.isoformat(), ch="1", statusInterval="100ms",
+                 md5="true") as ws:
+        ready = json.loads(ws.recv(timeout=20))
+        assert ready["stage"] == "ready" and ready["status"]["code"] == 0 and ready["task"]["ch"] == [1]
+        stages = _until(ws, "fileEnd")
+        assert [m["stage"] for m in stages[:3]] == ["begin", "channelBegin", "fileBegin"]
+        name = stages[2]["channel"]["file"]["name"]
+        assert name == f"CH1.{since:%Y-%m-%dT%H.%M.%S}.mp4"
+        end = stages[-1]["channel"]["file"]
+        link = end["download"][0]
+        assert link["fileName"] == name and end["ttl"] == 10000
+        assert httpx.get(link["src"]).status_code == 401
+        got = httpx.get(link["src"], auth=ADMIN, timeout=30)
+        body = got.content
+        assert got.status_code == 200, got.text[:300]
+        assert hashlib.md5(body).hexdigest() == link["md5"]
+        (tmp_path / name).write_bytes(body)
+        ws.send(json.dumps({"task": ready["task"]["id"], "cmd": "next"}))
+        rest = _until(ws, "end")
+        assert [m["stage"] for m in rest] == ["channelEnd", "end"] and rest[-1]["status"]["code"] == 0
+        assert rest[-1]["overallProgress"] == "100%"
+    wanted = (until - since).total_seconds()
+    got = float(probe(tmp_path / name)["format"]["duration"])
+    assert wanted - 4 <= got <= wanted + 4, (got, wanted)  # cut at key frames (3.4 s apart in cars.mp4)
+    assert decoded_frames(tmp_path / name) > 0
+    assert not any((srv.data / "exports").iterdir())  # nothing left behind
+
+
+def test_data_export_split_by_size_cancelled_refused_and_empty(site):
+    _, srv, _, recordings = site
+    segments = _at_least(recordings, 5)
+    since, until = segments[0].start.isoformat(), segments[3].end.isoformat()
+    with _export(srv, timeBegin=since, timeEnd=until, mediaSize="1B") as ws:  # each segment a file of its own
+        ready = json.loads(ws.recv(timeout=20))
+        first = _until(ws, "fileEnd")[-1]["channel"]["file"]["download"][0]
+        assert httpx.get(first["src"], auth=ADMIN).status_code == 200
+        ws.send(json.dumps({"task": ready["task"]["id"], "cmd": "next"}))
+        second = _until(ws, "fileEnd")[-1]["channel"]["file"]
+        assert second["fid"] == 2 and httpx.get(first["src"], auth=ADMIN).status_code == 404  # deleted
+        ws.send(json.dumps({"task": ready["task"]["id"], "cmd": "cancel"}))
+        assert _until(ws, "end")[-1]["status"]["code"] == -1003
+    assert httpx.get(second["download"][0]["src"], auth=ADMIN).status_code == 404
+    with _export(srv, timeBegin="2001-01-01T00:00:00Z", timeEnd="2001-01-01T01:00:00Z") as ws:
+        assert json.loads(ws.recv(timeout=20))["status"]["code"] == -1
+    with _export(srv, timeBegin="yesterday-ish", timeEnd=until) as ws:
+        assert json.loads(ws.recv(timeout=20))["status"]["code"] == -2
+    with _export(srv, user=VIEWER, timeBegin=since, timeEnd=until) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=20)
+    assert closed.value.rcvd.code == 1008
 
 
 def _alive(pid: int) -> bool:
