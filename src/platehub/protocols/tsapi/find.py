@@ -45,8 +45,10 @@ async def _car_no(request: Request, store: Store, settings: Settings, search: Pl
     hits, total = await run_in_threadpool(functools.partial(
         search.search, query.keyword, query.since, query.until, query.sources, query.sort, query.at,
         query.max_count, directions=query.directions, decision=query.decision))
+    channels = await run_in_threadpool(store.channels.list)
+    recording = {c.name: c.id for c in channels if c.recording != "off"}  # their reads link their video
     return respond(request, {"totalCount": total, "at": query.at,
-                             "data": [carno.item(h.read, h.source_name, base) for h in hits]})
+                             "data": [carno.item(h.read, h.source_name, base, recording) for h in hits]})
 
 
 async def _similar(request: Request, search: PlateSearch) -> Response:
