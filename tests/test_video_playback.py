@@ -15,6 +15,7 @@ import json
 import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -183,6 +184,42 @@ def test_watch_live_hls_mjpeg_and_the_player_page(site, tmp_path):
     assert b"Content-Type: image/jpeg" in head
     page = api.get("/watch", params={"ch": "1"}, headers={"Accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html") and "nonce-" in page.headers["content-security-policy"]
+
+
+def test_the_watch_page_plays_recorded_and_live_video_in_chromium(site, browser):
+    """The guide's iframe player in headless Chromium: its own HLS player plays the recorded playlist
+    from the moment asked and across a segment boundary (a discontinuity) and the live playlist; in a
+    browser without HLS the page plays the MP4 segments one after the other, and live video as MJPEG."""
+    _, srv, _, recordings = site
+    segments = _at_least(recordings, 4)
+    n = next(i for i, s in enumerate(segments) if i and s.layout.duration >= 2)
+    when = segments[n].start + timedelta(seconds=1)
+    recorded = f"{srv.url}/watch?ch=1&when={quote(when.isoformat())}&auth={quote(b64(*ADMIN))}"
+    live = f"{srv.url}/watch?ch=1&auth={quote(b64(*VIEWER))}"
+    playing = ("(t) => { const v = document.getElementById('v');"
+               " return !v.hidden && v.currentTime > t && v.videoWidth === 1280; }")
+    native = browser.new_page()
+    try:
+        native.goto(recorded)
+        if native.evaluate("document.getElementById('v').canPlayType('application/vnd.apple.mpegurl')"):
+            past_first = segments[n].layout.duration + 0.5  # beyond the first segment's end
+            native.wait_for_function(playing, arg=past_first, timeout=30000)
+            assert "protocol=hls" in native.evaluate("document.getElementById('v').currentSrc")
+            native.goto(live)
+            native.wait_for_function(playing, arg=1, timeout=30000)
+    finally:
+        native.close()
+    page = browser.new_page()
+    page.add_init_script("HTMLMediaElement.prototype.canPlayType = () => '';")  # a browser without HLS
+    try:
+        page.goto(recorded)
+        page.wait_for_function(playing, arg=1.5, timeout=30000)
+        assert "/watch/rec/1/" in page.evaluate("document.getElementById('v').currentSrc")
+        page.goto(live)
+        page.wait_for_function("() => { const i = document.getElementById('i');"
+                               " return !i.hidden && i.naturalWidth === 1280; }", timeout=30000)
+    finally:
+        page.close()
 
 
 def test_sign_in_and_the_playback_right_are_required(site):
