@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from platehub.core.read import Read
-from platehub.protocols.tsapi import carno, hls, recfind, vodfind
+from platehub.core.store.channels import Channel
+from platehub.protocols.tsapi import carno, events, hls, recfind, vodfind
 from platehub.protocols.tsapi.carno import ParamError
 from platehub.protocols.tsapi.dataexport import parse_interval, parse_size
 from platehub.video import export
@@ -133,3 +135,15 @@ def test_a_video_read_of_a_recording_channel_links_its_video():
     assert carno.item(read, "booth", "http://h/", {"gate": 4})["vod"] == []
     pushed = Read(plate="34A36837", plate_raw="34A36837", protocol="push", source="booth", first_seen=T0)
     assert carno.item(pushed, "booth", "http://h/", {"booth": 3})["vod"] == []
+
+
+def test_an_lpr_event_of_a_video_read_names_its_channel_and_links_the_recording():
+    read = Read(plate="34A36837", plate_raw="34A36837", protocol="video", source="booth", first_seen=T0,
+                last_seen=T0 + timedelta(seconds=4))
+    recording = Channel(3, "booth", "rtsp://cam/1", recording="continuous")
+    msg = events.lpr(read, "booth", "http://h", channel=recording)
+    assert list(msg)[:3] == ["timestamp", "chid", "deviceCode"]  # the guide's order
+    assert msg["chid"] == {"chid": 3, "title": "booth", "displayName": "CH3. booth",
+                           "src": "http://h/watch?ch=3&when=" + quote(events.timestamp(T0), safe="")}
+    assert "src" not in events.lpr(read, channel=Channel(3, "booth", "rtsp://cam/1"))["chid"]  # not recording
+    assert "chid" not in events.lpr(read)

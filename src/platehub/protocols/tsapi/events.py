@@ -1,10 +1,10 @@
 """TS-API real-time event messages (spec 004, "Real-time event monitoring"): pure functions from
 domain records to the JSON objects `/wsapi/subscribeEvents` sends. No I/O here.
 
-platehub has no video channels or video links, so an LPR message leaves out `chid` and gives
-`linkedChannel` as an empty list; `parkingLot` is there when the source is mapped to parking lots; `image` is
-the read's plate crop (else whole image) at `/api/image/{id}/plate|full` when one was kept;
-everything else the read knows is filled in."""
+An LPR message has `chid` only for a read from a video channel (with `src`, the recording at the
+moment, when the channel records) and gives `linkedChannel` as an empty list; `parkingLot` is there
+when the source is mapped to parking lots; `image` is the read's plate crop (else whole image) at
+`/api/image/{id}/plate|full` when one was kept; everything else the read knows is filled in."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from platehub.core.read import Read, normalize_plate
+from platehub.core.store.channels import Channel
 from platehub.video.recorder import RecordingState
 
 LPR = "LPR"
@@ -109,13 +111,27 @@ def image_url(read: Read, base_url: str) -> str | None:
     return f"{base_url.rstrip('/')}/api/image/{read.id}/{kind}" if kind else None
 
 
+def channel_ref(channel: Channel, read: Read, base_url: str | None) -> dict[str, Any]:
+    """The `chid` of an LPR event read from a video channel; `src` (a recording channel's only) is its
+    video at the moment the vehicle was first seen (platehub's reading: the guide's example uses the
+    recognition time, when the vehicle may have left the view)."""
+    out: dict[str, Any] = {"chid": channel.id, "title": channel.name, "displayName": f"CH{channel.id}. {channel.name}"}
+    if channel.recording != "off" and base_url:
+        out["src"] = f"{base_url.rstrip('/')}/watch?ch={channel.id}&when={quote(timestamp(read.first_seen), safe='')}"
+    return out
+
+
 def lpr(read: Read, device_name: str | None = None, base_url: str | None = None,
-        parking_lot: dict[str, int] | None = None, lot_direction: str | None = None) -> dict[str, Any]:
+        parking_lot: dict[str, int] | None = None, lot_direction: str | None = None,
+        channel: Channel | None = None) -> dict[str, Any]:
     """A stored (or updated) read as a "Car number recognition event"; `parking_lot` ({entrance, exit})
-    and `lot_direction` (entry / exit) when its source is mapped to parking lots (core/parking.py)."""
+    and `lot_direction` (entry / exit) when its source is mapped to parking lots (core/parking.py);
+    `channel`: the video channel it was read from (`chid`, with the link to its recording)."""
     when = read.last_seen or read.first_seen
-    msg: dict[str, Any] = {
-        "timestamp": timestamp(when),
+    msg: dict[str, Any] = {"timestamp": timestamp(when)}
+    if channel is not None:
+        msg["chid"] = channel_ref(channel, read, base_url)
+    msg |= {
         "deviceCode": read.source or "",
         "deviceName": device_name or read.source or "",
         "linkedChannel": [],

@@ -47,7 +47,7 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
-from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, RecordersDep, SettingsDep, StoreDep
+from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, RecordersDep, SettingsDep, StoreDep, services
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
@@ -136,8 +136,12 @@ async def _message(websocket: WebSocket, names: DeviceNames, user: User, event: 
     payload = event.payload
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
         device = await names.device(payload.source)
+        channel = None
+        if payload.protocol == "video" and payload.source:  # read from a video channel: its chid and video
+            channel = await run_in_threadpool(services(websocket).store.channels.get, payload.source)
         return events.lpr(payload, device.name if device else None, base_url(websocket),
-                          parking.parking_lot_json(device), parking.lot_direction(device, payload.direction))
+                          parking.parking_lot_json(device), parking.lot_direction(device, payload.direction),
+                          channel)
     if event.topic == topics_.PARKING_COUNT and isinstance(payload, parking.CountChange):
         updated = [parking.lot_json(lot) for lot in payload.lots if lots is None or lot.id in lots]
         return events.parking_count(updated, utcnow()) if updated else None
