@@ -19,7 +19,7 @@ from rtsp_server import RtspServer
 
 from platehub.core.store.channels import Channel
 from platehub.video.mp4 import scan
-from platehub.video.recorder import Recorder, RecorderOptions, RecordingState
+from platehub.video.recorder import Recorder, RecorderOptions, Recorders, RecordingState
 from platehub.video.recordings import GB, Recordings, file_id, split_id
 
 VIDEO = (DEV_DATA or REPO.parent / "shared/data/plates-dev").parent / "video" / "cars.mp4"
@@ -177,3 +177,26 @@ def test_retention_removes_the_oldest_first_across_channels_and_keeps_under_the_
     # the newest segment of each channel (maybe being written) stays even over the cap
     gone = recordings.prune(cap_gb=1 / GB, now=now)
     assert gone.files == 0 and len(recordings.channels()) == 2
+
+
+def test_event_recording_keeps_only_the_segments_near_a_vehicle_pass(model_segment, tmp_path):
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    duration = scan(model_segment).duration  # each copy holds this many seconds
+    starts = [now - timedelta(minutes=m) for m in (30, 20, 10, 5, 1)]  # the last is too young to decide on
+    recordings = _copies(tmp_path / "recordings", model_segment, [(4, s) for s in starts])
+    event = Channel(4, "gate", "rtsp://cam", recording="event")
+    seen = starts[1] + timedelta(seconds=duration + 5)  # 5 s after the second segment ends: within EVENT_AFTER
+    asked = []
+
+    def passes(channel, since, until):
+        asked.append((channel.name, since, until))
+        return [(seen, seen + timedelta(seconds=2))]
+
+    recorders = Recorders(lambda: [event, Channel(5, "other", "rtsp://x", recording="continuous")], recordings,
+                          tmp_path / "live", RecorderOptions(), lambda s: None, passes=passes)
+    recorders.prune(now)
+    left = [s.start for s in recordings.segments(4, playable=False)]
+    assert left == [starts[1], starts[4]]  # near the pass; and the one still settling
+    assert asked and asked[0][0] == "gate"
+    recorders.prune(now + timedelta(minutes=3))  # the last one has settled now: no pass near it
+    assert [s.start for s in recordings.segments(4, playable=False)] == [starts[1]]

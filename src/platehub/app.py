@@ -114,7 +114,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
                                                                                      settings.ffmpeg),
         on_state=lambda state: bus.publish(RECORDING_STATUS, state),
         streaming=lambda c: channels.status(c).state == "online",
-        retain_days=settings.retain_recordings_days, retain_gb=settings.retain_recordings_gb)
+        retain_days=settings.retain_recordings_days, retain_gb=settings.retain_recordings_gb,
+        passes=lambda c, since, until: store.reads.pass_times(c.name, since, until))  # event recording keeps these
     services = Platehub(
         settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
         rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,

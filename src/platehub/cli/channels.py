@@ -118,7 +118,8 @@ def _settings_args(a: argparse.ArgumentParser, adding: bool) -> None:
     a.add_argument("--direction", choices=DIRECTIONS, help="report only passes moving this way: in = down the "
                    "image (towards the camera), out = up (default any)")
     a.add_argument("--recording", choices=RECORDING, help="record the camera's stream into the data directory "
-                   "(fragmented MP4 segments, as the camera sends it; default off)")
+                   "(fragmented MP4 segments, as the camera sends it); event: keep only the video around vehicle "
+                   "passes (default off)")
     a.add_argument("--zones", metavar="JSON", help="recognition zones: polygons in 8K logical coordinates "
                    "(0..7680 × 0..4320), e.g. '[[[0,2160],[7680,2160],[7680,4320],[0,4320]]]'; '[]' = the whole view")
     a.add_argument("--masks", metavar="JSON", help="areas never read, as --zones")

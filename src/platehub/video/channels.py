@@ -18,7 +18,7 @@ from platehub.engine.pipeline import MODES
 from platehub.video.zones import parse_polygons
 
 DIRECTIONS = ("any", "in", "out")
-RECORDING = ("off", "continuous")  # video/recorder.py
+RECORDING = ("off", "continuous", "event")  # video/recorder.py
 MAX_SAMPLE_RATE = 30.0
 SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "file://")
 

@@ -12,7 +12,8 @@ recording) when it exits, killed and restarted when its newest segment stops gro
 camera). Its state (streaming / recording / the time recording failed) goes to `on_state` on each change
 (the app publishes it as the TS-API `recordingStatus` topic). `Recorders` keeps one recorder per enabled
 channel set to record, in step with the store (like video/channel.py `ChannelRunner`), and applies the
-retention (video/recordings.py `prune`) every `prune_every` seconds.
+retention (video/recordings.py `prune`) every `prune_every` seconds, and event recording's choice (the
+segments no vehicle pass came near go).
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from platehub.core.redact import redact_url as redact
 from platehub.core.store.channels import Channel
-from platehub.video.recordings import Recordings
+from platehub.video.recordings import Recordings, without_events
 from platehub.video.sources import is_file
 
 log = logging.getLogger("platehub.video")
@@ -224,15 +225,27 @@ class Recorder:
                 proc.wait(5)
 
 
+Passes = Callable[[Channel, datetime, datetime], list[tuple[datetime, datetime]]]
+EVENT_BEFORE = 10.0  # seconds of video kept before a vehicle pass (event recording)
+EVENT_AFTER = 10.0  # … and after it
+EVENT_SETTLE = 120.0  # seconds after a segment ends before event recording decides on it (a pass is stored
+#                       when the vehicle has left, at most max_prediction_delay after it came)
+EVENT_LOOKBACK = 86400.0  # at start, event recording decides on the segments of the last day
+
+
 class Recorders:
-    """One `Recorder` per enabled channel with recording on; `states()` for every channel."""
+    """One `Recorder` per enabled channel with recording on (`continuous` or `event`); `states()` for every
+    channel. Event recording records as continuous does, then removes the segments no vehicle pass of the
+    channel came near (`passes`: the stored reads' first and last seen) once they are `EVENT_SETTLE` old."""
 
     def __init__(self, channels: Callable[[], list[Channel]], recordings: Recordings, live_root: Path,
                  options: RecorderOptions, on_state: Callable[[RecordingState], None],
                  streaming: Callable[[Channel], bool] = lambda c: False, retain_days: float = 0.0,
-                 retain_gb: float = 0.0, every: float = 3.0, prune_every: float = 30.0) -> None:
+                 retain_gb: float = 0.0, every: float = 3.0, prune_every: float = 30.0,
+                 passes: Passes = lambda c, since, until: []) -> None:
         self._channels, self.recordings, self.live_root = channels, recordings, live_root
-        self.options, self.on_state, self.streaming = options, on_state, streaming
+        self.options, self.on_state, self.streaming, self.passes = options, on_state, streaming, passes
+        self._decided: dict[int, datetime] = {}  # event channels: segments ending before this are decided
         self.retain_days, self.retain_gb = retain_days, retain_gb
         self.every, self.prune_every = every, prune_every
         self.recorders: dict[int, Recorder] = {}
@@ -244,7 +257,7 @@ class Recorders:
 
     def sync(self) -> None:
         with self._lock:
-            wanted = {c.id: c for c in self._channels() if c.enabled and c.recording == "continuous"}
+            wanted = {c.id: c for c in self._channels() if c.enabled and c.recording in ("continuous", "event")}
             for cid in list(self.recorders):
                 r = self.recorders[cid]
                 if cid not in wanted or wanted[cid].updated_at != r.channel.updated_at:
@@ -272,9 +285,27 @@ class Recorders:
                 out.append(RecordingState(c.id, c.enabled and self.streaming(c), False))
         return out
 
-    def prune(self) -> None:
+    def prune(self, now: datetime | None = None) -> None:
+        """The retention, and event recording's choice."""
+        now = now or datetime.now(UTC)
+        for channel in self._channels():
+            if channel.recording == "event":
+                self._keep_events(channel, now)
         if self.retain_days or self.retain_gb:
-            self.recordings.prune(self.retain_days, self.retain_gb)
+            self.recordings.prune(self.retain_days, self.retain_gb, now)
+
+    def _keep_events(self, channel: Channel, now: datetime) -> None:
+        since = self._decided.get(channel.id, now - timedelta(seconds=EVENT_LOOKBACK))
+        until = now - timedelta(seconds=EVENT_SETTLE)
+        if until <= since:
+            return
+        segments = [s for s in self.recordings.segments(channel.id, since, until, playable=False) if s.end <= until]
+        if segments:
+            margin = timedelta(seconds=EVENT_BEFORE + EVENT_AFTER)
+            passes = self.passes(channel, segments[0].start - margin, segments[-1].end + margin)
+            self.recordings.remove(without_events(segments, passes, EVENT_BEFORE, EVENT_AFTER))
+            until = max(since, segments[-1].end)
+        self._decided[channel.id] = until
 
     def wake(self) -> None:
         self._wake.set()

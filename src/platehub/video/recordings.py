@@ -6,6 +6,7 @@ end is its start plus the duration of its complete fragments (video/mp4.py), so 
 a crash counts for what it holds. A file id (the TS-API guide's `fileId`) is `channel id × 10¹⁰ + the
 start's epoch second`: an integer that names the file for ever and sorts a channel's files in time.
 
+`without_events` picks what event recording drops (segments with no vehicle pass near them).
 `Recordings.prune` is the retention: by age (days) and by a disk cap over every channel, oldest first
 (by start time, across channels); the newest segment of each channel (possibly being written) is never
 removed. Blocking (file system): call off the event loop.
@@ -84,6 +85,14 @@ def minutes(segments: Iterable[Segment], zone: tzinfo, since: datetime, until: d
             out.add(t)
             t += timedelta(minutes=1)
     return sorted(out)
+
+
+def without_events(segments: Iterable[Segment], passes: Iterable[tuple[datetime, datetime]], before: float,
+                   after: float) -> list[Segment]:
+    """The segments that hold no moment from `before` seconds ahead of a vehicle pass to `after` seconds
+    past it (event recording keeps the others)."""
+    windows = [(a - timedelta(seconds=before), b + timedelta(seconds=after)) for a, b in passes]
+    return [s for s in segments if not any(s.start < w_end and s.end > w_start for w_start, w_end in windows)]
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,9 @@ class Recordings:
                     gone.append(s)
                     over -= s.size
         return self._remove(gone)
+
+    def remove(self, segments: Iterable[Segment]) -> PruneCounts:
+        return self._remove(segments)
 
     def _removable(self, channel_id: int) -> list[Segment]:
         return self.segments(channel_id, playable=False)[:-1]

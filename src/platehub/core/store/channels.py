@@ -31,7 +31,7 @@ class Channel:
     direction: str = "any"  # any | in | out
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
-    recording: str = "off"  # off | continuous (video/recorder.py)
+    recording: str = "off"  # off | continuous | event (video/recorder.py)
 
 
 FIELDS = ("name", "url", "enabled", "sample_rate", "mode", "zones", "masks", "min_plate_width", "text_formats",

@@ -1,4 +1,4 @@
-"""Recording per video channel (issue 12): `off` or `continuous` (video/recorder.py writes the camera's
+"""Recording per video channel (issue 12): `off`, `continuous` or `event` (video/recorder.py writes the camera's
 stream, as it is, into fragmented MP4 segments under the data directory; the files are the record).
 
 Revision ID: 0010
