@@ -202,14 +202,23 @@ class Recorder:
                 self._set(RecordingState(self.channel.id, True, True))
             elif quiet > self.options.stall_after:
                 return f"no video for {quiet:.0f} s"
+            elif quiet >= RECORDING_AFTER and self.state.recording:  # stalled: failing, not yet restarted
+                self._set(RecordingState(self.channel.id, False, False, datetime.now(UTC)))
         return "stopped"
 
     def _newest_size(self) -> int:
-        """Size of the channel's newest segment file (0: none yet)."""
+        """Size of the channel's newest segment file (0: none yet), today's or, just after midnight,
+        yesterday's (UTC)."""
         now = datetime.now(UTC)
-        day = self.recordings.channel_dir(self.channel.id) / f"{now:%Y%m%d}"
+        base = self.recordings.channel_dir(self.channel.id)
+        entries: list[os.DirEntry] = []
+        for day in (now - timedelta(days=1), now):
+            try:
+                entries += os.scandir(base / f"{day:%Y%m%d}")
+            except FileNotFoundError:
+                pass
+        newest = max(entries, key=lambda e: e.name, default=None)
         try:
-            newest = max(os.scandir(day), key=lambda e: e.name, default=None)
             return newest.stat().st_size if newest is not None else 0
         except FileNotFoundError:
             return 0
