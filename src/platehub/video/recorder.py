@@ -3,9 +3,12 @@ is (`-c copy`: no decoding, no re-encoding, a few % of one core) into fragmented
 (video/recordings.py names them), cut at the first key frame after each wall-clock multiple of the
 segment length. Each segment starts with its own `moov` and gets a `moof` + `mdat` at each key frame
 and at least every second, written out at once (`flush_packets=1`), so a segment cut short by a crash
-or a SIGKILL plays up to about a second before it. The same process writes a short
-live HLS playlist (MPEG-TS, 2 s segments, the last few kept) that /watch serves: one connection to the
-camera for both. Only the first video track is kept (cameras' audio codecs rarely fit MP4).
+or a SIGKILL plays up to a second or two before it; before the next ffmpeg starts, the partial fragment
+at its end is cut off (video/recordings.py `repair`). ffmpeg dies with platehub (PDEATHSIG). The same
+process writes a short live HLS playlist (MPEG-TS, 2 s segments, the last few kept) that /watch
+serves: one connection to the camera for both; a restarted ffmpeg appends to it after a discontinuity,
+so live viewers keep playing.
+Only the first video track is kept (cameras' audio codecs rarely fit MP4).
 
 `Recorder` supervises one process: restarted with backoff (1, 2, 4 … 30 s; back to 1 after a minute of
 recording) when it exits, killed and restarted when its newest segment stops growing (a stalled
@@ -83,7 +86,8 @@ def command(channel: Channel, recordings: Recordings, live_dir: Path, options: R
             f"movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration={FRAGMENT}:flush_packets=1",
             recordings.pattern(channel.id),
             *copy, "-f", "hls", "-hls_time", str(LIVE_SEGMENT), "-hls_list_size", str(LIVE_KEEP),
-            "-hls_flags", "delete_segments+omit_endlist+temp_file",
+            # a restarted ffmpeg continues the playlist after a discontinuity: players keep playing
+            "-hls_flags", "delete_segments+omit_endlist+temp_file+append_list+discont_start",
             "-hls_segment_filename", str(live_dir / "live%d.ts"), str(live_dir / LIVE_PLAYLIST)]
 
 
@@ -129,6 +133,7 @@ class Recorder:
             log.exception("recording state listener failed")
 
     def start(self) -> None:
+        shutil.rmtree(self.live_dir, ignore_errors=True)  # a live playlist of an earlier run is stale
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.channel.id}", daemon=True)
         self._thread.start()
 
@@ -157,7 +162,6 @@ class Recorder:
 
     def _once(self) -> str:
         """Run ffmpeg until it exits, stalls or the recorder stops; why it ended."""
-        shutil.rmtree(self.live_dir, ignore_errors=True)
         self.live_dir.mkdir(parents=True, exist_ok=True)
         self.recordings.prepare(self.channel.id, datetime.now(UTC))
         self.recordings.repair(self.channel.id)  # the last run's segment, if its ffmpeg was killed
