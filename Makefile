@@ -1,13 +1,21 @@
 # The two commands of the README.
 VENV ?= .venv
 PY = $(VENV)/bin/python
+TORCH = 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: serve test install deps lint bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q 'torch==2.13.0'  # the CPU wheel of the machine image (platehub train, its tests)
+	@# torch's CPU build (platehub train, its tests), never PyPI's multi-GB CUDA one: a local wheel first
+	@# (pip's find-links, e.g. /opt/wheels), without the network; else PyTorch's CPU index
+	$(PY) -m pip install -q --no-index --no-deps 'torch==$(TORCH)+cpu' 2>/dev/null \
+	  || $(PY) -m pip install -q 'torch==$(TORCH)+cpu' --index-url $(TORCH_INDEX) \
+	  || { echo "make install: torch $(TORCH)+cpu (the CPU build) is in no local wheel folder (pip's" \
+	       "find-links) and could not be had from $(TORCH_INDEX) (see pip's error above); put its wheel in" \
+	       "a folder named by PIP_FIND_LINKS, or set TORCH_INDEX to a mirror of that index" >&2; exit 1; }
 	$(PY) -m pip install -q -e '.[test,train]'
 	touch $@
 

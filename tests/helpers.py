@@ -48,6 +48,17 @@ def store_on(request, tmp_path: Path, wipe: tuple[str, ...]):
     return store
 
 
+def settings_changes(data: Path, setting: str) -> list[tuple[str | None, dict]]:
+    """(user, details) of the event log's settings entries for `setting`, oldest first, in the SQLite
+    database of the data directory `data`."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(data / "platehub.db") as db:
+        rows = db.execute("SELECT user, details FROM event_log WHERE type = 'settings' ORDER BY id").fetchall()
+    return [(user, d) for user, d in ((u, json.loads(x)) for u, x in rows) if d.get("setting") == setting]
+
+
 def next_event(ws, timeout: float = 20.0) -> dict:
     """The next WebSocket message that is not a ping."""
     import json

@@ -8,6 +8,7 @@ import sqlite3
 
 import httpx
 import pytest
+from helpers import settings_changes
 from openpyxl import load_workbook
 
 
@@ -171,6 +172,14 @@ def test_cli(api, tmp_path):
     assert r.returncode == 0, r.stderr
     assert server.cli("lists", "remove", "CL2", "--list", "allow").returncode == 0
     assert server.cli("lists", "show", "CL2").returncode == 1
+    # each change is one settings entry of the event log, by "cli" (an import one, however many rows)
+    cl1 = [(who, "before" in d, d["after"]["plate"]) for who, d in settings_changes(server.data, "deny list")
+           if "CL1" in str(d)]
+    assert cl1 == [("cli", False, "CL1")]
+    cl2 = [(who, d["before"]["plate"]) for who, d in settings_changes(server.data, "allow list") if "CL2" in str(d)]
+    assert cl2 == [("cli", "CL2")]
+    imports = settings_changes(server.data, "access list import") + settings_changes(server.data, "deny list import")
+    assert [(who, d["after"]["mode"]) for who, d in imports if who == "cli"] == [("cli", "merge"), ("cli", "replace")]
     assert server.cli("lists", "add", "allow", "--help").returncode == 0
     r = server.cli("lists", "add", "allow", "X1", "--schedule", "whenever")
     assert r.returncode == 2 and "schedule" in r.stderr

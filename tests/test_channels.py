@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import store_on
 
 from platehub.core.read import Read
-from platehub.core.store.channels import ChannelExists
+from platehub.core.store.channels import Channel, ChannelExists
 from platehub.video.channels import ChannelError, Channels, parse
+from platehub.video.status import changes
 
 ZONE = [[0, 2160], [7680, 2160], [7680, 4320], [0, 4320]]
 
@@ -58,6 +60,18 @@ def test_channels_are_stored_changed_and_removed(store):
 def test_bad_settings_are_refused_naming_the_field(fields, error):
     with pytest.raises(ChannelError, match=error.replace("(", r"\(").replace(")", r"\)")):
         parse(fields)
+
+
+def test_changes_between_two_views_of_the_store():
+    a, b = Channel(1, "a", "rtsp://h/a"), Channel(2, "b", "x.mp4")
+    assert changes({}, {}) == [] and changes({1: a}, {1: a}) == []
+    assert changes({1: a}, {1: a, 2: b}) == [("added", b)]
+    assert changes({1: a, 2: b}, {2: b}) == [("removed", a)]
+    renamed, moved, both = replace(a, name="a2"), replace(a, url="rtsp://h/a2"), replace(a, name="c", url="y.mp4")
+    assert changes({1: a}, {1: renamed}) == [("renamed", renamed)]
+    assert changes({1: a}, {1: moved}) == [("source", moved)]
+    assert changes({1: a}, {1: both}) == [("renamed", both), ("source", both)]
+    assert changes({1: a}, {1: replace(a, enabled=False, sample_rate=2.0)}) == []  # the worker reports these
 
 
 def test_recording_is_a_channel_setting_and_event_recording_finds_the_channels_passes(store):

@@ -8,21 +8,23 @@ import subprocess
 import sys
 
 import pytest
+from helpers import settings_changes
 
 from platehub.cli import build_parser
 
 
-def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[list[str]]:
-    """Every command and subcommand of the parser (so a new one cannot miss its --help)."""
-    out = [list(prefix)]
+def _parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+    """Every command and subcommand of the parser, by name (so a new one cannot miss its --help)."""
+    out = {" ".join(prefix): parser}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                out += _commands(sub, (*prefix, name))
+                out |= _parsers(sub, (*prefix, name))
     return out
 
 
-COMMANDS = _commands(build_parser())
+PARSERS = _parsers(build_parser())
+COMMANDS = [name.split() for name in PARSERS]
 
 
 def test_every_command_is_covered():
@@ -39,6 +41,23 @@ def run(*args: str, env: dict | None = None, timeout: int = 600) -> subprocess.C
 def test_help(command):
     r = run(*command, "--help")
     assert r.returncode == 0 and "usage: platehub" in r.stdout
+
+
+def test_help_states_the_declared_defaults():
+    """Flag help shows the default argparse or the settings hold, never one written again by hand."""
+    from platehub.config import Settings
+    from platehub.core.store.channels import Channel
+
+    texts = {name: p.format_help() for name, p in PARSERS.items()}
+    for name, text in texts.items():
+        assert "%(" not in text and "default None" not in text, name
+    serve, default = " ".join(texts["serve"].split()), Settings()
+    assert f"$PLATEHUB_PORT, else {default.port})" in serve and f"$PLATEHUB_HOST, else {default.host})" in serve
+    for name in ("lists add", "lots list", "user add", "purge", "devices set"):  # every store-opening command
+        assert "$PLATEHUB_DATA, else ./data" in " ".join(texts[name].split()), name
+    video = " ".join(texts["video"].split())
+    assert f"(default {Channel.sample_rate:g})" in video and f"(default {Channel.mode})" in video
+    assert "(default merge)" in " ".join(texts["lists import"].split())
 
 
 def test_read_prints_the_api_json(dev_data):
@@ -105,3 +124,11 @@ def test_command_queue_cli(tmp_path):
     r = run("devices", "set", "SN-1", "--policy", "deny_list", "--whitelist-sync", "on", *data)
     assert r.returncode == 0 and "gate_policy deny_list" in r.stdout, r.stderr
     assert "gate deny_list" in run("devices", "list", *data).stdout
+    assert run("devices", "whitelist", "SN-1", "--reset", *data).returncode == 0
+    # each change is a settings entry of the event log, by "cli"; refused ones are not
+    assert settings_changes(tmp_path / "d", "device SN-1") == [
+        ("cli", {"setting": "device SN-1", "after": {"added": "allinone"}}),
+        ("cli", {"setting": "device SN-1", "before": {"gate_policy": None, "whitelist_sync": None},
+                 "after": {"gate_policy": "deny_list", "whitelist_sync": True}})]
+    assert settings_changes(tmp_path / "d", "device SN-1 whitelist") == [
+        ("cli", {"setting": "device SN-1 whitelist", "after": "reset"})]

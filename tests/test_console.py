@@ -25,7 +25,7 @@ WAIT_MS = 20_000
 PLATE_PATH = Settings().allinone_plate_path
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 375, "height": 812}
-PAGES = ("dashboard", "live", "search", "devices", "lists", "parking", "try", "settings")
+PAGES = ("dashboard", "live", "channels", "search", "devices", "lists", "parking", "try", "settings")
 
 
 @pytest.fixture(scope="module")

@@ -258,3 +258,21 @@ def test_resent_pass_event_is_not_merged_twice(tmp_path):
     again = ingestor.ingest_pass(event)
     assert not again.new and not again.updated
     assert store.reads.get(again.read.id).raw == {"events": [event.raw]}
+
+
+# ── the app's wiring ───────────────────────────────────────────────────────────────────────────
+
+def test_build_fixes_each_services_reactions(tmp_path, store):
+    """The reactions to a read and to an open by hand are given in the constructors, as tuples: nothing can be
+    appended to a service after `app.build`."""
+    from platehub.app import build
+
+    services, _ = build(Settings(data_dir=tmp_path, metrics="open"), store, engine=object())
+    try:
+        for reactions in (services.ingestor.observers, services.recognizer.observers, services.commands.hand_opens):
+            assert isinstance(reactions, tuple) and not hasattr(reactions, "append")
+        assert services.ingestor.observers == (services.metrics.on_read, services.parking.on_read)
+        assert services.recognizer.observers == services.ingestor.observers
+        assert services.commands.hand_opens == (services.parking.opened_by_hand,)
+    finally:
+        services.recognizer.close()

@@ -34,6 +34,13 @@ def test_reads_two_row_plate(engine, dev_data):
     assert results[0].rows == 2
 
 
+def test_a_square_plate_the_first_passes_miss_is_found_by_the_last_resort(engine, dev_data):
+    """A Ukrainian tractor plate (square, two rows): neither 704 pass scores it over the floor; the
+    larger last-resort pass, run because nothing was found, does."""
+    results = engine.recognize(img(dev_data, "ua-multiline-28.jpeg"), EngineOptions(regions=("ua",)))
+    assert [r.plate for r in results] == ["30217BI"]
+
+
 def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
     r = engine.recognize(img(dev_data, "hr-01.jpg"))[0]
     assert (r.vehicle.type, r.vehicle.score, r.vehicle.box.as_dict()) == (
@@ -41,8 +48,8 @@ def test_vehicle_fields_follow_not_found_convention(engine, dev_data):
 
 
 def test_fast_mode_uses_one_detection_pass(engine):
-    """On an image without plates regular mode tries a second (colour) pass; fast never does, and
-    uses the quick (int8) detector."""
+    """On an image without plates regular mode tries a second (colour) pass, then a larger input;
+    fast never does, and uses the quick (int8) detector."""
     calls = []
     originals = engine.detector.detect, engine.quick_detector.detect
     assert engine.quick_detector is not engine.detector
@@ -55,7 +62,7 @@ def test_fast_mode_uses_one_detection_pass(engine):
         assert calls == [("int8", 512)]
         calls.clear()
         engine.recognize(blank, EngineOptions(mode="regular"))
-        assert calls == [("fp32", 704), ("fp32", 704)]
+        assert calls == [("fp32", 704), ("fp32", 704), ("fp32", 960)]
     finally:
         engine.detector.detect, engine.quick_detector.detect = originals
 
@@ -159,6 +166,36 @@ def test_one_reader_pass_per_image_and_a_second_opinion_only_for_doubtful_plates
         assert opinions == []
     finally:
         engine.second_opinion.readings = second
+
+
+def test_chinese_plates_get_the_chinese_recogniser(engine, dev_data):
+    """Doubtful plates that look Chinese are read by the Chinese plate recogniser too; on the first
+    200 dev crops it lifts exact reads (regions cn), and it is never asked about a Latin plate that
+    the plate reader is sure of."""
+    import json
+
+    rows = [json.loads(x) for x in (dev_data / "crops-cn.jsonl").read_text(encoding="utf-8").splitlines()[:200]]
+    crops = [(cv2.imread(str(dev_data / r["image"])), r["text"]) for r in rows]
+    options = EngineOptions(regions=("cn",), threshold_o=0.0)
+
+    def exact(e) -> int:
+        return sum((got := e.read_plate(crop, options)) is not None and got.plate == text for crop, text in crops)
+
+    asked = []
+    chinese = engine.chinese.recognize
+    engine.chinese.recognize = lambda plates: asked.append(len(plates)) or chinese(plates)
+    try:
+        with_it = exact(engine)
+        assert len(asked) == 200
+        asked.clear()
+        engine.recognize(img(dev_data, "hr-01.jpg"), EngineOptions(regions=("hr",)))
+        assert asked == []
+    finally:
+        engine.chinese.recognize = chinese
+    from platehub.engine import Engine
+
+    without = exact(Engine(engine.detector, engine.reader, engine.second_opinion, engine.quick_detector))
+    assert with_it >= 196 and with_it > without, (with_it, without)
 
 
 def _dev_reads(engine, dev_data, regions_of) -> list[tuple[str, list[str], list[str]]]:

@@ -45,9 +45,9 @@ def _match(list_: str, kind: str = "exact", distance: int = 0, active: bool = Tr
 ])
 def test_policy_rule(policy, matches, opens, reason):
     deciding, inactive = gate.verdict(matches)
-    got = gate.decide(policy, "AB123CD", deciding, inactive, live=True, alert_unknown=False)
-    assert got[:2] == (opens, reason)
-    assert got[3] == ("deny" if any(m.entry.list == "deny" and m.active for m in matches) else None)
+    got = gate.rule(policy, "AB123CD", deciding, inactive, live=True, alert_unknown=False)
+    assert (got.opens, got.reason) == (opens, reason)
+    assert got.alert == ("deny" if any(m.entry.list == "deny" and m.active for m in matches) else None)
 
 
 def test_exact_beats_fuzzy_and_deny_wins_a_tie():
@@ -62,10 +62,11 @@ def test_exact_beats_fuzzy_and_deny_wins_a_tie():
 
 def test_offline_records_never_open_and_unknown_alerts_when_asked():
     deciding, _ = gate.verdict([_match("allow")])
-    opens, reason, why, alert = gate.decide("allow_list", "AB123CD", deciding, None, live=False, alert_unknown=True)
-    assert (opens, reason, alert) == (False, "offline", None) and "offline" in why
-    assert gate.decide("allow_list", "ZZ1", None, None, True, True)[3] == "unknown"
-    assert gate.decide("allow_list", "", None, None, True, True)[1:4:2] == ("no_plate", None)
+    got = gate.rule("allow_list", "AB123CD", deciding, None, live=False, alert_unknown=True)
+    assert (got.opens, got.reason, got.alert) == (False, "offline", None) and "offline" in got.why
+    assert gate.rule("allow_list", "ZZ1", None, None, True, True).alert == "unknown"
+    got = gate.rule("allow_list", "", None, None, True, True)
+    assert (got.reason, got.alert) == ("no_plate", None)
 
 
 # ── the keeper on a real store ──────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from helpers import settings_changes
 
 CAM = ("cam-user", "cam-pass-1")
 
@@ -85,7 +86,7 @@ def test_list_and_get_devices(api):
 
 
 def test_device_settings(api):
-    _, client = api
+    server, client = api
     for value, stored in (("always", "always"), ("never", "never"), ("manual", "manual"), ("default", None),
                           ("deny_list", "deny_list"), (None, None)):
         r = client.put("/v1/devices/MGR-2/", json={"gate_policy": value})
@@ -107,6 +108,15 @@ def test_device_settings(api):
     r = client.post("/v1/devices/", json={"code": "LANE-9", "protocol": "allinone", "name": "Lane 9"})
     assert r.status_code == 201 and (r.json()["code"], r.json()["online"]) == ("LANE-9", False)
     assert client.post("/v1/devices/", json={"code": ""}).status_code == 400
+    assert client.put("/v1/devices/LANE-9/", json={"alert_unknown": "on", "secret": "s3cret-pw"}).status_code == 200
+    assert client.delete("/v1/devices/LANE-9/whitelist/").status_code == 204
+    # each change is one settings entry of the event log, by "api" (the token); the secret never
+    assert settings_changes(server.data, "device LANE-9") == [
+        ("api", {"setting": "device LANE-9", "after": {"added": "allinone"}}),
+        ("api", {"setting": "device LANE-9", "before": {"alert_unknown": None, "secret": None},
+                 "after": {"alert_unknown": True, "secret": "***"}})]
+    assert settings_changes(server.data, "device LANE-9 whitelist") == [
+        ("api", {"setting": "device LANE-9 whitelist", "after": "reset"})]
 
 
 def test_command_queue(api):

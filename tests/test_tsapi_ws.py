@@ -269,12 +269,23 @@ def test_missing_topics_disconnect(srv):
 
 
 def test_topics_without_a_source_are_accepted_and_silent(srv):
-    silent = "channelStatus,motionChanges,packing,object"  # parkingCount: test_parking.py; recordingStatus:
-    # test_video_playback.py
+    # parkingCount: test_parking.py; channelStatus (its current status first): test_tsapi_channels.py;
+    # recordingStatus (every channel's first): test_video_playback.py
+    silent = "motionChanges,packing,object"
     with open_socket(srv, silent, user=VIEWER, verbose="true", ch="1,2") as (ws, hello):
         assert hello["topics"] == silent.split(",")
         push(srv, [{"topic": "LPR", "src": "WS-DOOR-3", "plateNo": "WS3333"},
                    {"topic": "emergencyCall", "src": "0000003", "event": "callEnd"}])
+        with pytest.raises(TimeoutError):
+            next_event(ws, 3 * PING)
+
+
+def test_channel_status_without_channels_sends_the_empty_current_status_then_nothing(srv):
+    with open_socket(srv, "channelStatus", user=VIEWER, ch="1,2") as (ws, hello):
+        assert hello["topics"] == ["channelStatus"]
+        current = next_event(ws)
+        assert (current["topic"], current["event"], current["channel"]) == ("channelStatus", "currentStatus", [])
+        push(srv, {"topic": "LPR", "src": "WS-DOOR-4", "plateNo": "WS4444"})
         with pytest.raises(TimeoutError):
             next_event(ws, 3 * PING)
 

@@ -23,7 +23,7 @@ import httpx
 from platehub.simulator.harness import CHROMIUM, CHROMIUM_ARGS, start_server
 
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 375, "height": 812}}
-PAGES = ["dashboard", "live", "search", "read", "devices", "lists", "parking", "try", "settings"]
+PAGES = ["dashboard", "live", "channels", "search", "read", "devices", "lists", "parking", "try", "settings"]
 REPO = Path(__file__).resolve().parent.parent
 
 

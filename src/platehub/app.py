@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from platehub import __version__, apidocs, console
 from platehub.config import ADMIN_PASSWORD, Settings, read_env
 from platehub.core.access import AccessLists
-from platehub.core.bus import RECORDING_STATUS, Bus
+from platehub.core.bus import CHANNEL_STATUS, RECORDING_STATUS, Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.errors import DomainError
@@ -88,8 +88,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     bus = Bus()
     eventlog = EventLog(EventLogRepo(store.engine), bus)
     parking = ParkingService(store, bus, eventlog)
-    commands = CommandQueue(store.commands, hand_opens=[parking.opened_by_hand])  # an open by hand lets a car in
-    lists = AccessLists(store.access, settings)
+    commands = CommandQueue(store.commands, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
+    lists = AccessLists(store.access, settings, eventlog)
     gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
     on = settings.metrics != "off"
     metrics = Metrics(store, bus, enabled=on, queues={  # read when scraped (core/metrics.py)
@@ -98,16 +98,17 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         "webhook_deliveries": lambda: dispatcher.depths()["webhook_deliveries"],
     } if on else None)
     # each new read: counted (metrics on), then occupancy and visits (parking); Snapshot API reads too
-    observers = [metrics.on_read, parking.on_read] if on else [parking.on_read]
+    observers = (metrics.on_read, parking.on_read) if on else (parking.on_read,)
     recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
                             observers=observers)
     ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
-    devices = DeviceRegistry(settings, store.devices, bus)
-    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone)
+    devices = DeviceRegistry(settings, store.devices, bus, eventlog)
+    whitelist = WhitelistSync(settings, store.camera_lists, settings.zone, eventlog)
     door = Door(settings, store, bus, devices, ingestor, commands, whitelist)
     videoreads = VideoReads(ingestor, devices)
     channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,
-                             lambda channel, p: videoreads.store(channel.name, p))
+                             lambda channel, p: videoreads.store(channel.name, p),
+                             on_event=lambda e: bus.publish(CHANNEL_STATUS, e))
     recordings = Recordings(settings.data_dir / "recordings")
     recorders = Recorders(  # one ffmpeg per recording channel; retention of the recordings
         store.channels.list, recordings, settings.data_dir / "live", RecorderOptions(settings.record_segment,

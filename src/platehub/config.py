@@ -183,7 +183,8 @@ class Settings:
         "`full` (the uploaded image), `plate` (plate crops) or `none` (no image stored)", choices=IMAGE_RETENTION))
     # Retention (core/retention.py): 0 = keep for ever
     retain_reads_days: float = field(default=0.0, metadata=doc(
-        "days reads are kept (with their decisions, images and finished parking visits); 0 = for ever", low=0))
+        "days reads are kept (with their decisions, images, finished parking visits and the lots' occupancy "
+        "history); 0 = for ever", low=0))
     retain_images_days: float = field(default=0.0, metadata=doc(
         "days image files (full and crop) are kept, by the day they were received; 0 = for ever", low=0))
     retain_images_gb: float = field(default=0.0, metadata=doc(
@@ -347,6 +348,13 @@ def settings_help(width: int = 100) -> str:
     lines += [f"  {PREFIX}{o.env}: obsolete, read when {PREFIX}{o.replaced_by} is unset ("
               + ", ".join(f"{k} = {v}" for k, v in o.values.items()) + ")" for o in OBSOLETE]
     return "\n".join(lines)
+
+
+def flag_help(flag: str) -> str:
+    """The help of a `platehub` flag that overrides a setting (`--data`, `--port` …): the setting's own help,
+    its variable and its default, so that the flag's help cannot drift from the declaration."""
+    s = next(s for s in SETTINGS if s.flag == flag)
+    return f"{_plain(s.help)} (default: ${s.var}, else {_plain(s.default_text)})"
 
 
 def settings_markdown() -> str:

@@ -112,11 +112,12 @@ def cmd_video(args: argparse.Namespace) -> int:
 
 
 def _settings_args(a: argparse.ArgumentParser, adding: bool) -> None:
-    a.add_argument("--sample-rate", type=float, help="frames read a second (default 5)" if adding else None)
-    a.add_argument("--mode", choices=list(MODES), help="engine mode (default fast)" if adding else None)
+    a.add_argument("--sample-rate", type=float,
+                   help=f"frames read a second (default {Channel.sample_rate:g})" if adding else None)
+    a.add_argument("--mode", choices=list(MODES), help=f"engine mode (default {Channel.mode})" if adding else None)
     a.add_argument("--min-plate-width", type=int, metavar="PX", help="ignore narrower plates (pixels)")
     a.add_argument("--direction", choices=DIRECTIONS, help="report only passes moving this way: in = down the "
-                   "image (towards the camera), out = up (default any)")
+                   "image (towards the camera), out = up" + (f" (default {Channel.direction})" if adding else ""))
     a.add_argument("--recording", choices=RECORDING, help="record the camera's stream into the data directory "
                    "(fragmented MP4 segments, as the camera sends it); event: keep only the video around vehicle "
                    "passes (default off)")
@@ -162,10 +163,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="One entry per vehicle pass (plate, score, candidates, box, times in seconds "
                        "from the start), as POST /v1/video-reader/ answers. Nothing is stored.")
     v.add_argument("file", help="a video file (anything FFmpeg reads: MP4, MKV, AVI, MJPEG …)")
-    v.add_argument("--sample-rate", type=float, default=5.0, help="frames read a second of video (default 5)")
-    v.add_argument("--mode", choices=list(MODES), default="fast", help="engine mode (default fast)")
+    v.add_argument("--sample-rate", type=float, default=Channel.sample_rate,
+                   help="frames read a second of video (default %(default)g)")
+    v.add_argument("--mode", choices=list(MODES), default=Channel.mode, help="engine mode (default %(default)s)")
     v.add_argument("--regions", help="region codes, comma-separated, as the Snapshot API's")
-    v.add_argument("--min-plate-width", type=int, default=0, metavar="PX")
-    v.add_argument("--direction", choices=DIRECTIONS, default="any")
+    v.add_argument("--min-plate-width", type=int, default=Channel.min_plate_width, metavar="PX")
+    v.add_argument("--direction", choices=DIRECTIONS, default=Channel.direction)
     v.add_argument("--text-format", action="append", metavar="REGEX")
     v.set_defaults(func=cmd_video)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from platehub.config import Settings
+from platehub.config import Settings, flag_help
 
 
 def settings_from(args: argparse.Namespace, **extra) -> Settings:
@@ -25,7 +25,6 @@ def open_store(args: argparse.Namespace):
 
 def with_data(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """`--data` and `--database-url` on a command that opens the store."""
-    sp.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-    sp.add_argument("--database-url", help="database URL (default: SQLite in the data directory; "
-                    "postgresql://user:pass@host/db for PostgreSQL)")
+    sp.add_argument("--data", help=flag_help("--data"))
+    sp.add_argument("--database-url", help=flag_help("--database-url"))
     return sp

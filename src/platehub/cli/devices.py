@@ -1,5 +1,6 @@
 """`platehub devices`: LPR sources — list, register, configure (gate policy, alerts, pinning, secret),
-and what an all-in-one camera holds in its own whitelist. Each change is a settings entry of the event log."""
+and what an all-in-one camera holds in its own whitelist. Each change is a settings entry of the event log
+(user "cli"), recorded by the domain operation (core/devices.py, core/whitelist.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,14 @@ import sys
 from platehub.cli.common import open_store, settings_from, with_data
 
 
-def _setting(store, what: str, **change) -> None:
-    from platehub.core.eventlog import record_setting
-
-    record_setting(store, what, user="cli", **change)
-
-
 def cmd_devices(args: argparse.Namespace) -> int:
+    from platehub.core.bus import Bus
     from platehub.core.devices import DeviceRegistry, SettingError
     from platehub.core.gate import policy_of
 
     settings = settings_from(args)
     store = open_store(args)
+    devices = DeviceRegistry(settings, store.devices, Bus())
     if args.action == "list":
         for d in store.devices.list():
             state = "online" if d.online else "OFFLINE"
@@ -31,8 +28,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
                   f"last seen {d.last_seen:%Y-%m-%d %H:%M:%S}Z\tgate {policy}{via}\tfrom {d.peer_address or '-'}{pin}"
                   + ("\tsecret set" if d.secured else ""))
     elif args.action == "add":
-        d = store.devices.add(args.code, args.protocol, args.name)
-        _setting(store, f"device {args.code}", after={"added": args.protocol})
+        d = devices.add(args.code, args.protocol, args.name, by="cli")
         print(f"{d.code}\t{d.protocol}\t{d.name or '-'}")
     elif args.action == "set":
         secret = None
@@ -46,21 +42,19 @@ def cmd_devices(args: argparse.Namespace) -> int:
                   "--secret", file=sys.stderr)
             return 2
         try:
-            device, before, after = DeviceRegistry(settings, store.devices, None).configure(args.code, values)
+            device, _, after = devices.configure(args.code, values, by="cli")
         except SettingError as e:
             print(f"platehub devices set: {e}", file=sys.stderr)
             return 2
         except KeyError as e:
             print(f"no device {e.args[0]!r} (platehub devices add registers one in advance)", file=sys.stderr)
             return 1
-        _setting(store, f"device {args.code}", before=before, after=after)
         print(f"{device.code}: " + ", ".join(f"{k} {'default' if v is None else v}" for k, v in after.items()))
     elif args.action == "whitelist":
         from platehub.core.whitelist import WhitelistSync
 
         if args.reset:
-            WhitelistSync(settings, store.camera_lists).reset(args.code)
-            _setting(store, f"device {args.code} whitelist", after="reset")
+            WhitelistSync(settings, store.camera_lists).reset(args.code, by="cli")
             print(f"{args.code}: what the camera holds is forgotten; the next sync clears it and sends all")
             return 0
         state = store.camera_lists.state(args.code)
@@ -81,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     code_help = "device code (all-in-one serial number, FF sensor id, push src)"
     da = with_data(dsub.add_parser("add", help="register a device before it first calls (to configure it)"))
     da.add_argument("code", help=code_help)
-    da.add_argument("--protocol", default="allinone", help="allinone, ffjson, push … (default allinone)")
+    da.add_argument("--protocol", default="allinone", help="allinone, ffjson, push … (default %(default)s)")
     da.add_argument("--name")
     ds = with_data(dsub.add_parser(
         "set", help="a device's gate policy, alerts, gate camera, whitelist sync",

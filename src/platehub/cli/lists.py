@@ -1,7 +1,8 @@
 """`platehub lists`: the allow and deny lists — add, remove, show, list, import, export, match.
 
 Hooked into `platehub` by cli/__init__.py (`add_parser(sub)`). Each change is one settings entry of the event
-log (user "cli"), an import one entry however many rows."""
+log (user "cli"), an import one entry however many rows, recorded by the domain operation (core/access.py,
+core/listfile.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from platehub.cli.common import open_store, settings_from
+from platehub.cli.common import open_store, settings_from, with_data
 from platehub.core.access import LISTS, AccessLists, Entry, ListError, format_schedule, format_time, parse_time
-from platehub.core.eventlog import record_setting
-from platehub.core.listfile import FORMATS, MODES, ListFileError, import_file, write_csv, write_xlsx
+from platehub.core.listfile import FORMATS, MODES, ListFileError, import_into, write_csv, write_xlsx
 
 
 def _open(args: argparse.Namespace):
@@ -66,12 +66,11 @@ def _fields(args: argparse.Namespace) -> dict:
 
 
 def lists_add(args: argparse.Namespace) -> int:
-    store, lists = _open(args)
+    _, lists = _open(args)
     if args.replace:
-        entry, added = lists.put(_fields(args))
+        entry, added = lists.put(_fields(args), by="cli")
     else:
-        entry, added = lists.add(_fields(args)), True
-    record_setting(store, f"{entry.list} list", "cli", None if added else "entry", {"plate": entry.plate})
+        entry, added = lists.add(_fields(args), by="cli"), True
     print(f"{'added' if added else 'replaced'}: {_line(entry, lists)}")
     return 0
 
@@ -83,13 +82,12 @@ def _target(lists: AccessLists, args: argparse.Namespace) -> Entry | None:
 
 
 def lists_remove(args: argparse.Namespace) -> int:
-    store, lists = _open(args)
+    _, lists = _open(args)
     entry = _target(lists, args)
     if entry is None:
         print(f"platehub lists: no entry {args.what!r}", file=sys.stderr)
         return 1
-    lists.remove(entry.id)
-    record_setting(store, f"{entry.list} list", "cli", {"plate": entry.plate}, None)
+    lists.remove(entry.id, by="cli")
     print(f"removed: {_line(entry, lists)}")
     return 0
 
@@ -117,20 +115,16 @@ def lists_list(args: argparse.Namespace) -> int:
 
 
 def lists_import(args: argparse.Namespace) -> int:
-    store, lists = _open(args)
+    _, lists = _open(args)
     data = sys.stdin.buffer.read() if str(args.file) == "-" else Path(args.file).read_bytes()
     progress = _Progress("imported")
-    result = import_file(store.access, data, lists.zone, mode=args.mode, list_=args.list,
-                         fmt=args.format or str(args.file), progress=progress)
+    result = import_into(lists, data, mode=args.mode, list_=args.list, fmt=args.format or str(args.file),
+                         progress=progress, by="cli")
     progress.done()
     for r in result.refused[:args.show_refused]:
         print(f"line {r.line}: {r.reason}", file=sys.stderr)
     if len(result.refused) > args.show_refused:
         print(f"… and {len(result.refused) - args.show_refused} more refused rows", file=sys.stderr)
-    if result.added or result.updated or result.removed:
-        record_setting(store, f"{args.list or 'access'} list import", "cli", None,
-                       {"mode": args.mode, "added": result.added, "updated": result.updated,
-                        "removed": result.removed, "refused": len(result.refused)})
     print(result.summary())
     return 0 if not result.refused else 3
 
@@ -186,9 +180,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help: str, func) -> argparse.ArgumentParser:
-        a = lsub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-        a.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-        a.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
+        a = with_data(lsub.add_parser(name, help=help, description=help[0].upper() + help[1:] + "."))
         a.set_defaults(func=run, lists_func=func)
         return a
 
@@ -221,7 +213,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                 "rows were refused", lists_import)
     im.add_argument("file", help="the file ('-' = stdin)")
     im.add_argument("--mode", choices=MODES, default="merge",
-                    help="merge: add or update entries (default); replace: the list(s) become the file's")
+                    help="merge: add or update entries; replace: the list(s) become the file's (default %(default)s)")
     im.add_argument("--list", choices=LISTS, help="the list the file is for (then the list column is optional)")
     im.add_argument("--format", choices=FORMATS, help="default: told from the content")
     im.add_argument("--show-refused", type=int, default=50, metavar="N", help="print at most N refused rows")

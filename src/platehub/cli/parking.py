@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from platehub.cli.common import open_store
+from platehub.cli.common import open_store, with_data
 from platehub.core import parking
 from platehub.core.bus import Bus
 from platehub.core.parking import NotFound, ParkingError, ParkingService
@@ -142,9 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     def action(parent, name: str, help: str, func) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-        p.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-        p.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
+        p = with_data(parent.add_parser(name, help=help, description=help[0].upper() + help[1:] + "."))
         p.set_defaults(parking_func=func, func=run)
         return p
 

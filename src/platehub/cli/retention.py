@@ -8,7 +8,7 @@ import argparse
 import getpass
 import sys
 
-from platehub.cli.common import open_store, settings_from
+from platehub.cli.common import open_store, settings_from, with_data
 
 
 def retention_run(args: argparse.Namespace) -> int:
@@ -40,11 +40,6 @@ def purge(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    def with_data(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-        sp.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
-        return sp
-
     r = sub.add_parser("retention", help="apply the retention limits (PLATEHUB_RETAIN_*) now",
                        description="Remove reads, images and event log entries older than the PLATEHUB_RETAIN_* "
                        "limits (the server does it every PLATEHUB_RETAIN_INTERVAL seconds by itself).")

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from platehub.cli.common import settings_from, with_data
-from platehub.config import settings_help
+from platehub.config import flag_help, settings_help
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s = with_data(sub.add_parser("serve", help="run the server (all protocols on one port)",
                                  description="Run the platehub server.", epilog=settings_help(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter))
-    s.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
-    s.add_argument("--port", type=int, default=None, help="port (default 8080, the Snapshot SDK's)")
-    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--host", default=None, help=flag_help("--host"))
+    s.add_argument("--port", type=int, default=None, help=flag_help("--port"))
+    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="the server log's level (default %(default)s)")
     s.add_argument("--access-log", action="store_true", help="log every HTTP request")
     s.set_defaults(func=cmd_serve)

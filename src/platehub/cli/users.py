@@ -8,7 +8,7 @@ import argparse
 import getpass
 import sys
 
-from platehub.cli.common import open_store
+from platehub.cli.common import open_store, with_data
 from platehub.core.accounts import AccountError, NoSuchAccount, check_login, parse_rights
 from platehub.core.accounts import add_user as _add_user
 from platehub.core.accounts import remove_user as _remove_user
@@ -93,9 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     usub = u.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(name: str, help: str, func) -> argparse.ArgumentParser:
-        p = usub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-        p.add_argument("--data", help="data directory (default: $PLATEHUB_DATA or ./data)")
-        p.add_argument("--database-url", help="database URL (default: SQLite in the data directory)")
+        p = with_data(usub.add_parser(name, help=help, description=help[0].upper() + help[1:] + "."))
         p.set_defaults(user_func=func)
         return p
 

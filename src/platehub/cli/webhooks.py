@@ -42,8 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     wa.add_argument("target", help="http(s) URL that receives a POST per recognition")
     wa.add_argument("--with-image", action="store_true", help="multipart with the image (`upload`) and `json`")
     wa.add_argument("--events", choices=["recognition", "alert"], default="recognition",
-                    help="recognition: a POST per Snapshot API call (default); alert: a POST per gate alert "
-                    "(deny-list or unknown vehicle)")
+                    help="recognition: a POST per Snapshot API call; alert: a POST per gate alert (deny-list or "
+                    "unknown vehicle) (default %(default)s)")
     with_data(wsub.add_parser("list", help="list targets and their health"))
     wr = with_data(wsub.add_parser("remove", help="remove a target"))
     wr.add_argument("id", type=int)

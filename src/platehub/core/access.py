@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from platehub.core import similar
 from platehub.core.errors import Conflict, DomainError
+from platehub.core.eventlog import EventLog, over
 from platehub.core.read import normalize_plate
 from platehub.core.store.access import AccessRepo, Entry, Window
 
@@ -312,6 +313,23 @@ def entry_fields(entry: Entry, zone: tzinfo | None) -> dict[str, str]:
             "tag": entry.tag or "", "comment": entry.comment or "", "devices": " ".join(entry.devices or ())}
 
 
+def described(entry: Entry, names: Iterable[str] = ()) -> dict[str, Any]:
+    """What the event log records of an entry: its id and plate, and the fields `names` as JSON (times
+    ISO 8601 in UTC)."""
+    out: dict[str, Any] = {"id": entry.id, "plate": entry.plate}
+    for name in names:
+        if name in ("list", "plate", "tag", "comment"):
+            out[name] = getattr(entry, name)
+        elif name in ("valid_from", "valid_until"):
+            when = getattr(entry, name)
+            out[name] = when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
+        elif name == "schedule":
+            out[name] = format_schedule(entry.schedule) or None
+        elif name == "devices":
+            out[name] = list(entry.devices) if entry.devices else None
+    return out
+
+
 # ---- the matcher -------------------------------------------------------------------------------------------
 
 _ASCII = "".join(dict.fromkeys(similar.canonical(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
@@ -374,12 +392,14 @@ class _KeyIndex:
 
 
 class AccessLists:
-    """The allow and deny lists: thin edits over the repository, and the matcher."""
+    """The allow and deny lists: edits over the repository, each one settings entry of the event log
+    (by whom: `by`, the CLI's "cli" or the API's user), and the matcher."""
 
-    def __init__(self, repo: AccessRepo, settings: Settings) -> None:
+    def __init__(self, repo: AccessRepo, settings: Settings, eventlog: EventLog | None = None) -> None:
         self.repo = repo
         self.settings = settings
         self.zone = settings.zone
+        self.eventlog = eventlog or over(repo.engine)
         self._index: _KeyIndex | None = None
         self._index_lock = threading.Lock()
 
@@ -387,19 +407,22 @@ class AccessLists:
     def parse(self, fields: Mapping[str, Any], base: Entry | None = None) -> Entry:
         return parse_entry(fields, self.zone, base=base)
 
-    def add(self, fields: Mapping[str, Any]) -> Entry:
+    def add(self, fields: Mapping[str, Any], *, by: str | None = None) -> Entry:
         """A new entry; ListError when the list already holds the plate."""
         entry = self.parse(fields)
         stored = self.repo.add(entry)
         if stored is None:
             raise DuplicateEntry(f"the {entry.list} list holds {entry.plate} already")
+        self._logged(stored, by, None, described(stored))
         return stored
 
-    def put(self, fields: Mapping[str, Any]) -> tuple[Entry, bool]:
+    def put(self, fields: Mapping[str, Any], *, by: str | None = None) -> tuple[Entry, bool]:
         """Add or replace the entry of (list, plate); True when it was added."""
-        return self.repo.upsert(self.parse(fields))
+        stored, added = self.repo.upsert(self.parse(fields))
+        self._logged(stored, by, None if added else "entry", described(stored))
+        return stored, added
 
-    def update(self, entry_id: int, fields: Mapping[str, Any]) -> Entry | None:
+    def update(self, entry_id: int, fields: Mapping[str, Any], *, by: str | None = None) -> Entry | None:
         """Change the given fields of an entry; None when there is no such entry."""
         current = self.repo.get(entry_id)
         if current is None:
@@ -408,10 +431,18 @@ class AccessLists:
         stored = self.repo.update(changed)
         if stored is None:
             raise DuplicateEntry(f"the {changed.list} list holds {changed.plate} already")
+        self._logged(stored, by, described(current, fields), described(stored, fields))
         return stored
 
-    def remove(self, entry_id: int) -> Entry | None:
-        return self.repo.remove(entry_id)
+    def remove(self, entry_id: int, *, by: str | None = None) -> Entry | None:
+        """The removed entry; None when there is no such entry."""
+        entry = self.repo.remove(entry_id)
+        if entry is not None:
+            self._logged(entry, by, described(entry), None)
+        return entry
+
+    def _logged(self, entry: Entry, by: str | None, before: Any, after: Any) -> None:
+        self.eventlog.settings_changed(f"{entry.list} list", by, before, after)
 
     def get(self, entry_id: int) -> Entry | None:
         return self.repo.get(entry_id)

@@ -75,7 +75,7 @@ class CommandQueue:
         self._events: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         # called (gate device, read id or None, who) after an operator queues an open_gate
-        self.hand_opens = list(hand_opens)
+        self.hand_opens = tuple(hand_opens)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

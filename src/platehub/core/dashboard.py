@@ -1,15 +1,15 @@
-"""The console's dashboard: reads per hour per source over the last day, parking occupancy, devices with
-their last contact, recent alerts and the latest reads, gathered in one call (GET /v1/dashboard/).
-
-Occupancy history is not stored (lots hold their current count only), so the dashboard gives the
-current count per lot and says so."""
+"""The console's dashboard: reads per hour per source over the last day, parking occupancy now and
+over the same day (every 15 minutes, then now: core/occupancy.py), devices with their last contact,
+recent alerts and the latest reads, gathered in one call (GET /v1/dashboard/)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from platehub.core import occupancy
 from platehub.core.eventlog import ACCESS, DEVICE, PARKING
+from platehub.core.occupancy import LotSeries
 from platehub.core.read import Read, utcnow
 from platehub.core.store import Store
 from platehub.core.store.devices import Device
@@ -31,6 +31,8 @@ class Dashboard:
     hours: tuple[datetime, ...]  # the start of each hour (UTC), oldest first; the last is the current hour
     reads: tuple[SourceHours, ...]
     lots: tuple[Lot, ...]
+    occupancy_times: tuple[datetime, ...]  # hours[0], every 15 minutes, then now
+    occupancy: tuple[LotSeries, ...]  # per lot, its count at each of occupancy_times
     devices: tuple[Device, ...]
     alerts: tuple[LogEntry, ...]
     latest: tuple[Read, ...]
@@ -47,6 +49,8 @@ def gather(store: Store, now: datetime | None = None, *, hours: int = HOURS, ale
         if hour in index:  # a read stamped in the future stays out of the chart
             per_source.setdefault(source, [0] * hours)[index[hour]] += n
     _, entries = EventLogRepo(store.engine).find(kinds=ALERT_KINDS, max_count=alerts)
-    return Dashboard(slots, tuple(SourceHours(s, tuple(c)) for s, c in sorted(per_source.items())),
-                     tuple(store.lots.list()), tuple(store.devices.list()), tuple(entries),
-                     tuple(store.reads.find(limit=latest)))
+    times = occupancy.sample_times(slots[0], now)
+    lots = tuple(store.lots.list())
+    history = occupancy.series(lots, store.lots.changes(times[0]), times)
+    return Dashboard(slots, tuple(SourceHours(s, tuple(c)) for s, c in sorted(per_source.items())), lots, times,
+                     history, tuple(store.devices.list()), tuple(entries), tuple(store.reads.find(limit=latest)))

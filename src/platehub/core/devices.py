@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import DEVICE_ADDRESS, DEVICE_STATUS, Bus
 from platehub.core.errors import DomainError
+from platehub.core.eventlog import EventLog, over
 from platehub.core.read import utcnow
 from platehub.core.store.devices import Device, DeviceRepo
 from platehub.core.tasks import cancel
@@ -169,10 +170,14 @@ class Arrival:
 
 
 class DeviceRegistry:
-    def __init__(self, settings: Settings, repo: DeviceRepo, bus: Bus) -> None:
+    """LPR sources: what their messages change (`seen`, `arrive`), the online monitor, and the operators'
+    changes (`add`, `configure`), each one settings entry of the event log (by whom: `by`)."""
+
+    def __init__(self, settings: Settings, repo: DeviceRepo, bus: Bus, eventlog: EventLog | None = None) -> None:
         self.settings = settings
         self.repo = repo
         self.bus = bus
+        self.eventlog = eventlog or over(repo.engine, bus)
         self._task: asyncio.Task | None = None
         self._alerted: dict[tuple[str, str, str | None], float] = {}
         self._alert_guard = threading.Lock()
@@ -231,10 +236,16 @@ class DeviceRegistry:
         if self.bus is not None:
             self.bus.publish(DEVICE_ADDRESS, alert)
 
-    def configure(self, code: str, values: dict[str, Any]) -> Configured:
+    def add(self, code: str, protocol: str, name: str | None = None, *, by: str | None = None) -> Device:
+        """Register a source before it first calls (to configure it); an existing device is kept as it is."""
+        device = self.repo.add(code, protocol, name)
+        self.eventlog.settings_changed(f"device {code}", by, None, {"added": device.protocol})
+        return device
+
+    def configure(self, code: str, values: dict[str, Any], *, by: str | None = None) -> Configured:
         """Change a device's settings (see `parse_settings`); returns the device and the settings before
-        and after, for the caller to log (a secret shows as "set" or None). Raises SettingError for bad
-        values, KeyError for an unknown device or gate device."""
+        and after, as logged (a secret shows as "set" or None). Raises SettingError for bad values,
+        KeyError for an unknown device or gate device."""
         changes = parse_settings(values)
         before = self.repo.get(code)
         if before is None:
@@ -256,6 +267,8 @@ class DeviceRegistry:
             self.repo.configure(code, **changes)
         after = self.repo.get(code)
         assert after is not None
+        if shown:
+            self.eventlog.settings_changed(f"device {code}", by, old, shown)
         return Configured(after, old, shown)
 
     def check_offline(self) -> list[Device]:

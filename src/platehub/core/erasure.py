@@ -25,10 +25,9 @@ from typing import Any
 
 from sqlalchemy import String, cast, delete, func, or_, select, update
 
-from platehub.core.eventlog import ACCESS, PARKING, PRIVACY, SETTINGS, EventLog
+from platehub.core.eventlog import ACCESS, PARKING, PRIVACY, SETTINGS, over
 from platehub.core.read import normalize_plate
 from platehub.core.retention import forget_images, prune_plate_index, unlink
-from platehub.core.store.eventlog import EventLogRepo
 from platehub.core.store.schema import access_entries, commands, decisions, event_log, reads, visits
 
 log = logging.getLogger("platehub.erasure")
@@ -133,7 +132,5 @@ class Purge:
         return [r.id for r in rows if normalize_plate(str((r.payload or {}).get("plate") or "")) == plate]
 
     def _record(self, by: str, result: Erasure, lists: bool) -> None:
-        from platehub.core.bus import Bus
-
-        EventLog(EventLogRepo(self.store.engine), self.bus or Bus()).record(
+        over(self.store.engine, self.bus).record(
             PRIVACY, "erased", user=by, details={**result.as_dict(), "lists": lists})

@@ -143,10 +143,16 @@ class EventLog:
         self._task = None
 
 
+def over(engine, bus: Bus | None = None) -> EventLog:
+    """An event log over a database engine, for a service built without the app's (a CLI command, a test):
+    its entries are published on `bus`, else on a bus of its own that nobody hears."""
+    return EventLog(EventLogRepo(engine), bus or Bus())
+
+
 def record_setting(store, what: str, user: str | None = None, before: Any = None, after: Any = None,
                    bus: Bus | None = None) -> LogEntry:
-    """Log a settings change from anywhere that holds the store (the CLI, a route with the app's bus).
+    """Log a settings change from a domain operation that holds the store (core/accounts.py, core/webhooks.py).
 
     Blocking. `before`/`after` must not be secrets."""
-    return EventLog(EventLogRepo(store.engine), bus or Bus()).settings_changed(what, user, before, after)
+    return over(store.engine, bus).settings_changed(what, user, before, after)
 

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
-from platehub.core.read import Read, utcnow
+from platehub.core.read import Read, image_path, utcnow
 from platehub.core.store.decisions import Decision, DecisionRepo
 from platehub.core.store.devices import Device
 
@@ -64,8 +64,7 @@ class Alert:
             "read": {"id": r.id, "plate": r.plate, "plate_raw": r.plate_raw, "source": r.source,
                      "protocol": r.protocol, "score": r.score, "direction": r.direction,
                      "first_seen": r.first_seen.isoformat(),
-                     "image_full": f"/api/image/{r.id}/full" if r.image_full else None,
-                     "image_plate": f"/api/image/{r.id}/plate" if r.image_plate else None},
+                     "image_full": image_path(r, "full"), "image_plate": image_path(r, "plate")},
             "decision": {"device": d.device, "policy": d.policy, "action": d.action, "reason": d.reason,
                          "why": d.why, "list": d.list, "entry_id": d.entry_id, "entry_plate": d.entry_plate,
                          "distance": d.distance},
@@ -96,7 +95,8 @@ def alerts_unknown(settings: Settings, device: Device | None) -> bool:
     return settings.alert_unknown
 
 
-class Outcome(NamedTuple):
+@dataclass(frozen=True)
+class Outcome:
     """What the rule decides for one read."""
 
     opens: bool
@@ -105,9 +105,9 @@ class Outcome(NamedTuple):
     alert: str | None  # "deny", "unknown" or None
 
 
-def decide(policy: str, plate: str, deciding: Match | None, inactive: Match | None, live: bool,
-           alert_unknown: bool) -> Outcome:
-    """The rule itself."""
+def rule(policy: str, plate: str, deciding: Match | None, inactive: Match | None, live: bool,
+         alert_unknown: bool) -> Outcome:
+    """The rule itself (pure): the device's policy applied to the lists' verdict (`verdict`)."""
     denied = deciding is not None and deciding.entry.list == "deny"
     allowed = deciding is not None and deciding.entry.list == "allow"
     alert = "deny" if denied else ("unknown" if alert_unknown and deciding is None and plate else None)
@@ -155,21 +155,21 @@ class GateKeeper:
         at = read.received_at if live else read.first_seen  # an offline record: the lists as they were
         matches = self.lists.match(read.plate, code, at) if read.plate else []
         deciding, inactive = verdict(matches)
-        opens, reason, why, alert = decide(policy, read.plate, deciding, inactive, live,
-                                           alerts_unknown(self.settings, device))
+        got = rule(policy, read.plate, deciding, inactive, live, alerts_unknown(self.settings, device))
         m = deciding or inactive
         decision = Decision(
-            read_id=read.id, device=code, policy=policy, action="open" if opens else "closed", reason=reason,
-            why=why, at=utcnow(), list=m.entry.list if m else None, entry_id=m.entry.id if m else None,
-            entry_plate=m.entry.plate if m else None, distance=m.distance if m else None, alert=alert)
+            read_id=read.id, device=code, policy=policy, action="open" if got.opens else "closed",
+            reason=got.reason, why=got.why, at=utcnow(), list=m.entry.list if m else None,
+            entry_id=m.entry.id if m else None, entry_plate=m.entry.plate if m else None,
+            distance=m.distance if m else None, alert=got.alert)
         if not self.repo.add(decision):  # decided before: the first decision stands
             return self.repo.get(read.id) or decision
         log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-", code or "?",
-                 reason, why, policy)
+                 got.reason, got.why, policy)
         self.bus.publish(GATE_DECISION, decision)
-        if alert:
-            self._alert(alert, read, decision)
-        if opens and device is not None and device.gate_device and device.gate_device != device.code \
+        if got.alert:
+            self._alert(got.alert, read, decision)
+        if got.opens and device is not None and device.gate_device and device.gate_device != device.code \
                 and self.commands is not None:
             self.commands.enqueue(device.gate_device, "open_gate", {"channel": 0, "read": read.id})
         return decision

@@ -11,7 +11,8 @@ Chinese plate characters, else cp1252; `;`, `,` or tab delimiters are told from 
 Rows are checked one by one: a bad row (or a second row for the same list and plate) is refused with
 its line number and the reason, the good rows are imported all the same (valid input is never lost).
 `replace` empties the named list (without a name: the lists the file's good rows belong to) in the
-same transaction as the import; a file with refused rows only changes nothing."""
+same transaction as the import; a file with refused rows only changes nothing. An import through
+`import_into` (the CLI's and the API's) is one settings entry of the event log, however many rows."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from platehub.core.access import _EDGE, FIELDS, LISTS, Entry, ListError, entry_f
 from platehub.core.errors import DomainError
 
 if TYPE_CHECKING:
+    from platehub.core.access import AccessLists
     from platehub.core.store.access import AccessRepo
 
 MODES = ("merge", "replace")
@@ -205,6 +207,18 @@ def import_file(repo: AccessRepo, data: bytes, zone: tzinfo | None, *, mode: str
         return ImportResult(0, 0, 0, ())
     added, updated, removed = repo.bulk(entries, replace=replace, progress=progress)
     return ImportResult(added, updated, removed, tuple(refused))
+
+
+def import_into(lists: AccessLists, data: bytes, *, mode: str = "merge", list_: str | None = None,
+                fmt: str | None = None, progress: Callable[[int], None] | None = None,
+                by: str | None = None) -> ImportResult:
+    """`import_file` into the lists, recorded as one settings entry of the event log when it changed any."""
+    result = import_file(lists.repo, data, lists.zone, mode=mode, list_=list_, fmt=fmt, progress=progress)
+    if result.added or result.updated or result.removed:
+        lists.eventlog.settings_changed(f"{list_ or 'access'} list import", by, None, {
+            "mode": mode, "added": result.added, "updated": result.updated, "removed": result.removed,
+            "refused": len(result.refused)})
+    return result
 
 
 # ---- writing ----------------------------------------------------------------------------------------------

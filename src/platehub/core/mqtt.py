@@ -40,7 +40,7 @@ from platehub.core.bus import DEVICE_STATUS, PARKING_COUNT, PARKING_FULL, READ_S
 from platehub.core.commands import CommandError, CommandQueue
 from platehub.core.gate import GATE_ALERT, GATE_DECISION, Alert
 from platehub.core.parking import lot_json
-from platehub.core.read import Read
+from platehub.core.read import Read, image_path
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import Device
 from platehub.core.store.parking import Lot
@@ -93,8 +93,7 @@ def read_json(read: Read) -> dict[str, Any]:
             "protocol": read.protocol, "score": read.score, "region": read.region, "vehicle_type": read.vehicle_type,
             "direction": read.direction, "event_id": read.event_id, "first_seen": _iso(read.first_seen),
             "last_seen": _iso(read.last_seen), "received_at": _iso(read.received_at),
-            "image_full": f"/api/image/{read.id}/full" if read.image_full else None,
-            "image_plate": f"/api/image/{read.id}/plate" if read.image_plate else None}
+            "image_full": image_path(read, "full"), "image_plate": image_path(read, "plate")}
 
 
 def decision_json(d: Decision) -> dict[str, Any]:

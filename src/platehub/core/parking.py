@@ -30,6 +30,10 @@ the most recent entry among equally close ones; failing that, it is recorded as 
 visit. An entry of a plate that already has an open visit in the lot marks that visit `lost` (its
 exit was missed) and opens a new one. Exits without a plate close no visit.
 
+Occupancy history (core/occupancy.py): each change is stored as it is counted, at the time the
+vehicle moved: the read's time (an offline record's is in the past; never later than now), the
+operator's press for a gate opened by hand, the moment of a manual correction.
+
 Every change is published on the bus as `parking.count` with the changed counters and the groups
 containing them, after it is stored. Blocking (database): call off the event loop; a lock per lot
 keeps concurrent reads of one lot exact."""
@@ -48,12 +52,11 @@ from typing import Any
 from platehub.core import errors, similar, spreadsheet
 from platehub.core.bus import PARKING_COUNT, PARKING_FULL, Bus
 from platehub.core.errors import DomainError
-from platehub.core.eventlog import PARKING, EventLog
+from platehub.core.eventlog import PARKING, EventLog, over
 from platehub.core.read import Read, normalize_plate, utcnow
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import Device
-from platehub.core.store.eventlog import EventLogRepo
 from platehub.core.store.parking import (
     COUNTER,
     GROUP,
@@ -199,7 +202,7 @@ class ParkingService:
         self.bus = bus
         self.lots: LotRepo = store.lots
         self.visits: VisitRepo = store.visits
-        self.eventlog = eventlog or EventLog(EventLogRepo(store.engine), bus)
+        self.eventlog = eventlog or over(store.engine, bus)
         self._locks: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -228,12 +231,12 @@ class ParkingService:
                 log.info("read %s (%s) at %s: the gate did not open (%s), not counted as an entry",
                          read.id, read.plate or "-", read.source, decision.reason)
                 moves = [(kind, lot_id) for kind, lot_id in moves if kind != ENTRY]
-        return self._count(read, moves)
+        return self._count(read, moves, min(read.first_seen, utcnow()))
 
-    def _count(self, read: Read, moves: list[tuple[str, int]]) -> list[Movement]:
+    def _count(self, read: Read, moves: list[tuple[str, int]], at: datetime) -> list[Movement]:
         done = []
         for kind, lot_id in moves:
-            move = self._enter(lot_id, read) if kind == ENTRY else self._leave(lot_id, read)
+            move = self._enter(lot_id, read, at) if kind == ENTRY else self._leave(lot_id, read, at)
             if move is not None:
                 done.append(move)
         if done:
@@ -262,12 +265,12 @@ class ParkingService:
         moves = [(kind, lot_id) for kind, lot_id in movements(device, read.direction) or [] if kind == ENTRY]
         log.info("gate %s opened by hand by %s for read %s (%s): %d entr%s counted", gate, by or "?", read.id,
                  read.plate or "-", len(moves), "y" if len(moves) == 1 else "ies")
-        return self._count(read, moves)
+        return self._count(read, moves, utcnow())
 
-    def _enter(self, lot_id: int, read: Read) -> Movement | None:
+    def _enter(self, lot_id: int, read: Read, at: datetime) -> Movement | None:
         plate = normalize_plate(read.plate)
         with self._lock(lot_id):
-            change = self.lots.change(lot_id, +1)
+            change = self.lots.change(lot_id, +1, at)
             if change is None:
                 log.warning("source %s is mapped to lot %s, which is no counter: read %s not counted",
                             read.source, lot_id, read.id)
@@ -286,10 +289,10 @@ class ParkingService:
             self._alert_full(lot_id, after, max_count, read)
         return Movement(ENTRY, lot_id, before, after, visit_id, over_max=over)
 
-    def _leave(self, lot_id: int, read: Read) -> Movement | None:
+    def _leave(self, lot_id: int, read: Read, at: datetime) -> Movement | None:
         plate = normalize_plate(read.plate)
         with self._lock(lot_id):
-            change = self.lots.change(lot_id, -1)
+            change = self.lots.change(lot_id, -1, at)
             if change is None:
                 log.warning("source %s is mapped to lot %s, which is no counter: read %s not counted",
                             read.source, lot_id, read.id)

@@ -54,3 +54,15 @@ class Read:
     image_full: str | None = None  # path relative to the image store
     image_plate: str | None = None
     raw: dict[str, Any] | None = None  # the payload as received, for audit and replay
+
+
+IMAGE_KINDS = ("full", "plate")  # a read's images: the whole image, the plate crop
+
+
+def image_path(read: Read, kind: str | None = None) -> str | None:
+    """Where a kept image of the read is served (`/api/image/{id}/full|plate`, protocols/tsapi/images.py):
+    the `kind` asked for, else the plate crop, else the whole image; None when that image was not kept."""
+    if kind is None:
+        kind = "plate" if read.image_plate else "full"
+    kept = read.image_full if kind == "full" else read.image_plate
+    return f"/api/image/{read.id}/{kind}" if kept else None

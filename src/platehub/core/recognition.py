@@ -33,6 +33,21 @@ class QuotaExceeded(Exception):
 
 
 @dataclass(frozen=True)
+class _Call:
+    """One recognition call, recognised and not yet stored (what `Recognizer._store` keeps of it)."""
+
+    id: str
+    data: bytes = field(repr=False)  # the uploaded file, kept as it came (PLATEHUB_IMAGE_RETENTION=full)
+    image: np.ndarray = field(repr=False)  # decoded, for the plate crops (…=plate)
+    plates: list[PlateResult]
+    options: EngineOptions
+    filename: str
+    camera_id: str | None
+    when: datetime  # the client's timestamp, else `received`
+    received: datetime
+
+
+@dataclass(frozen=True)
 class Recognition:
     """The outcome of one recognition call."""
 
@@ -101,9 +116,8 @@ class Recognizer:
         if self._latency is not None:
             self._latency(ms)
         rec_id = new_id()
-        reads, calls = await run_in_threadpool(
-            self._store, rec_id, data, img, plates, options, filename, camera_id, timestamp or received, received
-        )
+        reads, calls = await run_in_threadpool(self._store, _Call(
+            rec_id, data, img, plates, options, filename, camera_id, timestamp or received, received))
         rec = Recognition(
             rec_id, received, timestamp or received, camera_id, filename, round(ms, 3), tuple(plates),
             tuple(reads), options, calls, data,
@@ -117,24 +131,28 @@ class Recognizer:
         )
         return rec
 
-    def _store(self, rec_id, data, img, plates, options, filename, camera_id, when, received):
+    def _store(self, call: _Call) -> tuple[list[Read], int]:
+        """The call's reads, stored (with the images the retention keeps) and observed; the month's calls."""
+        rec_id, when, received = call.id, call.when, call.received
         retention = self.settings.image_retention
         images = self.store.images
-        full = images.save(rec_id, data, received, extension(data)) if retention == "full" and plates else None
+        full = (images.save(rec_id, call.data, received, extension(call.data))
+                if retention == "full" and call.plates else None)
         reads = []
-        for i, p in enumerate(plates):
+        for i, p in enumerate(call.plates):
             read_id = new_id()
             crop = None
             if retention == "plate":
                 b = p.box
-                crop = images.save(f"{rec_id}-{i}", encode_jpeg(img[b.ymin : b.ymax, b.xmin : b.xmax]), received)
+                crop = images.save(f"{rec_id}-{i}", encode_jpeg(call.image[b.ymin : b.ymax, b.xmin : b.xmax]),
+                                   received)
             reads.append(Read(
                 id=read_id,
                 plate=p.plate,
                 plate_raw=p.plate,
                 protocol="snapshot",
                 event_id=rec_id,
-                source=camera_id,
+                source=call.camera_id,
                 source_key=f"{rec_id}:{i}",
                 score=p.score,
                 dscore=p.dscore,
@@ -150,8 +168,8 @@ class Recognizer:
                 received_at=received,
                 image_full=full,
                 image_plate=crop,
-                raw={"filename": filename, "camera_id": camera_id, "regions": list(options.regions),
-                     "mode": options.mode},
+                raw={"filename": call.filename, "camera_id": call.camera_id, "regions": list(call.options.regions),
+                     "mode": call.options.mode},
             ))
         self.store.reads.add(reads)
         for read in reads:

@@ -2,7 +2,9 @@
 
 Per kind, 0 = for ever (the default): reads older than PLATEHUB_RETAIN_READS_DAYS (by `first_seen`)
 go with their gate decisions and image files, and so do finished parking visits (closed, exit only,
-lost) that ended before the same limit (open visits stay: the vehicle is inside); image files of days
+lost) that ended before the same limit (open visits stay: the vehicle is inside), and so does the
+occupancy history (each lot's `history_since` moves up to the limit: no count is shown for a time
+whose changes are gone; core/occupancy.py); image files of days
 older than PLATEHUB_RETAIN_IMAGES_DAYS go (the reads stay, without images; screenshots too); beyond
 PLATEHUB_RETAIN_IMAGES_GB the oldest image files go until the store is under the cap; event log
 entries older than PLATEHUB_RETAIN_EVENTS_DAYS go. Exemption: a vehicle on one of the lists in
@@ -31,7 +33,15 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, text, update
 
 from platehub.core import tasks
 from platehub.core.read import utcnow
-from platehub.core.store.schema import access_entries, decisions, event_log, reads, visits
+from platehub.core.store.schema import (
+    access_entries,
+    decisions,
+    event_log,
+    occupancy_changes,
+    parking_lots,
+    reads,
+    visits,
+)
 
 log = logging.getLogger("platehub.retention")
 
@@ -48,6 +58,7 @@ class Counts:
     reads: int = 0
     decisions: int = 0
     visits: int = 0
+    occupancy: int = 0  # changes of the parking counters' history
     images: int = 0  # image files
     image_bytes: int = 0
     events: int = 0
@@ -120,6 +131,7 @@ class Retention:
         if s.retain_reads_days:
             self._reads(now - timedelta(days=s.retain_reads_days), counts, dry_run)
             self._visits(now - timedelta(days=s.retain_reads_days), counts, dry_run)
+            self._occupancy(now - timedelta(days=s.retain_reads_days), counts, dry_run)
         if s.retain_images_days:
             self._images_by_age((now - timedelta(days=s.retain_images_days)).date(), counts, dry_run)
         if s.retain_images_gb:
@@ -203,6 +215,25 @@ class Retention:
                 if not ids:
                     return
                 counts.visits += conn.execute(delete(visits).where(visits.c.id.in_(ids))).rowcount
+            self._rest()
+
+    def _occupancy(self, cutoff: datetime, counts: Counts, dry_run: bool) -> None:
+        old = occupancy_changes.c.at < cutoff
+        if dry_run:
+            with self.store.engine.connect() as conn:
+                counts.occupancy += conn.execute(select(func.count()).select_from(occupancy_changes)
+                                                 .where(old)).scalar_one()
+            return
+        since = parking_lots.c.history_since
+        with self.store.engine.begin() as conn:  # first: a sample never counts from a partial history
+            conn.execute(update(parking_lots).where(or_(since.is_(None), since < cutoff)).values(history_since=cutoff))
+        while True:
+            with self.store.engine.begin() as conn:
+                ids = conn.execute(select(occupancy_changes.c.id).where(old).limit(self.batch)).scalars().all()
+                if not ids:
+                    return
+                counts.occupancy += conn.execute(delete(occupancy_changes)
+                                                 .where(occupancy_changes.c.id.in_(ids))).rowcount
             self._rest()
 
     # ---- images ----

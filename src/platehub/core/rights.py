@@ -9,7 +9,10 @@ one-line description):
 - Event log entries (`/api/find?what=eventLog` and the `systemEvent` WebSocket topic) are shown by
   type: the system log (start/stop) and emergency calls to every signed-in user; LPR devices, gate
   alerts (plates) and parking to holders of `LPR` ("Vehicle number search"); settings changes to
-  holders of `Settings`; sign-ins and sign-outs (user names and their addresses) to admins only."""
+  holders of `Settings`; sign-ins and sign-outs (user names and their addresses) to admins only.
+- Video channels: their list and status to every signed-in user (the guide: "session
+  authenticated"); adding and deleting them needs `Settings`; device control (PTZ, presets, relays,
+  reboot) needs `Control`, the guide's "Device control permission"."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from platehub.core.store.accounts import User
 
 ADMIN = "admin"  # not a right a user can be given: only admins pass
 PUSH = "Control"
+CHANNELS = "Settings"  # adding, changing, deleting video channels
+DEVICE_CONTROL = "Control"
 EVENT_LOG: dict[str, str | None] = {
     eventlog.SYSTEM: None,
     eventlog.EMERGENCY: None,

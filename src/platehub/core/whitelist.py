@@ -31,6 +31,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from platehub.config import Settings
+from platehub.core.eventlog import EventLog, over
 from platehub.core.read import utcnow
 from platehub.core.store.camera_lists import CameraEntry, CameraListRepo, ListEntry
 from platehub.core.store.devices import Device
@@ -83,10 +84,12 @@ def plan(held: dict[str, CameraEntry] | None, want: dict[str, CameraEntry]) -> l
 
 
 class WhitelistSync:
-    def __init__(self, settings: Settings, repo: CameraListRepo, zone: tzinfo | None = None) -> None:
+    def __init__(self, settings: Settings, repo: CameraListRepo, zone: tzinfo | None = None,
+                 eventlog: EventLog | None = None) -> None:
         self.settings = settings
         self.repo = repo
         self.zone = zone
+        self.eventlog = eventlog or over(repo.engine)
         self.confirm_within = 2 * settings.comet_hold + 2
         self._plans: dict[str, tuple[int, deque]] = {}
         self._replay: set[str] = set()
@@ -156,11 +159,12 @@ class WhitelistSync:
         self.repo.apply(device, op, entries)
         self._plans.pop(device, None)
 
-    def reset(self, device: str) -> None:
-        """Forget what the camera holds: the next sync clears it and sends everything again."""
+    def reset(self, device: str, *, by: str | None = None) -> None:
+        """Forget what the camera holds: the next sync clears it and sends everything again (logged)."""
         self.repo.forget(device)
         self._plans.pop(device, None)
         self._replay.discard(device)
+        self.eventlog.settings_changed(f"device {device} whitelist", by, None, "reset")
 
 
 

@@ -1,6 +1,7 @@
 """The recognition pipeline: detector → plate crops → platehub's plate reader (one batched pass
 for every plate of the image) → plate rules; a second opinion (PP-OCR text rows) only for the
-plates whose read is doubtful."""
+plates whose read is doubtful, and a Chinese plate specialist only for the doubtful plates that
+look Chinese."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from platehub.engine import rules
+from platehub.engine.cn_reader import ChinesePlateReader
 from platehub.engine.detector import PlateDetector, YoloPlateDetector
 from platehub.engine.ocr import TextRecognizer
 from platehub.engine.plate_reader import PlateReader
@@ -26,6 +28,7 @@ class ModeProfile:
     max_plates: int
     second_pass: str  # "never" | "if-none" (colour pass when the contrast pass finds nothing) | "always"
     candidates: int
+    last_resort: int | None  # a larger detector input, tried (colour) only when every pass found nothing
     second_opinion: str  # which plates the PP-OCR text-row reader reads again: "doubtful" (a weak score,
     # an implausible length, no fit to the requested regions, or Chinese characters: rules.confident),
     # "misfit" (only the last two: rules.settled), "never"
@@ -33,14 +36,15 @@ class ModeProfile:
 
 MODES = {
     # a contrast-equalised detection pass; a second, colour pass only when the first finds nothing
-    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, "doubtful"),
+    "regular": ModeProfile((704,), False, 1.0, 10, "if-none", 10, 960, "doubtful"),
     # always exactly one detection pass, on a smaller input, with the int8 detector (2.2x faster;
     # on the dev set one Romanian plate less than fp32 at 704, which is why regular keeps fp32)
-    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, "misfit"),
+    "fast": ModeProfile((512,), True, 1.0, 10, "never", 10, None, "misfit"),
     # both passes at two input sizes, a lower floor: misses fewer plates, more false positives
-    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, "doubtful"),
+    "redaction": ModeProfile((704, 960), False, 0.1, 50, "always", 20, 1280, "doubtful"),
 }
 
+CN_LENGTH = (7, 8)  # a Chinese plate: a province or usage character and 6 (7: new energy) more
 READ_PAD_X, READ_PAD_Y = 0.04, 0.08  # the plate reader's crop: the detector box, a little context
 PAD_X, PAD_Y = 0.10, 0.20  # the second opinion's text detector: more context around the box
 
@@ -61,6 +65,10 @@ def _crop(img: np.ndarray, det: Detection, px: float, py: float) -> np.ndarray |
     return img[y1:y2, x1:x2]
 
 
+def _has_cjk(reading: rules.Reading) -> bool:
+    return any(not c.char.isascii() for c in reading[0])
+
+
 @dataclass(frozen=True)
 class _Plate:
     det: Detection
@@ -70,17 +78,18 @@ class _Plate:
 
 class Engine:
     def __init__(self, detector: PlateDetector, reader: TextRecognizer, second_opinion: TextRowReader | None = None,
-                 quick_detector: PlateDetector | None = None) -> None:
+                 quick_detector: PlateDetector | None = None, chinese: TextRecognizer | None = None) -> None:
         self.detector = detector
         self.quick_detector = quick_detector or detector
         self.reader = reader
         self.second_opinion = second_opinion
+        self.chinese = chinese
 
     @classmethod
     def load(cls, threads: int = 1) -> Engine:
         """The default models, loaded once; the sessions are safe to share between threads."""
         return cls(YoloPlateDetector(threads=threads), PlateReader(threads=threads), TextRowReader.load(threads),
-                   YoloPlateDetector("plate_detector_int8.onnx", threads=threads))
+                   YoloPlateDetector("plate_detector_int8.onnx", threads=threads), ChinesePlateReader(threads=threads))
 
     def _detect(self, img: np.ndarray, profile: ModeProfile, min_score: float) -> list[Detection]:
         detector = self.quick_detector if profile.quick_detector else self.detector
@@ -90,6 +99,8 @@ class Engine:
         if profile.second_pass == "always" or (profile.second_pass == "if-none" and not found):
             for size in profile.detector_sizes:
                 found = _merge(found, detector.detect(img, size, min_score, equalize=False))
+        if not found and profile.last_resort:
+            found = detector.detect(img, profile.last_resort, min_score, equalize=False)
         return found
 
     def recognize(self, img: np.ndarray, options: EngineOptions | None = None) -> list[PlateResult]:
@@ -128,7 +139,14 @@ class Engine:
         if doubtful and self.second_opinion is not None:
             extra = self.second_opinion.readings([(plates[i].padded, plates[i].crop) for i in doubtful])
             for i, more in zip(doubtful, extra):
-                cands[i] = rules.candidates(readings[i] + more, guide, profile.candidates)
+                readings[i] += more
+        chinese = [i for i in doubtful if "cn" in options.regions or any(_has_cjk(r) for r in readings[i])]
+        if chinese and self.chinese is not None:
+            for i, line in zip(chinese, self.chinese.recognize([plates[i].crop for i in chinese])):
+                if _has_cjk((line.chars, 1.0)) and len(line.chars) in CN_LENGTH:  # it read a Chinese plate
+                    readings[i].append((line.chars, 1.0))
+        for i in doubtful:
+            cands[i] = rules.candidates(readings[i], guide, profile.candidates)
         results = []
         for plate, line, found in zip(plates, lines, cands):
             if not found or found[0].score < options.threshold_o:

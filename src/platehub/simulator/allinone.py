@@ -494,10 +494,10 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "camera-side whitelist, at the end.")
     p.add_argument("--to", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
     p.add_argument("--serial", help="camera serial number (default: random, as eff50e18-e3d3862b)")
-    p.add_argument("--name", default="IVS", help="device name (default IVS)")
+    p.add_argument("--name", default="IVS", help="device name (default %(default)s)")
     p.add_argument("--ip", default="192.168.1.100", help="the camera's own address it reports")
-    p.add_argument("--reads", type=int, default=3, help="live plate reads to push (default 3)")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between live reads (default 1)")
+    p.add_argument("--reads", type=int, default=3, help="live plate reads to push (default %(default)s)")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between live reads (default %(default)g)")
     p.add_argument("--plate", action="append", help="plate text of the live reads (repeatable; default random "
                    "Chinese plates, e.g. 京A12345)")
     p.add_argument("--image", help="JPEG sent as the full image (base64 imageFile); without it only imagePath")
@@ -506,11 +506,11 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
                    help="offline records waiting in the camera, replayed by the retransmission rules (max 9000 "
                    "on a real camera)")
     p.add_argument("--registration", choices=["comet", "heartbeat", "none"], default="comet",
-                   help="device registration mode (default comet)")
+                   help="device registration mode (default %(default)s)")
     p.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds between normal heartbeats")
     p.add_argument("--duration", type=float, default=0.0,
                    help="keep registering (and obeying replies) at least this many seconds")
-    p.add_argument("--detail", choices=DETAILS, default="all", help="content detail level (default all)")
+    p.add_argument("--detail", choices=DETAILS, default="all", help="content detail level (default %(default)s)")
     p.add_argument("--extension", action="store_true", help="add the series cameras' extension fields")
     p.add_argument("--io", action="store_true", help="also push an AlarmIoIn (IO input 1 = 1)")
     p.add_argument("--serial-data", metavar="TEXT", help="also push this as SerialData from the 485 port")

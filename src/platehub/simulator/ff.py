@@ -206,22 +206,23 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "(new, updated …, lost), each a multipart/form-data request with the event JSON as the file part "
         "`event` (<unix>.json, application/json) and the frame snapshot as the `image` part.")
     p.add_argument("--to", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
-    p.add_argument("--path", default=DEFAULT_PATH, help=f"the receiver path (the camera's Cloud URL; "
-                   f"default {DEFAULT_PATH})")
-    p.add_argument("--sensor", default="platehub-sim", help="sensorProviderID (default platehub-sim)")
+    p.add_argument("--path", default=DEFAULT_PATH, help="the receiver path (the camera's Cloud URL; "
+                   "default %(default)s)")
+    p.add_argument("--sensor", default="platehub-sim", help="sensorProviderID (default %(default)s)")
     p.add_argument("--name", default="platehub simulator", help="GEOtarget, the channel description")
     p.add_argument("--plates", default="AA4295OK", help="comma-separated plates, one vehicle pass each "
-                   "(default AA4295OK)")
-    p.add_argument("--country", default="UKR", help="plateCountry, ISO 3166 alpha-3 (default UKR)")
+                   "(default %(default)s)")
+    p.add_argument("--country", default="UKR", help="plateCountry, ISO 3166 alpha-3 (default %(default)s)")
     p.add_argument("--image", action="append", metavar="FILE",
                    help="a real photo to send as the frame snapshot (repeatable: the passes use them in turn); "
                    "without --image a synthetic plate image is rendered with OpenCV for each plate")
     p.add_argument("--events-per-pass", type=int, default=3, metavar="N",
-                   help="events per pass: new, N-2 x updated, lost (default 3; 1 = the camera's 'lost only' mode)")
+                   help="events per pass: new, N-2 x updated, lost (default %(default)s; 1 = the camera's 'lost only' "
+                   "mode)")
     p.add_argument("--byte-swapped", action="store_true",
                    help="send plateText byte-swapped, as in the spec's header dump (\\u4100\\u4100… for AA…)")
     p.add_argument("--direction", default="in", choices=("in", "out", "unknown"), help="carMoveDirection")
     p.add_argument("--car-id", type=int, help="carID of the first pass (default: derived from the clock)")
-    p.add_argument("--interval", type=float, default=0.5, help="seconds between events (default 0.5)")
+    p.add_argument("--interval", type=float, default=0.5, help="seconds between events (default %(default)g)")
     p.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
     p.set_defaults(func=run)

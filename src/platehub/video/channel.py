@@ -19,11 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from platehub.core.store.channels import Channel
 from platehub.engine import Engine, EngineOptions
+from platehub.video.liveframe import LatestFrame
 from platehub.video.sources import Counters, Frame, FrameSource, Reconnecting, SourceError, VideoSource
+from platehub.video.status import DISABLED, REMOVED, STATUS, ChannelEvent, ChannelStatus, changes
 from platehub.video.tracker import Pass, Sighting, Tracker, TrackerSettings
 from platehub.video.zones import Polygon, wanted
 
@@ -118,23 +119,6 @@ def read_file(engine: Engine, path: str, options: ChannelOptions) -> FileResult:
     return FileResult(tuple(passes), last.t, counters.decoded, counters.sampled, w, h, time.perf_counter() - t0)
 
 
-@dataclass(frozen=True)
-class ChannelStatus:
-    state: str  # connecting | online | stalled | offline | disabled
-    frames_read: int  # frames decoded from the source
-    frames_offered: int  # of them, sampled for the engine
-    frames_processed: int
-    frames_dropped: int  # sampled, but replaced while the engine was busy
-    reads: int  # vehicle passes reported
-    last_error: str | None
-    since: float  # epoch time of the last change of state
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "frames_read": self.frames_read, "frames_offered": self.frames_offered,
-                "frames_processed": self.frames_processed, "frames_dropped": self.frames_dropped,
-                "reads": self.reads, "last_error": self.last_error, "since": self.since}
-
-
 class _Slot:
     """The newest frame, waiting for the engine (at most one)."""
 
@@ -159,14 +143,17 @@ class _Slot:
 
 
 OnPass = Callable[[Channel, Pass], None]
+OnEvent = Callable[[ChannelEvent], None]
 
 
 class ChannelWorker:
     def __init__(self, channel: Channel, engine: Engine, on_pass: OnPass,
                  source: Callable[[threading.Event, Counters], FrameSource] | None = None,
-                 regions: tuple[str, ...] = (), stall_after: float = STALL_AFTER) -> None:
+                 regions: tuple[str, ...] = (), stall_after: float = STALL_AFTER,
+                 on_state: Callable[[ChannelWorker], None] | None = None) -> None:
         self.channel, self.engine, self.on_pass = channel, engine, on_pass
-        self.stall_after = stall_after
+        self.stall_after, self.on_state = stall_after, on_state
+        self.latest = LatestFrame()  # the newest sampled frame, for a live view
         self.options = ChannelOptions.of(channel, regions)
         self._make = source or (lambda stop, counters: VideoSource(
             channel.url, channel.sample_rate, realtime=True, counters=counters, stop=stop,
@@ -177,7 +164,6 @@ class ChannelWorker:
         self._lock = threading.Lock()
         self._state, self._error, self._since = "connecting", None, time.time()
         self.processed = self.dropped = self.reads = 0
-        self.latest: Frame | None = None  # the newest sampled frame (the live MJPEG view of /watch)
         self._threads: list[threading.Thread] = []
 
     def status(self) -> ChannelStatus:
@@ -190,11 +176,17 @@ class ChannelWorker:
         with self._lock:
             if state == self._state and (error is None or error == self._error):
                 return
-            if state != self._state:
+            changed = state != self._state
+            if changed:
                 log.info("channel %s: %s%s", self.channel.name, state, f" ({error})" if error else "")
             self._state, self._since = state, time.time()
             if error is not None:
                 self._error = error
+        if changed and self.on_state is not None and not self.stop_event.is_set():
+            try:
+                self.on_state(self)
+            except Exception:
+                log.exception("channel %s: reporting its state failed", self.channel.name)
 
     def start(self) -> None:
         for target, name in ((self._read, "reader"), (self._process, "engine")):
@@ -215,7 +207,7 @@ class ChannelWorker:
 
     def _read(self) -> None:
         for frame in self._frames():
-            self.latest = frame
+            self.latest.put(frame)
             if not self._slot.put(frame):
                 self.dropped += 1
 
@@ -259,13 +251,18 @@ class ChannelWorker:
 class ChannelRunner:
     """One worker per enabled stored channel. `sync()` starts, restarts (changed `updated_at`) and stops
     workers to match the store; a background thread calls it every `every` seconds, so a change made
-    by the CLI (another process) is applied too; the API calls `wake()` after a change."""
+    by the CLI (another process) is applied too; the API calls `wake()` after a change. `on_event`
+    hears each channel added, removed, renamed or given another source, and each change of a
+    channel's state (video/status.py)."""
 
     def __init__(self, channels: Callable[[], list[Channel]], engine: Callable[[], Engine], on_pass: OnPass,
-                 regions: tuple[str, ...] = (), every: float = 3.0, stall_after: float = STALL_AFTER) -> None:
+                 regions: tuple[str, ...] = (), every: float = 3.0, stall_after: float = STALL_AFTER,
+                 on_event: OnEvent | None = None) -> None:
         self._channels, self._engine, self.on_pass = channels, engine, on_pass
         self.regions, self.every, self.stall_after = regions, every, stall_after
+        self.on_event = on_event
         self.workers: dict[int, ChannelWorker] = {}
+        self._known: dict[int, Channel] | None = None  # the store as the last sync saw it
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -273,24 +270,48 @@ class ChannelRunner:
 
     def sync(self) -> None:
         with self._lock:
-            wanted = {c.id: c for c in self._channels() if c.enabled}
+            stored = {c.id: c for c in self._channels()}
+            if self._known is not None:  # the first view is the baseline: nothing "changed" at start
+                for kind, c in changes(self._known, stored):
+                    self._emit(kind, c, self.status(c) if kind != REMOVED else DISABLED)
+            self._known = stored
+            wanted = {cid: c for cid, c in stored.items() if c.enabled}
             for cid in list(self.workers):
                 w = self.workers[cid]
                 if cid not in wanted or wanted[cid].updated_at != w.channel.updated_at:
                     w.stop()
                     del self.workers[cid]
+                    if cid in stored and cid not in wanted:
+                        self._emit(STATUS, stored[cid], DISABLED)
             for cid, c in wanted.items():
                 if cid not in self.workers:
                     w = ChannelWorker(c, self._engine(), self.on_pass, regions=self.regions,
-                                      stall_after=self.stall_after)
-                    w.start()
+                                      stall_after=self.stall_after, on_state=self._state_changed)
                     self.workers[cid] = w
+                    self._emit(STATUS, c, w.status())  # connecting
+                    w.start()
+
+    def _state_changed(self, worker: ChannelWorker) -> None:
+        if self.workers.get(worker.channel.id) is worker:
+            self._emit(STATUS, worker.channel, worker.status())
+
+    def _emit(self, kind: str, channel: Channel, status: ChannelStatus) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(ChannelEvent(kind, channel, status))
+            except Exception:
+                log.exception("channels: reporting a change of %s failed", channel.name)
 
     def status(self, channel: Channel) -> ChannelStatus:
         w = self.workers.get(channel.id)
         if w is None or not channel.enabled:
-            return ChannelStatus("disabled" if not channel.enabled else "connecting", 0, 0, 0, 0, 0, None, 0.0)
+            return DISABLED if not channel.enabled else ChannelStatus("connecting", 0, 0, 0, 0, 0, None, 0.0)
         return w.status()
+
+    def latest(self, channel_id: int) -> LatestFrame | None:
+        """The newest frame holder of a running channel; None when the channel has no worker."""
+        w = self.workers.get(channel_id)
+        return w.latest if w is not None else None
 
     def wake(self) -> None:
         self._wake.set()

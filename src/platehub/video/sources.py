@@ -151,10 +151,3 @@ class Reconnecting:
                 return
             backoff = min(backoff * 2, self.max_backoff)
 
-
-def jpeg(image: np.ndarray, quality: int = 80) -> bytes:
-    """A frame as JPEG (the live MJPEG view)."""
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("the frame could not be encoded as JPEG")
-    return data.tobytes()

@@ -1,7 +1,7 @@
 // The console's shell: sign-in (TS-API session cookie), navigation, hash routing to page modules.
 import {api, clear, errorBox, h, session} from './lib.js';
 
-const PAGES = ['dashboard', 'live', 'search', 'read', 'devices', 'lists', 'parking', 'try', 'settings'];
+const PAGES = ['dashboard', 'live', 'channels', 'search', 'read', 'devices', 'lists', 'parking', 'try', 'settings'];
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const menu = document.getElementById('menu');

@@ -241,3 +241,52 @@ export function barChart(labels, series, {title = '', height = 160} = {}) {
   }));
   return h('figure', {class: 'chart-box'}, svg, series.length ? legend : h('p', {class: 'muted'}, 'No reads in this period.'));
 }
+
+// A step chart of values over time: `times` (ISO strings, ascending; x is proportional to time), each
+// series {name, values} with one value per time (null: not known then, a gap). A value holds until the
+// next time. One <path class="step"> per series, its values in data-values.
+export function stepChart(times, series, {title = '', height = 160, label = (t) => t} = {}) {
+  const width = 600;
+  const left = 32;
+  const bottom = 18;
+  const ts = times.map((t) => new Date(t).getTime());
+  const span = Math.max(1, ts[ts.length - 1] - ts[0]);
+  const max = Math.max(1, ...series.flatMap((x) => x.values.filter((v) => v !== null)));
+  const x = (i) => left + ((ts[i] - ts[0]) / span) * (width - left - 2);
+  const y = (v) => height - bottom - v * ((height - bottom - 6) / max);
+  const svg = s('svg', {class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title,
+    preserveAspectRatio: 'none'}, s('title', {}, title));
+  for (const v of [0, max]) {
+    svg.append(s('line', {x1: left, x2: width, y1: y(v), y2: y(v), class: 'grid'}),
+      s('text', {x: left - 4, y: y(v) + 4, 'text-anchor': 'end', class: 'axis'}, v));
+  }
+  let shown = -Infinity;
+  ts.forEach((t, i) => {  // a label on whole hours, at least 3 hours apart
+    if (new Date(t).getMinutes() === 0 && t - shown >= 3 * 3600e3 && x(i) < width - 20) {
+      svg.append(s('text', {x: x(i), y: height - 4, 'text-anchor': 'middle', class: 'axis'}, label(times[i])));
+      shown = t;
+    }
+  });
+  series.forEach((line, k) => {
+    let d = '';
+    line.values.forEach((v, i) => {
+      if (v === null) return;
+      const prev = i > 0 ? line.values[i - 1] : null;
+      d += prev === null ? `M${x(i).toFixed(1)} ${y(v).toFixed(1)}` : `H${x(i).toFixed(1)}V${y(v).toFixed(1)}`;
+    });
+    const last = line.values[line.values.length - 1];
+    svg.append(s('path', {class: 'step', d: d || 'M0 0', stroke: COLOURS[k % COLOURS.length], 'data-series': line.name,
+      'data-values': line.values.map((v) => (v === null ? '' : v)).join(',')},
+    s('title', {}, `${line.name}: ${last === null ? 'not known' : last} now`)));
+    if (last !== null) {
+      svg.append(s('circle', {class: 'now', cx: x(ts.length - 1), cy: y(last), r: 3, fill: COLOURS[k % COLOURS.length]}));
+    }
+  });
+  const legend = h('ul', {class: 'legend'}, series.map((line, k) => {
+    const dot = h('span', {class: 'dot'});
+    dot.style.background = COLOURS[k % COLOURS.length];
+    const last = line.values[line.values.length - 1];
+    return h('li', {}, dot, ` ${line.name} (${last === null ? '–' : last} now)`);
+  }));
+  return h('figure', {class: 'chart-box'}, svg, legend);
+}

@@ -4,6 +4,12 @@ A counter's `count` is changed with SQL arithmetic (`count = count + 1`), so a c
 when another process (the CLI) changes the same row; an exit never takes it below zero. A group is
 computed: its count and maximum are the sums of its members' (the stored columns stay 0).
 
+Occupancy history: each change of a counter is stored in the same transaction as the change, as a
+signed delta (`occupancy_changes`: +1 an entry, -1 an exit, after - before an operator's correction;
+an exit at 0 changes nothing and stores nothing) at the time the vehicle moved. A lot's
+`history_since` is the time from which its changes are all stored (its creation; retention moves it
+forward). core/occupancy.py turns them into occupancy over time.
+
 Visit statuses: `open` (entered, not left), `closed` (entry and exit paired), `exit_only` (an exit
 no open visit matched), `lost` (entered, and the same plate entered the lot again before an exit
 was seen: the exit was missed)."""
@@ -19,7 +25,7 @@ from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
-from platehub.core.store.schema import devices, parking_lots, visits
+from platehub.core.store.schema import devices, occupancy_changes, parking_lots, visits
 
 COUNTER, GROUP = "counter", "group"
 LOT_TYPES = (COUNTER, GROUP)
@@ -36,6 +42,7 @@ class Lot:
     max_count: int  # a group's: the sum of its members'
     members: tuple[int, ...] = ()  # a group's counter ids
     created_at: datetime | None = None
+    history_since: datetime | None = None  # occupancy changes are stored from then on
 
     @property
     def full(self) -> bool:
@@ -64,7 +71,7 @@ class Visit:
 
 def _lot(row) -> Lot:
     return Lot(row.id, row.name, row.type, int(row.count), int(row.max_count),
-               tuple(int(m) for m in (row.members or ())), as_utc(row.created_at))
+               tuple(int(m) for m in (row.members or ())), as_utc(row.created_at), as_utc(row.history_since))
 
 
 def _visit(row) -> Visit:
@@ -80,7 +87,7 @@ def compute_groups(lots: list[Lot]) -> list[Lot]:
         if lot.type == GROUP:
             members = [counters[m] for m in lot.members if m in counters]
             lot = Lot(lot.id, lot.name, lot.type, sum(m.count for m in members), sum(m.max_count for m in members),
-                      lot.members, lot.created_at)
+                      lot.members, lot.created_at, lot.history_since)
         out.append(lot)
     return out
 
@@ -96,7 +103,7 @@ class LotRepo:
             lot_id = conn.execute(insert(parking_lots).values(
                 name=name, type=type, max_count=max_count if type == COUNTER else 0,
                 count=count if type == COUNTER else 0, members=list(members) if type == GROUP else None,
-                created_at=now)).inserted_primary_key[0]
+                created_at=now, history_since=now)).inserted_primary_key[0]
         return self.get(int(lot_id))  # type: ignore[return-value]
 
     def list(self) -> list[Lot]:
@@ -118,9 +125,11 @@ class LotRepo:
             return conn.execute(update(parking_lots).where(parking_lots.c.id == lot_id).values(**values)).rowcount > 0
 
     def remove(self, lot_id: int) -> bool:
-        """Remove a lot; it leaves the groups it was in and the sources mapped to it (visits stay)."""
+        """Remove a lot; it leaves the groups it was in and the sources mapped to it (visits stay, its
+        occupancy history goes)."""
         with self.engine.begin() as conn:
             gone = conn.execute(delete(parking_lots).where(parking_lots.c.id == lot_id)).rowcount > 0
+            conn.execute(delete(occupancy_changes).where(occupancy_changes.c.lot_id == lot_id))
             if gone:
                 for row in conn.execute(select(parking_lots).where(parking_lots.c.type == GROUP)).all():
                     if lot_id in (row.members or ()):
@@ -130,9 +139,9 @@ class LotRepo:
                 conn.execute(update(devices).where(devices.c.lot_exit == lot_id).values(lot_exit=None))
         return gone
 
-    def change(self, lot_id: int, delta: int) -> tuple[int, int, int] | None:
-        """Add `delta` (+1 / -1) to a counter, never below 0: (before, after, max_count); None for no such
-        counter."""
+    def change(self, lot_id: int, delta: int, at: datetime | None = None) -> tuple[int, int, int] | None:
+        """Add `delta` (+1 / -1) to a counter, never below 0, and store the change in its history at `at`
+        (when the vehicle moved; default now): (before, after, max_count); None for no such counter."""
         c = parking_lots.c
         cond = (c.id == lot_id) & (c.type == COUNTER)
         with self.engine.begin() as conn:
@@ -147,17 +156,30 @@ class LotRepo:
                                    .returning(c.count, c.max_count)).first()
                 if row is None:
                     return None
+            conn.execute(insert(occupancy_changes).values(lot_id=lot_id, at=at or utcnow(), delta=delta,
+                                                          cause="entry" if delta > 0 else "exit"))
         return int(row.count) - delta, int(row.count), int(row.max_count)
 
     def set_count(self, lot_id: int, count: int) -> int | None:
-        """Set a counter's count; returns the count before (None for no such counter)."""
+        """Set a counter's count (its history: a `manual` change, now); returns the count before (None for
+        no such counter)."""
         c = parking_lots.c
         with self.engine.begin() as conn:
             row = conn.execute(select(c.count).where((c.id == lot_id) & (c.type == COUNTER)).with_for_update()).first()
             if row is None:
                 return None
             conn.execute(update(parking_lots).where(c.id == lot_id).values(count=count))
+            if count != int(row.count):
+                conn.execute(insert(occupancy_changes).values(lot_id=lot_id, at=utcnow(), delta=count - int(row.count),
+                                                              cause="manual"))
         return int(row.count)
+
+    def changes(self, since: datetime) -> list[tuple[int, datetime, int]]:
+        """(lot id, at, delta) of the counters' changes after `since`, oldest first."""
+        o = occupancy_changes.c
+        q = select(o.lot_id, o.at, o.delta).where(o.at > since).order_by(o.at, o.id)
+        with self.engine.connect() as conn:
+            return [(int(r.lot_id), as_utc(r.at), int(r.delta)) for r in conn.execute(q)]  # type: ignore[misc]
 
 
 class VisitRepo:

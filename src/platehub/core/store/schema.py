@@ -222,6 +222,18 @@ parking_lots = Table(
     Column("count", Integer, nullable=False),
     Column("members", JSON),  # group: counter ids
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("history_since", DateTime(timezone=True)),  # occupancy_changes are complete from then on
+)
+
+# each change of a counter's count (core/store/occupancy.py)
+occupancy_changes = Table(
+    "occupancy_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lot_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("cause", String(8), nullable=False),  # entry | exit | manual
 )
 
 visits = Table(
@@ -256,5 +268,5 @@ channels = Table(
     Column("direction", String(8), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0010)
+    Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0011)
 )

@@ -18,7 +18,6 @@ Readings of the spec chosen here (the manual is machine-translated and its examp
 
 from __future__ import annotations
 
-import base64
 import binascii
 import copy
 import json
@@ -28,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
+
+import pybase64
 
 from platehub.core.read import Box, Read, normalize_plate
 from platehub.core.store.camera_lists import CameraEntry
@@ -106,8 +107,8 @@ class _Fields:
 
 def decode_base64(text: str) -> bytes | None:
     """Standard or URL-safe base64, whitespace and missing padding tolerated; None when it is not base64."""
-    try:  # the usual case, clean standard base64, without copying a 150 kB string through a regex first
-        return base64.b64decode(text, validate=True)
+    try:  # the usual case, clean standard base64 (pybase64: SIMD, about 40x the standard library's speed)
+        return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         pass
     s = re.sub(r"\s+", "", text)
@@ -115,7 +116,7 @@ def decode_base64(text: str) -> bytes | None:
         s = s.replace("-", "+").replace("_", "/")
     s += "=" * (-len(s) % 4)
     try:
-        return base64.b64decode(s, validate=True)
+        return pybase64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -13,7 +13,8 @@
 Entries: times as ISO 8601 in UTC (`Z`), the schedule as text (`mon-fri 07:00-19:00; sat 08:00-12:00`),
 devices as a list or null (every device). Input times may also be `YYYY-MM-DD HH:MM:SS` (site local).
 Reading needs the LPR right, changing the Settings right (or an API token). Each change is one
-settings entry of the event log (an import one entry, not one per row). Errors are `{"detail": ...}`."""
+settings entry of the event log (an import one entry, not one per row), recorded by the domain operation
+(core/access.py, core/listfile.py). Errors are `{"detail": ...}`."""
 
 from __future__ import annotations
 
@@ -28,11 +29,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from platehub.core.access import LISTS, Entry, ListError, format_schedule, parse_list, parse_time
-from platehub.core.eventlog import record_setting
-from platehub.core.listfile import FORMATS, MODES, csv_chunks, import_file, write_xlsx
+from platehub.core.listfile import FORMATS, MODES, csv_chunks, import_into, write_xlsx
 from platehub.core.read import normalize_plate
 from platehub.protocols import forms
-from platehub.protocols.deps import BusDep, ListsDep, StoreDep
+from platehub.protocols.deps import ListsDep, StoreDep
 from platehub.protocols.manage.auth import Reader, Writer
 from platehub.protocols.manage.common import MAX_LIMIT, MEDIA, int_param, iso_utc, json_object, who
 
@@ -74,16 +74,9 @@ def list_entries(request: Request, user: Reader, store: StoreDep) -> dict[str, A
 
 
 @router.post("/entries/", status_code=201, summary="Add an entry")
-async def add_entry(request: Request, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep,
-                    ) -> dict[str, Any]:
+async def add_entry(request: Request, user: Writer, lists: ListsDep) -> dict[str, Any]:
     fields = await json_object(request)
-    entry = await run_in_threadpool(lists.parse, fields)
-    stored = await run_in_threadpool(lists.repo.add, entry)
-    if stored is None:
-        raise HTTPException(409, f"The {entry.list} list holds {entry.plate} already.")
-    await run_in_threadpool(record_setting, store, f"{stored.list} list", who(user), None,
-                            {"plate": stored.plate, "id": stored.id}, bus)
-    return entry_out(stored)
+    return entry_out(await run_in_threadpool(lambda: lists.add(fields, by=who(user))))  # a plate held: 409
 
 
 @router.get("/entries/{entry_id}/", summary="One entry")
@@ -95,46 +88,33 @@ def get_entry(entry_id: str, user: Reader, lists: ListsDep) -> dict[str, Any]:
 
 
 @router.put("/entries/{entry_id}/", summary="Change the fields given of an entry")
-async def put_entry(request: Request, entry_id: str, user: Writer, lists: ListsDep, store: StoreDep,
-                    bus: BusDep) -> dict[str, Any]:
+async def put_entry(request: Request, entry_id: str, user: Writer, lists: ListsDep) -> dict[str, Any]:
     number = _entry_id(entry_id)
     fields = await json_object(request)
     fields = {k: v for k, v in fields.items() if k not in ("id", "created_at", "updated_at")}
-    before = await run_in_threadpool(lists.get, number)
-    if before is None:
-        raise HTTPException(404, f"No entry {entry_id}.")
-    entry = await run_in_threadpool(lists.update, number, fields)  # a plate the list holds: 409
+    entry = await run_in_threadpool(lambda: lists.update(number, fields, by=who(user)))  # a plate held: 409
     if entry is None:
         raise HTTPException(404, f"No entry {entry_id}.")
-    await run_in_threadpool(record_setting, store, f"{entry.list} list", who(user),
-                            _changed(before, fields), _changed(entry, fields), bus)
     return entry_out(entry)
 
 
 @router.delete("/entries/{entry_id}/", status_code=204, summary="Remove an entry")
-def delete_entry(entry_id: str, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep) -> Response:
-    entry = lists.remove(_entry_id(entry_id))
-    if entry is None:
+def delete_entry(entry_id: str, user: Writer, lists: ListsDep) -> Response:
+    if lists.remove(_entry_id(entry_id), by=who(user)) is None:
         raise HTTPException(404, f"No entry {entry_id}.")
-    record_setting(store, f"{entry.list} list", who(user), {"plate": entry.plate, "id": entry.id}, None, bus)
     return Response(status_code=204)
 
 
 @router.post("/import/", summary="Import a CSV or XLSX file (multipart `file`, or the file as the body)")
-async def import_entries(request: Request, user: Writer, lists: ListsDep, store: StoreDep, bus: BusDep,
-                         ) -> dict[str, Any]:
+async def import_entries(request: Request, user: Writer, lists: ListsDep) -> dict[str, Any]:
     p = request.query_params
     mode = p.get("mode") or "merge"
     if mode not in MODES:
         raise HTTPException(400, f"`mode` must be one of {', '.join(MODES)}.")
     list_ = _list_param(p.get("list"))
     data, hint = await _upload(request)
-    result = await run_in_threadpool(lambda: import_file(store.access, data, lists.zone, mode=mode, list_=list_,
-                                                         fmt=hint))
-    if result.added or result.updated or result.removed:
-        await run_in_threadpool(record_setting, store, f"{list_ or 'access'} list import", who(user), None,
-                                {"mode": mode, "added": result.added, "updated": result.updated,
-                                 "removed": result.removed, "refused": len(result.refused)}, bus)
+    result = await run_in_threadpool(lambda: import_into(lists, data, mode=mode, list_=list_, fmt=hint,
+                                                         by=who(user)))
     return {"added": result.added, "updated": result.updated, "removed": result.removed,
             "refused": [{"line": x.line, "reason": x.reason} for x in result.refused]}
 
@@ -179,11 +159,6 @@ def match(request: Request, user: Reader, lists: ListsDep) -> dict[str, Any]:
     return {"plate": plate, "at": iso_utc(at), "matches": [
         {"entry": entry_out(m.entry), "kind": m.kind, "distance": m.distance, "active": m.active,
          "inactive_reason": m.inactive_reason, "why": m.why} for m in matches]}
-
-
-def _changed(entry: Entry, fields: dict[str, Any]) -> dict[str, Any]:
-    out = entry_out(entry)
-    return {"id": entry.id, "plate": entry.plate, **{k: out[k] for k in fields if k in out}}
 
 
 async def _upload(request: Request) -> tuple[bytes, str | None]:

@@ -17,13 +17,12 @@ from starlette.concurrency import run_in_threadpool
 
 from platehub.core import dashboard
 from platehub.core.commands import CommandError
-from platehub.core.eventlog import record_setting
 from platehub.core.parking import lot_json
-from platehub.core.read import Read
+from platehub.core.read import Read, image_path
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
-from platehub.protocols.deps import BusDep, CommandsDep, DevicesDep, StoreDep, WhitelistDep
+from platehub.protocols.deps import CommandsDep, DevicesDep, StoreDep, WhitelistDep
 from platehub.protocols.manage.auth import require, session_user
 from platehub.protocols.manage.common import iso_utc, json_object, who
 
@@ -35,8 +34,7 @@ def _render(obj: Device | Command | Decision) -> dict[str, Any]:
 def _render_read(read: Read) -> dict[str, Any]:
     out = _render(read)  # type: ignore[arg-type]
     out["candidates"] = [{"plate": p, "score": s} for p, s in read.candidates]
-    for key, path in (("image_full", read.image_full), ("image_plate", read.image_plate)):
-        out[key] = f"/api/image/{read.id}/{key.split('_')[1]}" if path else None
+    out["image_full"], out["image_plate"] = image_path(read, "full"), image_path(read, "plate")
     return out
 
 
@@ -60,12 +58,16 @@ def list_devices(store: StoreDep, protocol: str | None = None) -> list[dict[str,
 
 
 @router.get("/dashboard/", summary="The console's dashboard: reads per hour per source over the last 24 hours, "
-            "parking lots' current counts, devices, recent alerts, the latest reads")
+            "parking lots' counts now and every 15 minutes over the same 24 hours (null: not known then), "
+            "devices, recent alerts, the latest reads")
 def get_dashboard(store: StoreDep) -> dict[str, Any]:
     d = dashboard.gather(store)
     return {"hours": [iso_utc(h) for h in d.hours],
             "reads": [{"source": s.source, "counts": list(s.counts)} for s in d.reads],
-            "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots], "occupancy_history": False,
+            "lots": [{**lot_json(lot), "full": lot.full} for lot in d.lots],
+            "occupancy": {"times": [iso_utc(t) for t in d.occupancy_times],
+                          "lots": [{"id": x.lot.id, "name": x.lot.name, "counts": list(x.counts)}
+                                   for x in d.occupancy]},
             "devices": [_render(x) for x in d.devices],
             "alerts": [{"id": a.id, "at": iso_utc(a.at), "type": a.type, "code": a.code, "source": a.source,
                         "details": a.details} for a in d.alerts],
@@ -79,15 +81,15 @@ def get_device(code: str, store: StoreDep) -> dict[str, Any]:
 
 @router.post("/devices/", status_code=201, summary='Register a device before it first calls: {"code", '
              '"protocol", "name"}', dependencies=[Depends(require("Settings"))])
-async def add_device(request: Request, store: StoreDep, bus: BusDep) -> dict[str, Any]:
+async def add_device(request: Request, devices: DevicesDep) -> dict[str, Any]:
     body = await json_object(request)
     code = str(body.get("code") or "").strip()
     if not code or len(code) > 128:
         raise HTTPException(400, "`code` is required (at most 128 characters).")
-    device = await run_in_threadpool(store.devices.add, code, str(body.get("protocol") or "allinone")[:32],
-                                     (str(body["name"])[:255] if body.get("name") else None))
-    await run_in_threadpool(record_setting, store, f"device {code}", await _who(request),
-                            None, {"added": device.protocol}, bus)
+    by = await _who(request)
+    device = await run_in_threadpool(lambda: devices.add(
+        code, str(body.get("protocol") or "allinone")[:32], (str(body["name"])[:255] if body.get("name") else None),
+        by=by))
     return _render(device)
 
 
@@ -95,17 +97,14 @@ async def add_device(request: Request, store: StoreDep, bus: BusDep) -> dict[str
             "whitelist_sync, lot_entrance, lot_exit (null or \"default\" = the server's default), pinned_address "
             "(an IP address, \"current\", or null), secret (its registrations' password; null removes it)",
             dependencies=[Depends(require("Settings"))])
-async def configure_device(request: Request, code: str, devices: DevicesDep,
-                           store: StoreDep, bus: BusDep) -> dict[str, Any]:
+async def configure_device(request: Request, code: str, devices: DevicesDep) -> dict[str, Any]:
     body = await json_object(request)
+    by = await _who(request)
     try:
-        device, before, after = await run_in_threadpool(devices.configure, code, body)
+        configured = await run_in_threadpool(lambda: devices.configure(code, body, by=by))
     except KeyError as e:
         raise HTTPException(404, f"No device {e.args[0]!r}.") from None
-    if after:
-        await run_in_threadpool(record_setting, store, f"device {code}", await _who(request), before, after,
-                                bus)
-    return _render(device)
+    return _render(configured.device)
 
 
 @router.get("/devices/{code}/whitelist/", summary="What an all-in-one camera holds in its own whitelist")
@@ -120,12 +119,10 @@ def camera_whitelist(code: str, store: StoreDep) -> dict[str, Any]:
 
 @router.delete("/devices/{code}/whitelist/", status_code=204, dependencies=[Depends(require("Settings"))],
                summary="Forget what the camera holds: the next sync clears it and sends every entry again")
-async def reset_whitelist(request: Request, code: str, whitelist: WhitelistDep,
-                          store: StoreDep, bus: BusDep) -> Response:
+async def reset_whitelist(request: Request, code: str, whitelist: WhitelistDep, store: StoreDep) -> Response:
     await run_in_threadpool(_device, store, code)
-    await run_in_threadpool(whitelist.reset, code)
-    await run_in_threadpool(record_setting, store, f"device {code} whitelist", await _who(request), None,
-                            "reset", bus)
+    by = await _who(request)
+    await run_in_threadpool(lambda: whitelist.reset(code, by=by))
     return Response(status_code=204)
 
 

@@ -4,12 +4,13 @@ run those in a worker thread."""
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
 from datetime import UTC, datetime
 from typing import Any
+
+import pybase64
 
 from platehub.engine import EngineOptions
 from platehub.engine.regions import normalize_region
@@ -170,6 +171,6 @@ def decode_base64(text: str) -> bytes:
         text = text.split(",", 1)[1]
     text = re.sub(r"\s+", "", text)
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        return pybase64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("upload is neither an image file nor base64-encoded image data.") from None

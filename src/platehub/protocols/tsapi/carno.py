@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from platehub.core.read import Read, normalize_plate
+from platehub.core.read import Read, image_path, normalize_plate
 from platehub.core.similar import MAX_KEYWORD
 
 DEFAULT_COUNT = 50  # the guide: "only the log entries from the most recent to the maximum 50 items"
@@ -145,8 +145,8 @@ def direction(value: str | None) -> str | None:
 
 
 def image_urls(read: Read, base_url: str) -> list[str]:
-    kind = "plate" if read.image_plate else "full" if read.image_full else None
-    return [f"{base_url}api/image/{read.id}/{kind}"] if kind else []
+    path = image_path(read)
+    return [base_url.rstrip("/") + path] if path else []
 
 
 def video_link(read: Read, channel_id: int, base_url: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from platehub.core.store.accounts import User
 from platehub.core.store.sessions import SessionRepo
 from platehub.protocols.deps import services
+from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.auth import SignInRefused, credentials, sign_in
 from platehub.protocols.tsapi.session import COOKIE
 
@@ -95,3 +96,11 @@ async def require_user(request: Request, right: str | None = None, admin: bool =
     if right and not (user.is_admin or right in user.rights):
         raise TsApiError(403, f"The {right} right is required.")
     return user
+
+
+async def user_in(request: Request, lang: str, right: str | None = None, admin: bool = False) -> User:
+    """`require_user` with its message in the request's language (`lang`)."""
+    try:
+        return await require_user(request, right=right, admin=admin)
+    except TsApiError as e:
+        raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from platehub.core.read import Read, normalize_plate
+from platehub.core.read import Read, image_path, normalize_plate
 from platehub.core.store.channels import Channel
 from platehub.video.recorder import RecordingState
 
@@ -107,8 +107,8 @@ def direction(value: str | None) -> str | None:
 
 def image_url(read: Read, base_url: str) -> str | None:
     """Where the read's kept image is served (protocols/tsapi/images.py); None when none was kept."""
-    kind = "plate" if read.image_plate else "full" if read.image_full else None
-    return f"{base_url.rstrip('/')}/api/image/{read.id}/{kind}" if kind else None
+    path = image_path(read)
+    return base_url.rstrip("/") + path if path else None
 
 
 def channel_ref(channel: Channel, read: Read, base_url: str | None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Images of stored reads under stable, authenticated URLs: `/api/image/{read_id}/full` (the whole
 image) and `/api/image/{read_id}/plate` (the plate crop); right LPR. 404 when the read or the image
-is not there. The vehicle number log (`/api/find?what=carNo`) links to them."""
+is not there. The vehicle number log (`/api/find?what=carNo`) links to them; every link to them is made by
+`core.read.image_path`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from platehub.core.read import IMAGE_KINDS
 from platehub.protocols.deps import StoreDep
 from platehub.protocols.tsapi.common import TsApiError, require_user
 
-KINDS = ("full", "plate")
+KINDS = IMAGE_KINDS
 _MEDIA = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
           ".bmp": "image/bmp"}
 

@@ -1,5 +1,6 @@
-"""TS-API server routes (spec 004): `/api/auth` (sessions), `/api/info`, `/api/system`, `/api/status`,
-`/api/enum`. Thin: sign-in through `auth`/`common`, data from the store, the event log and the host.
+"""TS-API server routes (spec 004): `/api/auth` (sessions), `/api/info`, `/api/system`, `/api/enum`
+(`/api/status` is with the other channel calls in channels.py). Thin: sign-in through
+`auth`/`common`, data from the store, the event log and the host.
 
 Sign-in and sign-out stay GET requests, as the guide writes them (`GET /api/auth?login=…`), so its
 clients keep working; but a browser sent there by another site's page (a link, a redirect, an
@@ -7,8 +8,8 @@ clients keep working; but a browser sent there by another site's page (a link, a
 judged by the headers only browsers set (protocols/origin.py). The session cookie is
 `SameSite=Strict`, so no navigation from another site carries it either.
 
-What platehub is, told honestly: an LPR server without video channels, recording, parking lots or
-object detection, so those lists are empty and the licence says so."""
+What platehub is, told honestly: an LPR server with video channels (read for plates), without
+recording here, ONVIF device control or object detection, so those lists are empty."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from platehub.core.store import Store
 from platehub.core.store.accounts import RIGHTS, User, UserRepo
 from platehub.protocols.deps import EventLogDep, ParkingDep, SettingsDep, SignInsDep, StoreDep
 from platehub.protocols.origin import cross_site
-from platehub.protocols.tsapi import events, messages, system_info
+from platehub.protocols.tsapi import channelcodec, channels, events, messages, system_info
 from platehub.protocols.tsapi.auth import (
     BadCredentials,
     SignInRefused,
@@ -40,7 +41,7 @@ from platehub.protocols.tsapi.auth import (
     decode_pair,
     sign_in,
 )
-from platehub.protocols.tsapi.common import TsApiError, require_user, respond, session_user
+from platehub.protocols.tsapi.common import TsApiError, respond, session_user, user_in
 from platehub.protocols.tsapi.eventlog import event_types
 from platehub.protocols.tsapi.session import COOKIE
 from platehub.protocols.tsapi.signins import FailedSignIns
@@ -86,11 +87,14 @@ def product_info() -> dict[str, str]:
     return {"name": PRODUCT, "version": f"v{__version__} ({struct.calcsize('P') * 8}-bit)"}
 
 
+MAX_CHANNELS = 64  # no licence limit: the cores are (README "Measured": about 4 channels × 5 frames/s on 2 cores)
+
+
 def license_info() -> dict[str, Any]:
-    """What platehub offers: plate recognition and emergency-call reception, no video channels,
-    recording, LPR zones on video, object/face detection, traffic count or speed; no licence key."""
-    return {"type": "genuine", "maxChannels": 0, "nLprZone": 0, "nChObjDetection": 0, "nChFaceRecognition": 0,
-            "nChTrafficCount": 0, "nChSpeedometer": 0, "mediaType": "Software",
+    """What platehub offers: plate recognition (also on video channels) and emergency-call reception,
+    no LPR zones licensed apart, object/face detection, traffic count or speed; no licence key."""
+    return {"type": "genuine", "maxChannels": MAX_CHANNELS, "nLprZone": 0, "nChObjDetection": 0,
+            "nChFaceRecognition": 0, "nChTrafficCount": 0, "nChSpeedometer": 0, "mediaType": "Software",
             "extension": ["lprExt", "emergencyCall"]}
 
 
@@ -105,12 +109,7 @@ def public_info(item: str, settings: Settings) -> Any:
             "timezone": timezone_info, "product": product_info, "license": license_info}[item]()
 
 
-async def _user(request: Request, lang: str, right: str | None = None, admin: bool = False) -> User:
-    """`require_user` with its message in the request's language."""
-    try:
-        return await require_user(request, right=right, admin=admin)
-    except TsApiError as e:
-        raise TsApiError(e.status, messages.translate(e.message, lang), e.headers, e.code) from None
+_user = user_in
 
 
 def _address(request: Request) -> str | None:
@@ -166,21 +165,11 @@ def _list_param(raw: str | None, supported: tuple[str, ...], lang: str,
     return out
 
 
-def _channels(request: Request, lang: str) -> list[int] | None:
-    raw = request.query_params.get("ch")
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        chans = [int(p) for p in raw.split(",") if p.strip()]
-    except ValueError:
-        raise TsApiError(400, messages.text("bad_param", lang, name="ch", value=raw)) from None
-    if any(c < 1 for c in chans):
-        raise TsApiError(400, messages.text("bad_param", lang, name="ch", value=raw))
-    return chans
-
-
 def _lpr_sources(store: Store) -> list[dict[str, Any]]:
+    """Every device that sent reads, then the video channels that have not read one yet; a channel's
+    entry links its channel and gives its recognition zone (as TS-LPR's built-in recognition)."""
     devices = sorted(store.devices.list(), key=lambda d: (d.first_seen, d.code))
+    channels = {c.name: c for c in store.channels.list()}
     out = [{"id": i, "code": d.code, "name": d.name or d.code, "linkedChannel": [], "tag": "Normal",
             "online": d.online, "protocol": d.protocol}
            for i, d in enumerate(devices, 1)]
@@ -188,6 +177,11 @@ def _lpr_sources(store: Store) -> list[dict[str, Any]]:
         lots = parking.parking_lot_json(d)  # the guide's parkingLot {entrance, exit} of a mapped source
         if lots:
             item["parkingLot"] = lots
+        if d.protocol == "video" and d.code in channels:
+            item.update(channelcodec.lpr_source(channels.pop(d.code)))
+    for c in channels.values():
+        out.append({"id": len(out) + 1, "code": c.name, "name": c.name, "linkedChannel": [], "tag": "Normal",
+                    "online": False, "protocol": "video", **channelcodec.lpr_source(c)})
     return out
 
 
@@ -302,17 +296,10 @@ async def system(request: Request) -> Response:
     return respond(request, await run_in_threadpool(system_info.system_info, items))
 
 
-@router.get("/api/status", summary="Channel status (platehub has no video channels: an empty list)")
-async def status(request: Request) -> Response:
-    lang = messages.lang_of(request)
-    await _user(request, lang)
-    _channels(request, lang)  # validated; no channel exists to match it
-    return respond(request, [])
-
-
 @router.get("/api/enum", summary="Enumerations: channel, lprSrc, emergencyCall, eventType, parkingLot, "
             "realtimeEvent, objectType, objectAttr")
 async def enum(request: Request, store: StoreDep, lots: ParkingDep, eventlog: EventLogDep) -> Response:
+    """`what=channel` (with `staticSrc`, `caps`; `ch=`) lists the video channels (tsapi/channels.py)."""
     lang = messages.lang_of(request)
     await _user(request, lang)
     what = request.query_params.get("what")
@@ -320,7 +307,9 @@ async def enum(request: Request, store: StoreDep, lots: ParkingDep, eventlog: Ev
         raise TsApiError(400, messages.text("unknown_item", lang, item=what or "",
                                             supported=", ".join(ENUM_ITEMS)))
     if what == "channel":
-        return respond(request, [])
+        q = request.query_params
+        return respond(request, [channelcodec.enum_item(c, "staticSrc" in q, "caps" in q)
+                                 for c in await channels.listed(request, store, lang)])
     if what == "lprSrc":
         return respond(request, await run_in_threadpool(_lpr_sources, store))
     if what == "emergencyCall":

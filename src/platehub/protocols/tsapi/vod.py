@@ -28,7 +28,6 @@ from platehub.protocols.tsapi.common import TsApiError, require_user, respond
 from platehub.protocols.tsapi.events import parse_channels, parse_flag
 from platehub.video.channel import ChannelRunner
 from platehub.video.recordings import Recordings, file_id
-from platehub.video.sources import jpeg
 
 CODE_INVALID, NO_FILE = -2, 1404
 DEFAULT_WATCH = 3600.0  # seconds of recorded video a /watch playlist spans without `duration`
@@ -47,21 +46,18 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _size(recordings: Recordings, runner: ChannelRunner, c: Channel) -> tuple[int, int] | None:
+def _size(recordings: Recordings, c: Channel) -> tuple[int, int] | None:
     starts = recordings.starts(c.id, since=datetime.now(UTC) - timedelta(days=1)) if c.recording != "off" else []
     newest = recordings.by_id(file_id(c.id, starts[-1])) if starts else None
     if newest is not None and newest.layout.width:
         return newest.layout.width, newest.layout.height
-    w = runner.workers.get(c.id)
-    frame = w.latest if w is not None else None
-    return (int(frame.image.shape[1]), int(frame.image.shape[0])) if frame is not None else None
+    return None  # not recording: the size is not known without decoding a frame
 
 
 @router.get("/api/vod", summary="Live and recorded video sources (TS-API)",
             description="Live: ch, protocol (hls, mjpeg), stream, nameonly. Recorded: ch with when (ISO 8601, "
             "today, yesterday), duration, limit, otherwise (nearBefore, nearAfter); or id with next / prev.")
-async def vod(request: Request, store: StoreDep, recordings: RecordingsDep, recorders: RecordersDep,
-              runner: ChannelRunnerDep) -> Response:
+async def vod(request: Request, store: StoreDep, recordings: RecordingsDep, recorders: RecordersDep) -> Response:
     params = request.query_params
     user = await require_user(request)
     try:
@@ -74,7 +70,7 @@ async def vod(request: Request, store: StoreDep, recordings: RecordingsDep, reco
     base = _base(request)
     if query is None:
         items = [vodfind.live_item(c, base, recorders.live_playlist(c.id) is not None,
-                                   await run_in_threadpool(_size, recordings, runner, c), params.get("protocol"),
+                                   await run_in_threadpool(_size, recordings, c), params.get("protocol"),
                                    params.get("stream"), "nameonly" in params and parse_flag(params["nameonly"] or "1"))
                  for c in channels if c.enabled and (wanted is None or c.id in wanted)]
         return respond(request, items)
@@ -168,13 +164,12 @@ def _mjpeg(runner: ChannelRunner, channel: Channel) -> StreamingResponse:
     async def frames() -> AsyncIterator[bytes]:
         last, quiet = None, 0.0
         while quiet < MJPEG_IDLE:
-            worker = runner.workers.get(channel.id)
-            frame = worker.latest if worker is not None else None
-            if frame is not None and frame is not last:
-                last, quiet = frame, 0.0
-                data = await run_in_threadpool(jpeg, frame.image)
-                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n".encode()
-                       + data + b"\r\n")
+            latest = runner.latest(channel.id)  # encoded once per frame, whoever watches (video/liveframe.py)
+            jpeg = await run_in_threadpool(latest.jpeg) if latest is not None else None
+            if jpeg is not None and jpeg is not last:
+                last, quiet = jpeg, 0.0
+                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg.data)}\r\n\r\n"
+                       .encode() + jpeg.data + b"\r\n")
             await asyncio.sleep(interval)
             quiet += interval
 

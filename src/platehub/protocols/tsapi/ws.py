@@ -21,9 +21,10 @@ then each change: the changed counters and the groups containing them, as `updat
 then each change as `statusChanged`; `ch=` names the video channels);
 `systemEvent` ← `eventlog.added` for entries of the "System log" type, of platehub's LPR
 device type (device connected / disconnected) and gate alerts, in the event log search's format, each
-only to users whose rights let them read that type (core/rights.py: devices and alerts need `LPR`). `device.status`
-itself feeds no topic: `channelStatus` is about video channels (integer `chid`, video status
-codes), which platehub does not have. The other topics have no source yet: accepted, silent.
+only to users whose rights let them read that type (core/rights.py: devices and alerts need `LPR`);
+`channelStatus` ← `channel.status` (video channels: the current status of the channels `ch=` names, or
+all, first; then each change, channelfeed.py). `device.status` itself feeds no topic (cameras that
+push reads are not video channels). The other topics have no source yet: accepted, silent.
 
 Each socket has its own bounded bus queue (oldest dropped when it falls behind), so a slow
 client never holds up the others; the subscription is closed when the socket goes."""
@@ -47,14 +48,25 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
-from platehub.protocols.deps import BusDep, DeviceNamesDep, ParkingDep, RecordersDep, SettingsDep, StoreDep, services
+from platehub.protocols.deps import (
+    BusDep,
+    ChannelRunnerDep,
+    DeviceNamesDep,
+    ParkingDep,
+    RecordersDep,
+    SettingsDep,
+    StoreDep,
+    services,
+)
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
+from platehub.protocols.tsapi.channelfeed import ChannelFeed
 from platehub.protocols.tsapi.common import dumps, session_user
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.session import COOKIE
 from platehub.video.recorder import RecordingState
+from platehub.video.status import ChannelEvent
 
 log = logging.getLogger("platehub.tsapi")
 
@@ -68,6 +80,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     events.EMERGENCY_CALL: (topics_.EMERGENCY_CALL,),
     events.SYSTEM_EVENT: (core_eventlog.EVENT_LOGGED,),
     events.PARKING_COUNT: (topics_.PARKING_COUNT,),
+    events.CHANNEL_STATUS: (topics_.CHANNEL_STATUS,),
     events.RECORDING_STATUS: (topics_.RECORDING_STATUS,),
 }
 # the event log types sent as systemEvent
@@ -132,8 +145,10 @@ def base_url(websocket: WebSocket) -> str:
 
 
 async def _message(websocket: WebSocket, names: DeviceNames, user: User, event: topics_.Event, verbose: bool,
-                   lots: frozenset[int] | None = None) -> dict[str, Any] | None:
+                   lots: frozenset[int] | None = None, feed: ChannelFeed | None = None) -> dict[str, Any] | None:
     payload = event.payload
+    if event.topic == topics_.CHANNEL_STATUS and isinstance(payload, ChannelEvent):
+        return feed.message(payload) if feed is not None else None
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
         device = await names.device(payload.source)
         channel = None
@@ -175,7 +190,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 async def _send_events(websocket: WebSocket, settings: Settings, names: DeviceNames, user: User,
                        sub: topics_.Subscription | None, verbose: bool, lots: frozenset[int] | None = None,
-                       wanted: Sequence[str] = ()) -> None:
+                       wanted: Sequence[str] = (), feed: ChannelFeed | None = None) -> None:
     """Send each event's message; a ping when nothing was sent for `ping` seconds. Every CHECK_EVERY
     seconds the socket signs in again; once that fails, it is closed with the reason."""
     ping = settings.ws_ping or None  # PLATEHUB_WS_PING; 0 = no pings
@@ -202,14 +217,15 @@ async def _send_events(websocket: WebSocket, settings: Settings, names: DeviceNa
         if event is None and not (ping and now >= last_sent + ping):
             continue
         message = events.ping(utcnow()) if event is None \
-            else await _message(websocket, names, user, event, verbose, lots)
+            else await _message(websocket, names, user, event, verbose, lots, feed)
         if message is not None:
             await websocket.send_text(dumps(message, None).decode())
             last_sent = time.monotonic()
 
 
 async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: BusDep, parking_service: ParkingDep,
-                           names: DeviceNamesDep, store: StoreDep, recorders: RecordersDep) -> None:
+                           names: DeviceNamesDep, store: StoreDep, runner: ChannelRunnerDep,
+                           recorders: RecordersDep) -> None:
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     params = websocket.query_params
@@ -218,7 +234,7 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
         try:
             wanted = events.parse_topics(params.get("topics"))
             unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
-            # ch= names the parking lots for parkingCount, the video channels for recordingStatus
+            # ch= names the video channels (channelStatus, recordingStatus) and the parking lots (parkingCount)
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
             raise _Refused(str(e)) from None
@@ -242,12 +258,19 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
             current = await run_in_threadpool(parking_service.all)
             updated = [parking.lot_json(lot) for lot in parking.ordered(current) if lots is None or lot.id in lots]
             await websocket.send_text(dumps(events.parking_count(updated, utcnow()), None).decode())
+        feed = None
+        if events.CHANNEL_STATUS in wanted:  # the current status once, right after the subscriber id
+            feed = ChannelFeed(lots, verbose, params.get("lang"))
+            stored = await run_in_threadpool(store.channels.list)
+            current = feed.current([(c, runner.status(c)) for c in stored])
+            await websocket.send_text(dumps(current, None).decode())
         if events.RECORDING_STATUS in wanted:  # every channel's recording once, right after the request
             channels = await run_in_threadpool(store.channels.list)
             states = [s for s in recorders.states(channels) if lots is None or s.channel_id in lots]
             await websocket.send_text(dumps(events.recording_status(states, utcnow(), current=True), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
-                 asyncio.create_task(_send_events(websocket, settings, names, user, sub, verbose, lots, wanted))]
+                 asyncio.create_task(_send_events(websocket, settings, names, user, sub, verbose, lots, wanted,
+                                                  feed))]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and task.exception() is not None:

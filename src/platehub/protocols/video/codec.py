@@ -6,8 +6,9 @@ from typing import Any
 
 from platehub.core.store.channels import Channel
 from platehub.protocols.manage.common import iso_utc
-from platehub.video.channel import ChannelStatus, FileResult
+from platehub.video.channel import FileResult
 from platehub.video.sources import redact
+from platehub.video.status import ChannelStatus
 from platehub.video.tracker import Pass
 
 

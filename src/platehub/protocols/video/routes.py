@@ -13,6 +13,9 @@
   counters, last error), `POST /v1/channels/`, `GET|PATCH|DELETE /v1/channels/{id or name}/`: the LPR
   right to read, the Settings right (or an API token) to change, as `/v1/lists/`. Camera URLs are shown
   without their password.
+- `GET /v1/channels/{id or name}/frame.jpg`: the newest frame the channel's reader took, as JPEG (the
+  console's live view; encoded on request, video/liveframe.py), with `X-Frame-Time` (epoch seconds);
+  the LPR right. No such channel: 404; disabled, or no frame yet: 503 with `Retry-After: 1`.
 """
 
 from __future__ import annotations
@@ -157,6 +160,22 @@ async def get_channel(key: str, store: StoreDep, runner: ChannelRunnerDep,
     if channel is None:
         raise HTTPException(404, f"No channel {key!r}.")
     return _out(runner, channel)
+
+
+@router.get("/v1/channels/{key}/frame.jpg", summary="The newest frame of a running channel (JPEG)",
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def channel_frame(key: str, store: StoreDep, runner: ChannelRunnerDep,
+                        user: User | None = _read_right) -> Response:
+    channel = await run_in_threadpool(store.channels.get, key)
+    if channel is None:
+        raise HTTPException(404, f"No channel {key!r}.")
+    latest = runner.latest(channel.id)
+    jpeg = await run_in_threadpool(latest.jpeg) if latest is not None else None
+    if jpeg is None:
+        why = "is disabled" if not channel.enabled else "has no frame yet"
+        raise HTTPException(503, f"Channel {channel.name!r} {why}.", headers={"Retry-After": "1"})
+    return Response(jpeg.data, media_type="image/jpeg",
+                    headers={"Cache-Control": "no-store", "X-Frame-Time": f"{jpeg.t:.3f}"})
 
 
 @router.patch("/v1/channels/{key}/", summary="Change the fields given of a channel (its worker restarts)")

@@ -1,6 +1,6 @@
-// Dashboard (first after sign-in): reads per hour per source over the last 24 h, parking occupancy,
-// devices with last seen, recent alerts, the latest reads, all from GET /v1/dashboard/.
-import {ago, api, badge, barChart, clear, errorBox, fmtTime, h, plate} from '../lib.js';
+// Dashboard (first after sign-in): reads per hour per source over the last 24 h, parking occupancy now and
+// over the last 24 h, devices with last seen, recent alerts, the latest reads, all from GET /v1/dashboard/.
+import {ago, api, badge, barChart, clear, errorBox, fmtTime, h, plate, stepChart} from '../lib.js';
 
 const POLL_MS = 15000;
 const two = (n) => String(n).padStart(2, '0');
@@ -16,8 +16,10 @@ function lots(d) {
   const chart = barChart(d.lots.map((l) => l.name), [
     {name: 'occupied', values: d.lots.map((l) => l.count)},
     {name: 'free', values: d.lots.map((l) => Math.max(0, (l.maxCount || 0) - l.count))}], {title: 'Occupancy per lot now', height: 120});
-  return [chart, d.occupancy_history ? null
-    : h('p', {class: 'muted note'}, 'Current counts only: platehub keeps no history of occupancy, so no chart over time.')];
+  const history = stepChart(d.occupancy.times, d.occupancy.lots.map((l) => ({name: l.name, values: l.counts})),
+    {title: 'Occupancy per lot, last 24 hours (every 15 minutes)', label: (t) => `${two(new Date(t).getHours())}:00`});
+  history.id = 'dash-occupancy';
+  return [chart, history];
 }
 
 function devices(d) {

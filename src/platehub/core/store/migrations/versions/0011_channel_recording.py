@@ -1,15 +1,15 @@
 """Recording per video channel (issue 12): `off`, `continuous` or `event` (video/recorder.py writes the camera's
 stream, as it is, into fragmented MP4 segments under the data directory; the files are the record).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
