@@ -238,7 +238,10 @@ def test_sign_in_and_the_playback_right_are_required(site):
 
 
 def test_recording_status_over_the_websocket(site):
-    rtsp, srv, _, _ = site
+    rtsp, srv, api, _ = site
+    status = api.get("/api/status", params={"recordingStatus": ""}).json()
+    assert status[0]["chid"] == 1 and status[0]["recordingStatus"] == {"streaming": True, "recording": True}
+    assert "recordingStatus" not in api.get("/api/status").json()[0]
     url = srv.url.replace("http://", "ws://") + f"/wsapi/subscribeEvents?topics=recordingStatus&auth={b64(*ADMIN)}"
     with connect(url, open_timeout=10) as ws:
         assert json.loads(ws.recv(timeout=10))["topics"] == ["recordingStatus"]
