@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import store_on
 
+from platehub.core.read import Read
 from platehub.core.store.channels import Channel, ChannelExists
 from platehub.video.channels import ChannelError, Channels, parse
 from platehub.video.status import changes
@@ -70,3 +72,20 @@ def test_changes_between_two_views_of_the_store():
     assert changes({1: a}, {1: moved}) == [("source", moved)]
     assert changes({1: a}, {1: both}) == [("renamed", both), ("source", both)]
     assert changes({1: a}, {1: replace(a, enabled=False, sample_rate=2.0)}) == []  # the worker reports these
+
+
+def test_recording_is_a_channel_setting_and_event_recording_finds_the_channels_passes(store):
+    channels = Channels(store)
+    c = channels.add({"name": "rec1", "url": "rtsp://cam/1", "recording": "event"}, by="test")
+    assert store.channels.get("rec1").recording == "event"
+    assert channels.update("rec1", {"recording": "off"}, by="test").recording == "off"
+    with pytest.raises(ChannelError, match="recording: one of off, continuous, event"):
+        parse({"recording": "sometimes"}, c)
+    t0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    store.reads.add([Read(plate=p, plate_raw=p, protocol="video", source=src, source_key=f"{src}:{p}",
+                          first_seen=t0 + timedelta(minutes=m), last_seen=t0 + timedelta(minutes=m, seconds=5))
+                     for p, src, m in (("AA1", "rec1", 0), ("BB2", "rec1", 10), ("CC3", "gate9", 1))])
+    got = store.reads.pass_times("rec1", t0 - timedelta(seconds=1), t0 + timedelta(minutes=5))
+    assert got == [(t0, t0 + timedelta(seconds=5))]
+    # a pass that began before the window and ended in it counts
+    assert store.reads.pass_times("rec1", t0 + timedelta(seconds=3), t0 + timedelta(seconds=4)) == got

@@ -269,8 +269,9 @@ def test_missing_topics_disconnect(srv):
 
 
 def test_topics_without_a_source_are_accepted_and_silent(srv):
-    # parkingCount: test_parking.py; channelStatus (its current status first): test_tsapi_channels.py
-    silent = "motionChanges,packing,recordingStatus,object"
+    # parkingCount: test_parking.py; channelStatus (its current status first): test_tsapi_channels.py;
+    # recordingStatus (every channel's first): test_video_playback.py
+    silent = "motionChanges,packing,object"
     with open_socket(srv, silent, user=VIEWER, verbose="true", ch="1,2") as (ws, hello):
         assert hello["topics"] == silent.split(",")
         push(srv, [{"topic": "LPR", "src": "WS-DOOR-3", "plateNo": "WS3333"},

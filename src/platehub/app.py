@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from platehub import __version__, apidocs, console
 from platehub.config import ADMIN_PASSWORD, Settings, read_env
 from platehub.core.access import AccessLists
-from platehub.core.bus import CHANNEL_STATUS, Bus
+from platehub.core.bus import CHANNEL_STATUS, RECORDING_STATUS, Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.errors import DomainError
@@ -57,6 +57,8 @@ from platehub.protocols.video import routes as video
 from platehub.services import Platehub
 from platehub.video.channel import ChannelRunner
 from platehub.video.reads import VideoReads
+from platehub.video.recorder import RecorderOptions, Recorders
+from platehub.video.recordings import Recordings
 
 log = logging.getLogger("platehub")
 
@@ -107,13 +109,21 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     channels = ChannelRunner(store.channels.list, lambda: recognizer.engine,
                              lambda channel, p: videoreads.store(channel.name, p),
                              on_event=lambda e: bus.publish(CHANNEL_STATUS, e))
+    recordings = Recordings(settings.data_dir / "recordings")
+    recorders = Recorders(  # one ffmpeg per recording channel; retention of the recordings
+        store.channels.list, recordings, settings.data_dir / "live", RecorderOptions(settings.record_segment,
+                                                                                     settings.ffmpeg),
+        on_state=lambda state: bus.publish(RECORDING_STATUS, state),
+        streaming=lambda c: channels.status(c).state == "online",
+        retain_days=settings.retain_recordings_days, retain_gb=settings.retain_recordings_gb,
+        passes=lambda c, since, until: store.reads.pass_times(c.name, since, until))  # event recording keeps these
     services = Platehub(
         settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
         rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,
         lists=lists, gate=gate, whitelist=whitelist, metrics=metrics, door=door,
         polls=CometPolls(door, commands, settings.comet_hold), sign_ins=FailedSignIns(),
         plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices),
-        videoreads=videoreads, channels=channels)
+        videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders)
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
                                 RetentionJob(Retention(settings, store)))
@@ -141,6 +151,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         services.devices.start()
         jobs.retention.start()
         services.channels.start()  # video channels: worker threads, in step with the store
+        services.recorders.start()  # … and their recording (ffmpeg processes)
         await loop.run_in_executor(None, eventlog.record_start)
         eventlog.start()  # device online/offline, emergency calls, from the bus
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
@@ -149,6 +160,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await eventlog.stop()
         await loop.run_in_executor(None, eventlog.record_stop)
         await loop.run_in_executor(None, services.channels.stop)
+        await loop.run_in_executor(None, services.recorders.stop)
         await jobs.retention.stop()
         await services.devices.stop()
         await jobs.webhooks.stop()

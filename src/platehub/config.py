@@ -191,6 +191,11 @@ class Settings:
         "disk cap of the image store in GB (oldest files removed first); 0 = none", low=0))
     retain_events_days: float = field(default=0.0, metadata=doc(
         "days event log entries are kept; 0 = for ever", low=0))
+    retain_recordings_days: float = field(default=0.0, metadata=doc(
+        "days video recordings are kept (video/recordings.py); 0 = for ever", low=0))
+    retain_recordings_gb: float = field(default=0.0, metadata=doc(
+        "disk cap of the video recordings in GB, over all channels (oldest segments removed first); 0 = none",
+        low=0))
     retain_keep_lists: tuple[str, ...] = field(default=(), metadata=doc(
         "lists whose vehicles keep their newest read whatever its age", choices=KEEP_LISTS, clean=str.lower))
     retain_interval: float = field(default=3600.0, metadata=doc(
@@ -199,6 +204,12 @@ class Settings:
     workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1), metadata=doc(
         "recognitions running at once", shown="CPU cores"))
     ort_threads: int = field(default=1, metadata=doc("ONNX Runtime intra-op threads per model session"))
+    # Video recording (video/recorder.py)
+    record_segment: float = field(default=60.0, metadata=doc(
+        "seconds of video per recording segment file (cut at the camera's next key frame)", low=1, high=3600))
+    ffmpeg: str = field(default="ffmpeg", metadata=doc(
+        "the `ffmpeg` program that records channels (Debian package ffmpeg)", clean=str.strip,
+        blank_is_default=True))
     # Webhooks
     webhook_timeout: float = field(default=10.0, metadata=doc("seconds one delivery attempt may take"))
     webhook_retries: int = field(default=5, metadata=doc("attempts per delivery before it counts as failed"))

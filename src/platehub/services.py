@@ -27,6 +27,8 @@ from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.signins import FailedSignIns
 from platehub.video.channel import ChannelRunner
 from platehub.video.reads import VideoReads
+from platehub.video.recorder import Recorders
+from platehub.video.recordings import Recordings
 
 
 @dataclass(frozen=True)
@@ -54,4 +56,6 @@ class Platehub:
     device_names: DeviceNames  # TS-API: device code -> device, for the event socket's messages
     videoreads: VideoReads  # video passes → reads (channels, uploads with a camera_id)
     channels: ChannelRunner  # one worker per enabled video channel
+    recordings: Recordings  # the channels' recorded segments on disk
+    recorders: Recorders  # one ffmpeg per recording channel, and the recordings' retention
     version: str = __version__

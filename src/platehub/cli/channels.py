@@ -13,7 +13,7 @@ import sys
 from platehub.cli.common import open_store, with_data
 from platehub.core.store.channels import Channel, ChannelExists
 from platehub.engine.pipeline import MODES
-from platehub.video.channels import DIRECTIONS, ChannelError, Channels
+from platehub.video.channels import DIRECTIONS, RECORDING, ChannelError, Channels
 
 
 def _channels(args: argparse.Namespace) -> Channels:
@@ -25,6 +25,8 @@ def _line(c: Channel) -> str:
 
     parts = [str(c.id), c.name, redact(c.url), "enabled" if c.enabled else "disabled", f"{c.sample_rate:g} fps",
              c.mode, f"direction {c.direction}"]
+    if c.recording != "off":
+        parts.append(f"recording {c.recording}")
     if c.min_plate_width:
         parts.append(f"min width {c.min_plate_width} px")
     if c.zones or c.masks:
@@ -36,7 +38,7 @@ def _line(c: Channel) -> str:
 
 def _fields(args: argparse.Namespace) -> dict:
     fields: dict = {}
-    for name in ("name", "url", "sample_rate", "mode", "min_plate_width", "direction"):
+    for name in ("name", "url", "sample_rate", "mode", "min_plate_width", "direction", "recording"):
         value = getattr(args, name, None)
         if value is not None:
             fields[name] = value
@@ -116,6 +118,9 @@ def _settings_args(a: argparse.ArgumentParser, adding: bool) -> None:
     a.add_argument("--min-plate-width", type=int, metavar="PX", help="ignore narrower plates (pixels)")
     a.add_argument("--direction", choices=DIRECTIONS, help="report only passes moving this way: in = down the "
                    "image (towards the camera), out = up" + (f" (default {Channel.direction})" if adding else ""))
+    a.add_argument("--recording", choices=RECORDING, help="record the camera's stream into the data directory "
+                   "(fragmented MP4 segments, as the camera sends it); event: keep only the video around vehicle "
+                   "passes (default off)")
     a.add_argument("--zones", metavar="JSON", help="recognition zones: polygons in 8K logical coordinates "
                    "(0..7680 × 0..4320), e.g. '[[[0,2160],[7680,2160],[7680,4320],[0,4320]]]'; '[]' = the whole view")
     a.add_argument("--masks", metavar="JSON", help="areas never read, as --zones")

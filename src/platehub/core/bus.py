@@ -22,6 +22,7 @@ DEVICE_STATUS = "device.status"  # payload: core.store.devices.Device (came onli
 DEVICE_ADDRESS = "device.address"  # payload: core.devices.AddressAlert (a device moved, or a message refused)
 EMERGENCY_CALL = "emergency.call"  # payload: dict (TS-API push emergencyCall event)
 PARKING_COUNT = "parking.count"  # payload: core.parking.CountChange (changed counters + their groups)
+RECORDING_STATUS = "recording.status"  # payload: video.recorder.RecordingState (a channel's recording changed)
 PARKING_FULL = "parking.full"  # payload: dict (an entry into a full lot: lot, name, count, maxCount, read, plateNo)
 CHANNEL_STATUS = "channel.status"  # payload: video.status.ChannelEvent (added/removed/renamed/source/state)
 

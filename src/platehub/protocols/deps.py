@@ -33,6 +33,8 @@ from platehub.protocols.tsapi.signins import FailedSignIns
 from platehub.services import Platehub
 from platehub.video.channel import ChannelRunner
 from platehub.video.reads import VideoReads
+from platehub.video.recorder import Recorders
+from platehub.video.recordings import Recordings
 
 
 def services(conn: HTTPConnection) -> Platehub:
@@ -120,6 +122,15 @@ async def _channels(conn: HTTPConnection) -> ChannelRunner:
     return services(conn).channels
 
 
+
+async def _recordings(conn: HTTPConnection) -> Recordings:
+    return services(conn).recordings
+
+
+async def _recorders(conn: HTTPConnection) -> Recorders:
+    return services(conn).recorders
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 BusDep = Annotated[Bus, Depends(_bus)]
@@ -140,3 +151,5 @@ SignInsDep = Annotated[FailedSignIns, Depends(_sign_ins)]
 DeviceNamesDep = Annotated[DeviceNames, Depends(_device_names)]
 VideoReadsDep = Annotated[VideoReads, Depends(_videoreads)]
 ChannelRunnerDep = Annotated[ChannelRunner, Depends(_channels)]
+RecordingsDep = Annotated[Recordings, Depends(_recordings)]
+RecordersDep = Annotated[Recorders, Depends(_recorders)]

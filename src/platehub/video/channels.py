@@ -18,6 +18,7 @@ from platehub.engine.pipeline import MODES
 from platehub.video.zones import parse_polygons
 
 DIRECTIONS = ("any", "in", "out")
+RECORDING = ("off", "continuous", "event")  # video/recorder.py
 MAX_SAMPLE_RATE = 30.0
 SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "file://")
 
@@ -80,6 +81,10 @@ def parse(fields: dict[str, Any], base: Channel | None = None) -> Channel:
         if fields["direction"] not in DIRECTIONS:
             raise ChannelError(f"direction: one of {', '.join(DIRECTIONS)}")
         out["direction"] = fields["direction"]
+    if "recording" in fields:
+        if fields["recording"] not in RECORDING:
+            raise ChannelError(f"recording: one of {', '.join(RECORDING)}")
+        out["recording"] = fields["recording"]
     return replace(ch, **out)
 
 
@@ -99,7 +104,7 @@ def _formats(value: Any) -> tuple[str, ...]:
 def described(c: Channel) -> dict[str, Any]:
     """What the event log records of a channel (no password)."""
     return {"name": c.name, "url": redact(c.url), "enabled": c.enabled, "sample_rate": c.sample_rate,
-            "mode": c.mode, "direction": c.direction}
+            "mode": c.mode, "direction": c.direction, "recording": c.recording}
 
 
 class Channels:

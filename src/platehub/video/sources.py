@@ -150,3 +150,4 @@ class Reconnecting:
             if self.stop.wait(backoff):
                 return
             backoff = min(backoff * 2, self.max_backoff)
+

@@ -31,10 +31,11 @@ class Channel:
     direction: str = "any"  # any | in | out
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    recording: str = "off"  # off | continuous | event (video/recorder.py)
 
 
 FIELDS = ("name", "url", "enabled", "sample_rate", "mode", "zones", "masks", "min_plate_width", "text_formats",
-          "direction")
+          "direction", "recording")
 
 
 def _polygons(value: Any) -> Polygons:
@@ -44,7 +45,7 @@ def _polygons(value: Any) -> Polygons:
 def _from_row(r) -> Channel:
     return Channel(r.id, r.name, r.url, bool(r.enabled), float(r.sample_rate), r.mode, _polygons(r.zones),
                    _polygons(r.masks), int(r.min_plate_width), tuple(r.text_formats or ()), r.direction,
-                   as_utc(r.created_at), as_utc(r.updated_at))
+                   as_utc(r.created_at), as_utc(r.updated_at), r.recording or "off")
 
 
 def _values(c: Channel) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def _values(c: Channel) -> dict[str, Any]:
             "zones": [[list(p) for p in poly] for poly in c.zones] or None,
             "masks": [[list(p) for p in poly] for poly in c.masks] or None,
             "min_plate_width": c.min_plate_width, "text_formats": list(c.text_formats) or None,
-            "direction": c.direction}
+            "direction": c.direction, "recording": c.recording}
 
 
 class ChannelExists(Exception):

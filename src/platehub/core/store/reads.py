@@ -106,6 +106,14 @@ class ReadRepo:
         with self.engine.connect() as conn:
             return [from_row(r) for r in conn.execute(q)]
 
+    def pass_times(self, source: str, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+        """(first seen, last seen) of the reads of `source` seen at some time in [since, until)."""
+        last = func.coalesce(reads.c.last_seen, reads.c.first_seen)
+        q = (select(reads.c.first_seen, last).where((reads.c.source == source) & (reads.c.first_seen < until)
+                                                    & (last >= since)).order_by(reads.c.first_seen))
+        with self.engine.connect() as conn:
+            return [(as_utc(a), as_utc(b)) for a, b in conn.execute(q)]
+
     def latest(self, sources: Iterable[str], since: datetime) -> Read | None:
         """The newest read (by arrival) of any of `sources` received at `since` or later."""
         q = (select(reads).where(reads.c.source.in_(list(sources)) & (reads.c.received_at >= since))

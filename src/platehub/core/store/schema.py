@@ -268,4 +268,5 @@ channels = Table(
     Column("direction", String(8), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0011)
 )

@@ -8,10 +8,12 @@ What platehub gives where the guide describes a video recorder:
 - `timeRange` is [first seen, last seen] in the server's local offset, milliseconds;
 - `srcName` is the device's name (URL-encoded, as in the guide), else its code;
 - `direction` only when the read has one that means entry or exit;
-- `vod` is always `[]`: platehub records no video."""
+- `vod` links a read of a recording video channel (protocol `video`) to its video at the moment the
+  vehicle was first seen (`/watch?ch=…&when=…`); `[]` for every other read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -147,8 +149,16 @@ def image_urls(read: Read, base_url: str) -> list[str]:
     return [base_url.rstrip("/") + path] if path else []
 
 
-def item(read: Read, source_name: str | None, base_url: str) -> dict[str, Any]:
-    """One entry of `data`, in the guide's order of fields."""
+def video_link(read: Read, channel_id: int, base_url: str) -> dict[str, Any]:
+    """The `vod` entry of a read: its channel's recorded video at the moment the vehicle was first seen."""
+    return {"chid": channel_id, "videoSrc": f"{base_url}watch?ch={channel_id}&when="
+            f"{quote(iso_local(read.first_seen), safe='')}"}
+
+
+def item(read: Read, source_name: str | None, base_url: str,
+         recording: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """One entry of `data`, in the guide's order of fields; `recording`: the recording video channels'
+    ids by name (a read of one links its video)."""
     out: dict[str, Any] = {"id": read.id, "plateNo": read.plate}
     if read.score is not None:
         out["score"] = round(read.score * 100)
@@ -165,5 +175,6 @@ def item(read: Read, source_name: str | None, base_url: str) -> dict[str, Any]:
     d = direction(read.direction)
     if d:
         out["direction"] = d
-    out["vod"] = []
+    channel = (recording or {}).get(code) if read.protocol == "video" else None
+    out["vod"] = [video_link(read, channel, base_url)] if channel is not None else []
     return out

@@ -1,4 +1,5 @@
-"""TS-API channel calls (spec 004): `/api/status` (each channel's status code), `/api/channel/info`,
+"""TS-API channel calls (spec 004): `/api/status` (each channel's status code; with `recordingStatus`
+its recording's too), `/api/channel/info`,
 adding (`POST /api/channel`) and deleting (`DELETE /api/channel/{ids|all}`) channels, and the device
 control commands (`/api/channel/ptz|preset|relay|aux|reboot`). `/api/enum?what=channel` is in
 server.py, with the other enumerations; shapes and status codes are in channelcodec.py.
@@ -21,11 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from platehub.core import rights
 from platehub.core.store import Store
 from platehub.core.store.channels import Channel, ChannelExists
-from platehub.protocols.deps import BusDep, ChannelRunnerDep, StoreDep
+from platehub.protocols.deps import BusDep, ChannelRunnerDep, RecordersDep, StoreDep
 from platehub.protocols.tsapi import channelcodec as codec
 from platehub.protocols.tsapi import messages
 from platehub.protocols.tsapi.common import TsApiError, respond, user_in
-from platehub.protocols.tsapi.events import parse_flag
+from platehub.protocols.tsapi.events import parse_flag, recording_channel
 from platehub.video.channels import ChannelError, Channels
 
 router = APIRouter(tags=["TS-API"])
@@ -52,13 +53,17 @@ async def listed(request: Request, store: Store, lang: str) -> list[Channel]:
     return [c for c in await run_in_threadpool(store.channels.list) if chans is None or c.id in chans]
 
 
-@router.get("/api/status", summary="Each channel's status code (ch=, verbose, lang) (TS-API)")
-async def status(request: Request, store: StoreDep, runner: ChannelRunnerDep) -> Response:
+@router.get("/api/status", summary="Each channel's status code (ch=, verbose, lang, recordingStatus) (TS-API)")
+async def status(request: Request, store: StoreDep, runner: ChannelRunnerDep, recorders: RecordersDep) -> Response:
     lang = messages.lang_of(request)
     await user_in(request, lang)
     verbose = parse_flag(request.query_params.get("verbose"))
-    return respond(request, [codec.status_item(c, runner.status(c), verbose, lang)
-                             for c in await listed(request, store, lang)])
+    chans = await listed(request, store, lang)
+    items = [codec.status_item(c, runner.status(c), verbose, lang) for c in chans]
+    if "recordingStatus" in request.query_params:  # video/recorder.py: each channel's recording
+        for item, state in zip(items, recorders.states(chans), strict=True):
+            item["recordingStatus"] = {k: v for k, v in recording_channel(state).items() if k != "chid"}
+    return respond(request, items)
 
 
 @router.get("/api/channel/info", summary="Each channel's source type and capabilities (caps, ch=) (TS-API)")

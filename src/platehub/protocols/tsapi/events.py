@@ -1,10 +1,10 @@
 """TS-API real-time event messages (spec 004, "Real-time event monitoring"): pure functions from
 domain records to the JSON objects `/wsapi/subscribeEvents` sends. No I/O here.
 
-platehub has no video channels or video links, so an LPR message leaves out `chid` and gives
-`linkedChannel` as an empty list; `parkingLot` is there when the source is mapped to parking lots; `image` is
-the read's plate crop (else whole image) at `/api/image/{id}/plate|full` when one was kept;
-everything else the read knows is filled in."""
+An LPR message has `chid` only for a read from a video channel (with `src`, the recording at the
+moment, when the channel records) and gives `linkedChannel` as an empty list; `parkingLot` is there
+when the source is mapped to parking lots; `image` is the read's plate crop (else whole image) at
+`/api/image/{id}/plate|full` when one was kept; everything else the read knows is filled in."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from platehub.core.read import Read, image_path, normalize_plate
+from platehub.core.store.channels import Channel
+from platehub.video.recorder import RecordingState
 
 LPR = "LPR"
 CHANNEL_STATUS = "channelStatus"
@@ -108,13 +111,27 @@ def image_url(read: Read, base_url: str) -> str | None:
     return base_url.rstrip("/") + path if path else None
 
 
+def channel_ref(channel: Channel, read: Read, base_url: str | None) -> dict[str, Any]:
+    """The `chid` of an LPR event read from a video channel; `src` (a recording channel's only) is its
+    video at the moment the vehicle was first seen (platehub's reading: the guide's example uses the
+    recognition time, when the vehicle may have left the view)."""
+    out: dict[str, Any] = {"chid": channel.id, "title": channel.name, "displayName": f"CH{channel.id}. {channel.name}"}
+    if channel.recording != "off" and base_url:
+        out["src"] = f"{base_url.rstrip('/')}/watch?ch={channel.id}&when={quote(timestamp(read.first_seen), safe='')}"
+    return out
+
+
 def lpr(read: Read, device_name: str | None = None, base_url: str | None = None,
-        parking_lot: dict[str, int] | None = None, lot_direction: str | None = None) -> dict[str, Any]:
+        parking_lot: dict[str, int] | None = None, lot_direction: str | None = None,
+        channel: Channel | None = None) -> dict[str, Any]:
     """A stored (or updated) read as a "Car number recognition event"; `parking_lot` ({entrance, exit})
-    and `lot_direction` (entry / exit) when its source is mapped to parking lots (core/parking.py)."""
+    and `lot_direction` (entry / exit) when its source is mapped to parking lots (core/parking.py);
+    `channel`: the video channel it was read from (`chid`, with the link to its recording)."""
     when = read.last_seen or read.first_seen
-    msg: dict[str, Any] = {
-        "timestamp": timestamp(when),
+    msg: dict[str, Any] = {"timestamp": timestamp(when)}
+    if channel is not None:
+        msg["chid"] = channel_ref(channel, read, base_url)
+    msg |= {
         "deviceCode": read.source or "",
         "deviceName": device_name or read.source or "",
         "linkedChannel": [],
@@ -141,6 +158,21 @@ def lpr(read: Read, device_name: str | None = None, base_url: str | None = None,
 def parking_count(lots: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """A "Parking Count Event": `lots` as /api/enum?what=parkingLot gives them (core.parking.lot_json)."""
     return {"timestamp": timestamp(now), "topic": PARKING_COUNT, "updated": lots}
+
+
+def recording_channel(state: RecordingState) -> dict[str, Any]:
+    """One channel of a "Recording Status Event" (`timestampRecordingFailure` only while it fails)."""
+    out: dict[str, Any] = {"chid": state.channel_id, "streaming": state.streaming, "recording": state.recording}
+    if state.failed_at is not None and not state.recording:
+        out["timestampRecordingFailure"] = timestamp(state.failed_at)
+    return out
+
+
+def recording_status(states: Iterable[RecordingState], now: datetime, current: bool) -> dict[str, Any]:
+    """A "Recording Status Event": every channel first (`currentStatus`), then each change (`statusChanged`)."""
+    return {"timestamp": timestamp(now), "topic": RECORDING_STATUS,
+            "event": "currentStatus" if current else "statusChanged",
+            "channel": [recording_channel(s) for s in states]}
 
 
 def system_event(item: dict[str, Any]) -> dict[str, Any]:

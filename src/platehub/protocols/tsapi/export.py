@@ -1,6 +1,7 @@
 """TS-API export of the vehicle number log (spec 004, "Export the search result of vehicle numbers log"):
 `/api/find?what=carNo&export=true` writes the search result to spreadsheet files and answers their
-download URLs; `/download/{export}/{file}` serves them (right DataExport).
+download URLs; `/download/{export}/{file}` serves them (right DataExport), and the video files of
+`/wsapi/dataExport` (dataexport.py) too.
 
 Files are .xlsx written with openpyxl's write-only mode (rows go straight to disk), or .csv when
 openpyxl is not installed; at most `rows_per_file` rows each. Text is written as text, never as
@@ -33,7 +34,8 @@ ROWS_PER_FILE = 100_000
 EXPORT_KEEP = 24 * 3600  # seconds an export stays downloadable
 HEADER = ("id", "plateNo", "plateText", "score", "timeBegin", "timeEnd", "srcCode", "srcName", "direction",
           "protocol")
-_EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
+# this module's export ids, and dataexport.py's task ids (UUIDs, as the guide's)
+_EXPORT_ID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 try:
     from openpyxl import Workbook
@@ -159,5 +161,5 @@ async def download(request: Request, export_id: str, name: str, settings: Settin
     if not await run_in_threadpool(path.is_file):
         raise TsApiError(404, "No such export file.")
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if name.endswith(".xlsx")
-             else "text/csv; charset=utf-8")
+             else "video/mp4" if name.endswith(".mp4") else "text/csv; charset=utf-8")
     return FileResponse(path, media_type=media, filename=name)

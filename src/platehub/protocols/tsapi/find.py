@@ -1,6 +1,7 @@
 """TS-API `GET /api/find` (spec 004): `what=carNo` (vehicle number log search, with `export=true` the
-spreadsheet export), `what=similarCarNo` (similar vehicle numbers) and `what=eventLog` (the event
-log, answered by `tsapi/eventlog.py`). Thin: parameters in (`carno.py`), the store's search
+spreadsheet export), `what=similarCarNo` (similar vehicle numbers), `what=eventLog` (the event
+log, answered by `tsapi/eventlog.py`) and `what=recDays` / `recMinutes` (recorded video: `recfind.py`,
+right Playback). Thin: parameters in (`carno.py`), the store's search
 (`core/store/search.py`), JSON out. Rights: LPR; the export also needs DataExport."""
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from platehub.core.read import normalize_plate
 from platehub.core.similar import MAX_KEYWORD
 from platehub.core.store import Store
 from platehub.core.store.search import PlateSearch
-from platehub.protocols.deps import EventLogDep, PlateSearchDep, SettingsDep, StoreDep
-from platehub.protocols.tsapi import carno, export
+from platehub.protocols.deps import EventLogDep, PlateSearchDep, RecordingsDep, SettingsDep, StoreDep
+from platehub.protocols.tsapi import carno, export, recfind
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
 from platehub.protocols.tsapi.eventlog import find_event_log
+from platehub.video.recordings import Recordings
 
 CODE_INVALID = -2  # the guide's "invalid parameters"
 
@@ -43,8 +45,10 @@ async def _car_no(request: Request, store: Store, settings: Settings, search: Pl
     hits, total = await run_in_threadpool(functools.partial(
         search.search, query.keyword, query.since, query.until, query.sources, query.sort, query.at,
         query.max_count, directions=query.directions, decision=query.decision))
+    channels = await run_in_threadpool(store.channels.list)
+    recording = {c.name: c.id for c in channels if c.recording != "off"}  # their reads link their video
     return respond(request, {"totalCount": total, "at": query.at,
-                             "data": [carno.item(h.read, h.source_name, base) for h in hits]})
+                             "data": [carno.item(h.read, h.source_name, base, recording) for h in hits]})
 
 
 async def _similar(request: Request, search: PlateSearch) -> Response:
@@ -63,15 +67,25 @@ async def _similar(request: Request, search: PlateSearch) -> Response:
     return respond(request, plates)
 
 
+async def _recorded(request: Request, recordings: Recordings, by_day: bool) -> Response:
+    await require_user(request, right="Playback")
+    try:
+        answer = await run_in_threadpool(recfind.rec_days if by_day else recfind.rec_minutes,
+                                         request.query_params, recordings)
+    except carno.ParamError as e:
+        raise _bad(str(e)) from None
+    return respond(request, answer)
+
 
 router = APIRouter(tags=["TS-API"])
 
 
 @router.get("/api/find", summary="Search the vehicle number log, similar numbers, the event log (TS-API)",
             description="`what=carNo` (keyword, timeBegin, timeEnd, at, maxCount, sort, src, lang, export), "
-            "`what=similarCarNo` (keyword, maxCount), `what=eventLog`. Sign in by session, Basic or `auth=`.")
+            "`what=similarCarNo` (keyword, maxCount), `what=eventLog`, `what=recDays` and `what=recMinutes` "
+            "(ch, timeBegin, timeEnd). Sign in by session, Basic or `auth=`.")
 async def find(request: Request, store: StoreDep, settings: SettingsDep, search: PlateSearchDep,
-               eventlog: EventLogDep) -> Response:
+               eventlog: EventLogDep, recordings: RecordingsDep) -> Response:
     what = (request.query_params.get("what") or "").strip()
     if what.lower() == "carno":
         return await _car_no(request, store, settings, search)
@@ -79,7 +93,9 @@ async def find(request: Request, store: StoreDep, settings: SettingsDep, search:
         return await _similar(request, search)
     if what.lower() == "eventlog":
         return await find_event_log(request, eventlog)
+    if what.lower() in ("recdays", "recminutes"):
+        return await _recorded(request, recordings, what.lower() == "recdays")
     await require_user(request)
-    raise _bad(f"`what` must be carNo, similarCarNo or eventLog, not {what!r}")
+    raise _bad(f"`what` must be carNo, similarCarNo, eventLog, recDays or recMinutes, not {what!r}")
 
 router.include_router(export.router)

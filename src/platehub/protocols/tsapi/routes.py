@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from platehub.protocols.tsapi import channels, find, images, push, server, ws
+from platehub.protocols.tsapi import channels, dataexport, find, images, push, server, vod, ws
 
 router = APIRouter(tags=["TS-API"])
-for part in (server, channels, find, images, ws, push):
+for part in (server, channels, find, images, ws, push, vod, dataexport):
     router.include_router(part.router)

@@ -17,6 +17,8 @@ Sources: `LPR` ← `read.stored` and `read.updated` (every door; an update of a 
 new recognition of the car, sent in the same format); `emergencyCall` ← `emergency.call`;
 `parkingCount` ← `parking.count` (the current counts of all lots, or of the lots `ch=` names, first;
 then each change: the changed counters and the groups containing them, as `updated`);
+`recordingStatus` ← `recording.status` (video/recorder.py; every channel's state first, as `currentStatus`,
+then each change as `statusChanged`; `ch=` names the video channels);
 `systemEvent` ← `eventlog.added` for entries of the "System log" type, of platehub's LPR
 device type (device connected / disconnected) and gate alerts, in the event log search's format, each
 only to users whose rights let them read that type (core/rights.py: devices and alerts need `LPR`);
@@ -46,7 +48,16 @@ from platehub.core import eventlog as core_eventlog
 from platehub.core import parking, rights
 from platehub.core.read import Read, utcnow
 from platehub.core.store.accounts import User
-from platehub.protocols.deps import BusDep, ChannelRunnerDep, DeviceNamesDep, ParkingDep, SettingsDep, StoreDep
+from platehub.protocols.deps import (
+    BusDep,
+    ChannelRunnerDep,
+    DeviceNamesDep,
+    ParkingDep,
+    RecordersDep,
+    SettingsDep,
+    StoreDep,
+    services,
+)
 from platehub.protocols.origin import cross_site
 from platehub.protocols.tsapi import eventlog, events
 from platehub.protocols.tsapi.auth import BadCredentials, SignInRefused, credentials, sign_in
@@ -54,6 +65,7 @@ from platehub.protocols.tsapi.channelfeed import ChannelFeed
 from platehub.protocols.tsapi.common import dumps, session_user
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.session import COOKIE
+from platehub.video.recorder import RecordingState
 from platehub.video.status import ChannelEvent
 
 log = logging.getLogger("platehub.tsapi")
@@ -69,6 +81,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     events.SYSTEM_EVENT: (core_eventlog.EVENT_LOGGED,),
     events.PARKING_COUNT: (topics_.PARKING_COUNT,),
     events.CHANNEL_STATUS: (topics_.CHANNEL_STATUS,),
+    events.RECORDING_STATUS: (topics_.RECORDING_STATUS,),
 }
 # the event log types sent as systemEvent
 SYSTEM_TYPES = (core_eventlog.SYSTEM, core_eventlog.DEVICE, core_eventlog.ACCESS)  # access: gate alerts
@@ -138,13 +151,20 @@ async def _message(websocket: WebSocket, names: DeviceNames, user: User, event: 
         return feed.message(payload) if feed is not None else None
     if event.topic in (topics_.READ_STORED, topics_.READ_UPDATED) and isinstance(payload, Read):
         device = await names.device(payload.source)
+        channel = None
+        if payload.protocol == "video" and payload.source:  # read from a video channel: its chid and video
+            channel = await run_in_threadpool(services(websocket).store.channels.get, payload.source)
         return events.lpr(payload, device.name if device else None, base_url(websocket),
-                          parking.parking_lot_json(device), parking.lot_direction(device, payload.direction))
+                          parking.parking_lot_json(device), parking.lot_direction(device, payload.direction),
+                          channel)
     if event.topic == topics_.PARKING_COUNT and isinstance(payload, parking.CountChange):
         updated = [parking.lot_json(lot) for lot in payload.lots if lots is None or lot.id in lots]
         return events.parking_count(updated, utcnow()) if updated else None
     if event.topic == topics_.EMERGENCY_CALL and isinstance(payload, dict):
         return events.emergency_call(payload, verbose)
+    if event.topic == topics_.RECORDING_STATUS and isinstance(payload, RecordingState):
+        wanted = lots is None or payload.channel_id in lots  # ch= names video channels here
+        return events.recording_status([payload], utcnow(), current=False) if wanted else None
     kind = getattr(payload, "type", None)
     if event.topic == core_eventlog.EVENT_LOGGED and kind in SYSTEM_TYPES and rights.may_read_log(user, kind):
         return events.system_event(eventlog.entry_json(payload, websocket.query_params.get("lang")))
@@ -204,7 +224,8 @@ async def _send_events(websocket: WebSocket, settings: Settings, names: DeviceNa
 
 
 async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: BusDep, parking_service: ParkingDep,
-                           names: DeviceNamesDep, store: StoreDep, runner: ChannelRunnerDep) -> None:
+                           names: DeviceNamesDep, store: StoreDep, runner: ChannelRunnerDep,
+                           recorders: RecordersDep) -> None:
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     params = websocket.query_params
@@ -213,7 +234,7 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
         try:
             wanted = events.parse_topics(params.get("topics"))
             unsupported = events.unsupported_topics(params.get("topics"))  # named in the first message
-            # ch= names the video channels (channelStatus) and the parking lots (parkingCount)
+            # ch= names the video channels (channelStatus, recordingStatus) and the parking lots (parkingCount)
             lots = events.parse_channels(params.get("ch"))
         except ValueError as e:
             raise _Refused(str(e)) from None
@@ -243,6 +264,10 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
             stored = await run_in_threadpool(store.channels.list)
             current = feed.current([(c, runner.status(c)) for c in stored])
             await websocket.send_text(dumps(current, None).decode())
+        if events.RECORDING_STATUS in wanted:  # every channel's recording once, right after the request
+            channels = await run_in_threadpool(store.channels.list)
+            states = [s for s in recorders.states(channels) if lots is None or s.channel_id in lots]
+            await websocket.send_text(dumps(events.recording_status(states, utcnow(), current=True), None).decode())
         tasks = [asyncio.create_task(_until_closed(websocket)),
                  asyncio.create_task(_send_events(websocket, settings, names, user, sub, verbose, lots, wanted,
                                                   feed))]

@@ -48,7 +48,7 @@ def channel_json(c: Channel, status: ChannelStatus | None = None) -> dict[str, A
         "id": c.id, "name": c.name, "url": redact(c.url), "enabled": c.enabled, "sample_rate": c.sample_rate,
         "mode": c.mode, "zones": [[list(p) for p in poly] for poly in c.zones],
         "masks": [[list(p) for p in poly] for poly in c.masks], "min_plate_width": c.min_plate_width,
-        "text_formats": list(c.text_formats), "direction": c.direction,
+        "text_formats": list(c.text_formats), "direction": c.direction, "recording": c.recording,
         "created_at": iso_utc(c.created_at), "updated_at": iso_utc(c.updated_at),
     }
     if status is not None:
