@@ -112,8 +112,19 @@ def test_a_reads_video_link_plays_its_recorded_moment(browser, site, viewport):
         until(page, f"new Date(document.querySelector('#channel-player .player').dataset.position) - "
                     f"new Date('{shown}') > 1500", 20)  # it plays on from there
         assert "/watch/rec/1/" in page.evaluate("document.getElementById('channel-video').currentSrc")
-        assert page.input_value("#channel-player-at")  # the moment, to change it
         no_sideways_scroll(page, viewport)
+        # another moment, chosen in the form (local time, whole seconds)
+        later = start + timedelta(seconds=6)
+        local = page.evaluate("(iso) => { const d = new Date(iso), p = (n) => String(n).padStart(2, '0');"
+                              " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T`"
+                              " + `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }", later.isoformat())
+        page.fill("#channel-player-at", local)
+        page.click("#channel-play-at")
+        wanted = later.replace(microsecond=0)
+        until(page, f"new Date(document.querySelector('#channel-player .player')?.dataset.position || 0) >= "
+                    f"new Date('{wanted.isoformat()}')", 40)
+        moved = page.get_attribute("#channel-player .player", "data-position")
+        assert datetime.fromisoformat(moved.replace("Z", "+00:00")) <= wanted + timedelta(seconds=4), (moved, wanted)
         # the search results link the same moment
         c.open(f"search?keyword={read['plate']}")
         page.wait_for_selector(f"#search-results tr[data-id='{read['id']}'] a.video-link")
@@ -121,6 +132,30 @@ def test_a_reads_video_link_plays_its_recorded_moment(browser, site, viewport):
         linked = datetime.fromisoformat(httpx.QueryParams(href.split("?", 1)[1])["at"].replace("Z", "+00:00"))
         assert abs((linked - start).total_seconds()) < 1.5, (linked, start)
         no_sideways_scroll(page, viewport)
+    finally:
+        c.context.close()
+    assert not c.errors, c.errors
+
+
+def test_without_recording_the_read_has_no_video_and_the_channel_shows_frames(browser, site):
+    """Last (it stops the recording): the read's video is no longer `recorded`, its page says why and has
+    no Video link, and the Channels page shows the channel's newest frames instead of the player."""
+    srv, api, read = site
+    r = srv.cli("channels", "set", "booth", "--recording", "off")
+    assert r.returncode == 0, r.stderr
+    video = api.get(f"/v1/reads/{read['id']}/").json()["video"]
+    assert video["recording"] == "off" and video["recorded"] is False
+    c = Console(browser, srv, DESKTOP).sign_in()
+    page = c.page
+    try:
+        page.wait_for_selector("#who:not([hidden])")
+        c.open(f"read/{read['id']}")
+        page.wait_for_selector("dd:text('does not record video')")
+        assert page.query_selector("#read-video") is None
+        c.open("channels?ch=1")
+        page.wait_for_selector("#channel-player[data-records='']")
+        until(page, "Number(document.getElementById('channel-frame').dataset.loaded || 0) >= 2", 30)
+        assert page.query_selector("#channel-video") is None
     finally:
         c.context.close()
     assert not c.errors, c.errors
