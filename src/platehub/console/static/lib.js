@@ -114,6 +114,15 @@ export function localInputToIso(value) {
   return `${value.length === 16 ? value + ':00' : value}${sign}${two(Math.floor(Math.abs(off) / 60))}:${two(Math.abs(off) % 60)}`;
 }
 
+// ISO (or a Date) → the value of <input type=datetime-local> in the browser's time zone
+export function isoToLocalInput(iso, seconds = false) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const s = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+  return seconds ? `${s}:${two(d.getSeconds())}` : s;
+}
+
 export function plate(text, extra = '') {
   return h('span', {class: `plate ${extra}`.trim()}, text || '—');
 }
@@ -289,4 +298,20 @@ export function stepChart(times, series, {title = '', height = 160, label = (t) 
     return h('li', {}, dot, ` ${line.name} (${last === null ? '–' : last} now)`);
   }));
   return h('figure', {class: 'chart-box'}, svg, legend);
+}
+
+// "Video": a link to a read's recorded video in the Channels page's player, `lead` seconds before `when`
+// (the moment the vehicle was first seen); `when` may already be the start (lead 0)
+export const VIDEO_LEAD_S = 3;
+export function videoLink(channelId, when, lead = VIDEO_LEAD_S) {
+  const t = new Date(when);
+  if (channelId === null || channelId === undefined || Number.isNaN(t.getTime())) return null;
+  const at = new Date(t.getTime() - lead * 1000).toISOString();
+  return h('a', {href: `#/channels?ch=${encodeURIComponent(channelId)}&at=${encodeURIComponent(at)}`,
+    class: 'video-link', title: 'Play the recorded video of this moment'}, 'Video');
+}
+
+// the `when` of a TS-API video link (carNo `vod[].videoSrc`, an LPR event's channel `src`)
+export function whenOf(url) {
+  try { return new URL(url, location.href).searchParams.get('when'); } catch { return null; }
 }

@@ -22,9 +22,10 @@ from platehub.core.read import Read, image_path
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
 from platehub.core.store.devices import COMMAND_KINDS, Command, Device
-from platehub.protocols.deps import CommandsDep, DevicesDep, StoreDep, WhitelistDep
+from platehub.protocols.deps import CommandsDep, DevicesDep, RecordingsDep, StoreDep, WhitelistDep
 from platehub.protocols.manage.auth import require, session_user
 from platehub.protocols.manage.common import iso_utc, json_object, who
+from platehub.protocols.manage.readvideo import video_of
 
 
 def _render(obj: Device | Command | Decision) -> dict[str, Any]:
@@ -126,13 +127,16 @@ async def reset_whitelist(request: Request, code: str, whitelist: WhitelistDep, 
     return Response(status_code=204)
 
 
-@router.get("/reads/{read_id}/", summary="One read with its gate decision (which list entry matched and why)")
-def get_read(read_id: str, store: StoreDep) -> dict[str, Any]:
+@router.get("/reads/{read_id}/", summary="One read with its gate decision (which list entry matched and why) "
+            "and, for a read from a video channel, where its video is (`video`)")
+def get_read(read_id: str, store: StoreDep, recordings: RecordingsDep) -> dict[str, Any]:
     read = store.reads.get(read_id)
     if read is None:
         raise HTTPException(404, f"No read {read_id!r}.")
     decision = store.decisions.get(read_id)
-    return {**_render_read(read), "decision": _render(decision) if decision else None}
+    channel = store.channels.get(read.source) if read.protocol == "video" and read.source else None
+    return {**_render_read(read), "decision": _render(decision) if decision else None,
+            "video": video_of(read, channel, recordings)}
 
 
 @router.post("/devices/{code}/commands/", status_code=201, dependencies=[Depends(require("Control"))],

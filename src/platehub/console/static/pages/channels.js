@@ -1,8 +1,11 @@
 // Channels: video channels with their status (live over the TS-API channelStatus topic), adding and
-// editing them through /v1/channels/, and a live view of one channel (its newest frame, refreshed
-// every second from /v1/channels/{id}/frame.jpg). The recorded-video player goes in #channel-player.
-import {api, badge, clear, errorBox, field, fmtTime, h, hasRight, missingApi, notAvailable, params, setParams,
-  wsUrl} from '../lib.js';
+// editing them through /v1/channels/, and the video of the chosen one (`#/channels?ch=ID`): a channel
+// that records plays in the shared player (../player.js, as /watch does) live over HLS, or from a
+// chosen moment of its recording (`&at=ISO`: where a read's "Video" link leads); a channel that does
+// not record shows its newest frame, refreshed every second from /v1/channels/{id}/frame.jpg.
+import {api, badge, clear, errorBox, field, fmtTime, h, hasRight, isoToLocalInput, localInputToIso, missingApi,
+  notAvailable, params, setParams, wsUrl} from '../lib.js';
+import {play} from '../player.js';
 
 const REFRESH_MS = 1000;
 const STATES = {online: 'ok', stalled: 'warn', offline: 'bad', connecting: 'warn', disabled: 'muted'};
@@ -75,8 +78,9 @@ function channelForm(channel, onSaved) {
   return f;
 }
 
-// the live view: the newest frame, fetched into a hidden Image first so the shown one never flickers
-function liveView(channel) {
+// the frame view of a channel without live video: the newest frame, fetched into a hidden Image first
+// so the shown one never flickers
+function frameView(channel) {
   const img = h('img', {id: 'channel-frame', alt: `live view of ${channel.name}`, hidden: true});
   const note = h('p', {class: 'muted', id: 'channel-frame-note'}, 'Waiting for a frame…');
   const time = h('span', {class: 'muted', id: 'channel-frame-time'});
@@ -104,12 +108,55 @@ function liveView(channel) {
     loader.src = `/v1/channels/${channel.id}/frame.jpg?t=${Date.now()}`;
   };
   next();
+  return {els: [time, h('div', {class: 'frame live'}, img), note], stop: () => { gone = true; clearTimeout(timer); }};
+}
+
+// the player of a recording channel: live (HLS, else MJPEG) or its recording from a chosen moment
+function videoPlayer(channel, at) {
+  const video = h('video', {id: 'channel-video', controls: true, muted: true, autoplay: true, playsInline: true,
+    hidden: true});
+  const img = h('img', {id: 'channel-mjpeg', alt: `live video of ${channel.name}`, hidden: true});
+  const info = h('p', {class: 'muted', id: 'channel-player-info'});
+  const from = h('input', {type: 'datetime-local', step: 1, name: 'at', id: 'channel-player-at',
+    value: isoToLocalInput(at || new Date(Date.now() - 60000), true)});
+  const form = h('form', {class: 'filters player-controls', id: 'channel-player-form'},
+    field('Recorded, from', from),
+    h('div', {class: 'actions'}, h('button', {type: 'submit', class: 'primary', id: 'channel-play-at'}, 'Play'),
+      h('button', {type: 'button', id: 'channel-play-live', onclick: () => setParams('channels', {ch: channel.id})},
+        'Live')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const iso = localInputToIso(from.value);
+    if (iso) setParams('channels', {ch: channel.id, at: new Date(iso).toISOString()});
+  });
+  const wrap = h('div', {class: 'frame live player', dataset: {mode: at ? 'recorded' : 'live'}}, video, img);
+  const player = play(video, img, at ? {ch: channel.id, when: at, files: true} : {ch: channel.id});
+  info.textContent = at ? `Recorded video from ${fmtTime(at)}` : 'Live';
+  const onTime = () => {
+    const pos = player.position();
+    if (!pos) return;
+    wrap.dataset.position = pos.toISOString();
+    info.textContent = `Recorded video: ${fmtTime(pos)}`;
+  };
+  video.addEventListener('timeupdate', onTime);
+  video.addEventListener('player-error', (e) => {
+    info.textContent = e.detail;
+    info.className = 'error';
+  });
+  return {els: [wrap, info, form], stop: () => { video.removeEventListener('timeupdate', onTime); player.stop(); }};
+}
+
+// the chosen channel's video: the player when it records, else the frame view
+function channelView(channel, at) {
+  const records = channel.recording && channel.recording !== 'off';
+  const view = records ? videoPlayer(channel, at) : frameView(channel);
+  const slot = h('div', {id: 'channel-player', class: 'channel-player', dataset: {channel: channel.id,
+    slot: 'recorded-player', records: records ? '1' : ''}},
+  records ? view.els : [...view.els, h('p', {class: 'muted'},
+    'This channel does not record (recording: off), so it has no recorded video to play.')]);
   const el = h('section', {class: 'card channel-view', id: 'channel-view', dataset: {id: channel.id}},
-    h('header', {}, h('h2', {}, `Live: ${channel.name}`), time),
-    h('div', {class: 'frame live'}, img), note,
-    // the recorded-video player (recordings, /api/vod, jumping to a read's moment) is mounted here
-    h('div', {id: 'channel-player', class: 'channel-player', dataset: {channel: channel.id, slot: 'recorded-player'}}));
-  return {el, stop: () => { gone = true; clearTimeout(timer); }};
+    h('header', {}, h('h2', {}, `${at && records ? 'Recorded' : 'Live'}: ${channel.name}`)), slot);
+  return {el, stop: view.stop};
 }
 
 function channelCard(c, {canEdit, chosen, onView, onEdit, onToggle, onDelete}) {
@@ -122,7 +169,7 @@ function channelCard(c, {canEdit, chosen, onView, onEdit, onToggle, onDelete}) {
       `vehicles ${s.reads ?? 0}${s.since ? ` · ${s.state} since ${fmtTime(new Date(s.since * 1000))}` : ''}`),
     s.last_error && s.state !== 'online' ? h('p', {class: 'error'}, s.last_error) : null,
     h('div', {class: 'buttons'},
-      h('button', {type: 'button', class: 'view', onclick: onView}, 'Live view'),
+      h('button', {type: 'button', class: 'view', onclick: onView}, 'Video'),
       canEdit ? h('button', {type: 'button', class: 'edit', onclick: onEdit}, 'Edit') : null,
       canEdit ? h('button', {type: 'button', class: 'toggle', onclick: onToggle}, c.enabled ? 'Disable' : 'Enable') : null,
       canEdit ? h('button', {type: 'button', class: 'danger delete', onclick: onDelete}, 'Delete') : null));
@@ -155,7 +202,7 @@ export async function render(root) {
   const openView = () => {
     const c = channels.find((x) => String(x.id) === chosen());
     if (view && (!c || view.el.dataset.id !== String(c.id))) { view.stop(); view = null; viewer.replaceChildren(); }
-    if (c && !view) { view = liveView(c); viewer.append(view.el); }
+    if (c && !view) { view = channelView(c, params().get('at')); viewer.append(view.el); }
   };
   const edit = (c) => {
     editing = c;

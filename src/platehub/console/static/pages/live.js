@@ -1,5 +1,6 @@
 // Live: LPR reads as they happen, over the TS-API WebSocket (the session cookie signs it in).
-import {ago, api, badge, decisionBadge, fmtTime, h, localPath, plate, readIdFromImage, remember, wsUrl} from '../lib.js';
+import {ago, api, badge, decisionBadge, fmtTime, h, localPath, plate, readIdFromImage, remember, videoLink, whenOf,
+  wsUrl} from '../lib.js';
 
 const MAX_ROWS = 200;
 
@@ -26,7 +27,8 @@ function row(msg) {
       h('div', {class: 'meta'},
         h('span', {class: 'src'}, msg.deviceName || msg.deviceCode || '—'),
         msg.direction ? badge(msg.direction, msg.direction) : null,
-        h('span', {class: 'decision'}))),
+        h('span', {class: 'decision'}),
+        msg.chid?.src ? videoLink(msg.chid.chid, whenOf(msg.chid.src)) : null)),
     h('time', {datetime: msg.timestamp, title: msg.timestamp}, fmtTime(msg.timestamp)));
 }
 

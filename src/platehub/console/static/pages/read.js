@@ -1,6 +1,7 @@
 // A read's detail: the full image with the plate box, candidates and scores, the raw payload, the
 // decision and why. From /v1/reads/{id}/ when the server has it, else what the list showed.
-import {ApiError, api, badge, decisionBadge, errorBox, fmtTime, h, missingApi, plate, recalled} from '../lib.js';
+import {ApiError, api, badge, decisionBadge, errorBox, fmtTime, h, missingApi, plate, recalled, videoLink,
+  whenOf} from '../lib.js';
 
 function pct(score) {
   if (score === null || score === undefined) return '—';
@@ -16,7 +17,10 @@ function normalise(id, read, cached) {
     return {id, plate: read.plate, raw_plate: read.plate_raw, score: read.score, box, candidates: cands,
       source: read.source_name || read.source, protocol: read.protocol, direction: read.direction,
       first: read.first_seen, last: read.last_seen, region: read.region, raw: read.raw, decision: read.decision,
-      hasFull: read.image_full !== null && read.image_full !== undefined ? !!read.image_full : true, full: true};
+      hasFull: read.image_full !== null && read.image_full !== undefined ? !!read.image_full : true, full: true,
+      video: read.video?.recorded ? videoLink(read.video.channel_id, read.video.start, 0) : null,
+      noVideo: read.video && !read.video.recorded ? (read.video.recording === 'off'
+        ? `Channel ${read.video.channel} does not record video.` : 'No recording covers this moment (any more).') : null};
   }
   const roi = cached?.roi;
   return {id, plate: cached?.plateNo, score: cached?.score !== undefined ? cached.score / 100 : null,
@@ -24,7 +28,8 @@ function normalise(id, read, cached) {
     candidates: cached?.plateNo ? [{plate: cached.plateNo, score: cached.score !== undefined ? cached.score / 100 : null}] : [],
     source: cached ? decodeURIComponent(cached.srcName || cached.srcCode || '') : null, direction: cached?.direction,
     first: cached?.timeRange?.[0], last: cached?.timeRange?.[1], raw: undefined, decision: cached?.decision,
-    hasFull: true, partial: true};
+    hasFull: true, partial: true,
+    video: cached?.vod?.length ? videoLink(cached.vod[0].chid, whenOf(cached.vod[0].videoSrc)) : null};
 }
 
 function figure(r) {
@@ -79,10 +84,11 @@ export async function render(root, id) {
   }
   const r = normalise(id, read, recalled(id));
   root.append(h('div', {class: 'page-head'}, h('h1', {}, 'Read ', plate(r.plate, 'big')),
-    r.direction ? badge(r.direction, r.direction) : null, decisionBadge(r.decision)));
+    r.direction ? badge(r.direction, r.direction) : null, decisionBadge(r.decision),
+    r.video ? Object.assign(r.video, {id: 'read-video'}) : null));
   if (note) root.append(h('p', {class: 'notice'}, note));
   const facts = [['Time', fmtTime(r.first)], ['Last seen', r.last && r.last !== r.first ? fmtTime(r.last) : null],
-    ['Source', r.source], ['Protocol', r.protocol], ['Direction', r.direction], ['Score', pct(r.score)],
+    ['Source', r.source], ['Protocol', r.protocol], ['Video', r.noVideo], ['Direction', r.direction], ['Score', pct(r.score)],
     ['Region', r.region], ['As received', r.raw_plate && r.raw_plate !== r.plate ? r.raw_plate : null], ['Read id', id]];
   root.append(h('div', {class: 'detail'},
     figure(r),

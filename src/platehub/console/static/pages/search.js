@@ -1,17 +1,9 @@
 // Search: the vehicle number log (TS-API /api/find?what=carNo, with platehub's direction and decision
 // filters), similar plates, paging, export.
-import {api, badge, clear, errorBox, field, fmtTime, h, localInputToIso, localPath, params, plate, remember,
-  setParams} from '../lib.js';
+import {api, badge, clear, errorBox, field, fmtTime, h, isoToLocalInput, localInputToIso, localPath, params, plate,
+  remember, setParams, videoLink, whenOf} from '../lib.js';
 
 const PAGE = 50;
-
-function isoToLocalInput(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 function resultRow(item) {
   const img = localPath(item.image?.[0]);
@@ -24,7 +16,8 @@ function resultRow(item) {
       item.score !== undefined ? h('span', {class: 'muted score'}, ` ${item.score} %`) : null),
     h('td', {}, h('time', {datetime: item.timeRange?.[0]}, fmtTime(item.timeRange?.[0]))),
     h('td', {}, src),
-    h('td', {}, item.direction ? badge(item.direction, item.direction) : h('span', {class: 'muted'}, '—')));
+    h('td', {}, item.direction ? badge(item.direction, item.direction) : h('span', {class: 'muted'}, '—')),
+    h('td', {class: 'c-video'}, item.vod?.length ? videoLink(item.vod[0].chid, whenOf(item.vod[0].videoSrc)) : null));
 }
 
 export async function render(root) {
@@ -131,7 +124,7 @@ export async function render(root) {
         h('button', {type: 'button', disabled: last >= res.totalCount, onclick: () => go(at + PAGE)}, 'Older ›')),
       rows.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'results', id: 'search-table'},
         h('thead', {}, h('tr', {}, h('th', {class: 'c-img'}, ''), h('th', {}, 'Plate'), h('th', {}, 'Time'),
-          h('th', {}, 'Source'), h('th', {}, 'Direction'))),
+          h('th', {}, 'Source'), h('th', {}, 'Direction'), h('th', {class: 'c-video'}, ''))),
         h('tbody', {}, rows.map(resultRow)))) : null);
   } catch (err) {
     clear(out, errorBox(err));
