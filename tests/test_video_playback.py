@@ -362,8 +362,12 @@ def test_sigkill_of_platehub_leaves_the_last_segment_playable_and_recording_resu
     srv.proc.wait(10)
     wait_for(lambda: not _alive(ffmpeg), 10, "ffmpeg to die with platehub")
     last = recordings.segments(1)[-1]  # the newest segment with a complete fragment
-    # lost: the fragment being written (≤ 1 s) and the time it takes to arrive; names are whole seconds
-    assert last.end >= killed_at - timedelta(seconds=4), (last, killed_at)
+    # lost: the fragment being written (≤ 1 s), the time it takes to arrive (names are whole seconds), and
+    # how far ffmpeg runs behind the camera: about 3 s on a busy machine, 4.5 s once in CI with the
+    # channel's engine and the whole suite on 2 cores. So the bound only catches several segments lost;
+    # that the segment being written keeps its fragments is tested on ffmpeg itself, without a platehub
+    # to share the cores with (test_video_recording.py, SIGKILL of ffmpeg).
+    assert last.end >= killed_at - timedelta(seconds=8), (last, killed_at)
     assert decoded_frames(last.path, clean=False) > 0
     again = Server(srv.data, PLATEHUB_RECORD_SEGMENT="2")
     again.port, again.url = srv.port, srv.url
