@@ -25,6 +25,7 @@ from platehub.engine import Engine, EngineOptions
 from platehub.video.liveframe import LatestFrame
 from platehub.video.sources import Counters, Frame, FrameSource, Reconnecting, SourceError, VideoSource
 from platehub.video.status import DISABLED, REMOVED, STATUS, ChannelEvent, ChannelStatus, changes
+from platehub.video.syncloop import SyncLoop
 from platehub.video.tracker import Pass, Sighting, Tracker, TrackerSettings
 from platehub.video.zones import Polygon, wanted
 
@@ -248,24 +249,24 @@ class ChannelWorker:
         return quiet
 
 
-class ChannelRunner:
+class ChannelRunner(SyncLoop):
     """One worker per enabled stored channel. `sync()` starts, restarts (changed `updated_at`) and stops
     workers to match the store; a background thread calls it every `every` seconds, so a change made
     by the CLI (another process) is applied too; the API calls `wake()` after a change. `on_event`
     hears each channel added, removed, renamed or given another source, and each change of a
     channel's state (video/status.py)."""
 
+    name = "channels"
+
     def __init__(self, channels: Callable[[], list[Channel]], engine: Callable[[], Engine], on_pass: OnPass,
                  regions: tuple[str, ...] = (), every: float = 3.0, stall_after: float = STALL_AFTER,
                  on_event: OnEvent | None = None) -> None:
         self._channels, self._engine, self.on_pass = channels, engine, on_pass
-        self.regions, self.every, self.stall_after = regions, every, stall_after
+        super().__init__(every)
+        self.regions, self.stall_after = regions, stall_after
         self.on_event = on_event
         self.workers: dict[int, ChannelWorker] = {}
         self._known: dict[int, Channel] | None = None  # the store as the last sync saw it
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def sync(self) -> None:
@@ -313,27 +314,10 @@ class ChannelRunner:
         w = self.workers.get(channel_id)
         return w.latest if w is not None else None
 
-    def wake(self) -> None:
-        self._wake.set()
+    def tick(self) -> None:
+        self.sync()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="channels", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sync()
-            except Exception:
-                log.exception("channels: applying the stored channels failed")
-            self._wake.wait(self.every)
-            self._wake.clear()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(10)
+    def stop_workers(self) -> None:
         with self._lock:
             for w in self.workers.values():
                 w.stop_event.set()

@@ -39,6 +39,7 @@ from platehub.core.redact import redact_url as redact
 from platehub.core.store.channels import Channel
 from platehub.video.recordings import Recordings, without_events
 from platehub.video.sources import is_file
+from platehub.video.syncloop import SyncLoop
 
 log = logging.getLogger("platehub.video")
 
@@ -246,10 +247,12 @@ EVENT_SETTLE = 120.0  # seconds after a segment ends before event recording deci
 EVENT_LOOKBACK = 86400.0  # at start, event recording decides on the segments of the last day
 
 
-class Recorders:
+class Recorders(SyncLoop):
     """One `Recorder` per enabled channel with recording on (`continuous` or `event`); `states()` for every
     channel. Event recording records as continuous does, then removes the segments no vehicle pass of the
     channel came near (`passes`: the stored reads' first and last seen) once they are `EVENT_SETTLE` old."""
+
+    name, join_timeout = "recorders", 15.0
 
     def __init__(self, channels: Callable[[], list[Channel]], recordings: Recordings, live_root: Path,
                  options: RecorderOptions, on_state: Callable[[RecordingState], None],
@@ -260,11 +263,9 @@ class Recorders:
         self.options, self.on_state, self.streaming, self.passes = options, on_state, streaming, passes
         self._decided: dict[int, datetime] = {}  # event channels: segments ending before this are decided
         self.retain_days, self.retain_gb = retain_days, retain_gb
-        self.every, self.prune_every = every, prune_every
+        super().__init__(every)
+        self.prune_every = prune_every
         self.recorders: dict[int, Recorder] = {}
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pruned = 0.0
 
@@ -320,30 +321,13 @@ class Recorders:
             until = max(since, segments[-1].end)
         self._decided[channel.id] = until
 
-    def wake(self) -> None:
-        self._wake.set()
+    def tick(self) -> None:
+        self.sync()
+        if time.monotonic() - self._pruned >= self.prune_every:
+            self._pruned = time.monotonic()
+            self.prune()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="recorders", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sync()
-                if time.monotonic() - self._pruned >= self.prune_every:
-                    self._pruned = time.monotonic()
-                    self.prune()
-            except Exception:
-                log.exception("recorders: applying the stored channels failed")
-            self._wake.wait(self.every)
-            self._wake.clear()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(15)
+    def stop_workers(self) -> None:
         with self._lock:
             for r in self.recorders.values():
                 r.stop_event.set()
