@@ -105,15 +105,21 @@ def test_segments_are_fragmented_mp4_and_a_sigkill_leaves_the_last_one_playable(
     assert abs((segments[-1].start - datetime.now(UTC)).total_seconds()) < 30  # named in UTC
 
 
-def test_a_segment_cut_at_any_byte_plays_up_to_its_last_complete_fragment(rtsp, tmp_path):
-    recordings = Recordings(tmp_path / "recordings")
-    rec = Recorder(Channel(3, "c", rtsp.url, recording="continuous"), recordings, tmp_path / "live",
-                   RecorderOptions(segment_seconds=4), lambda s: None)
+def _record(rtsp, root: Path, channel_id: int, segment_seconds: int, count: int) -> Recordings:
+    """Record the RTSP stream continuously under `root` until `count` playable segments exist."""
+    recordings = Recordings(root / "recordings")
+    rec = Recorder(Channel(channel_id, "c", rtsp.url, recording="continuous"), recordings, root / "live",
+                   RecorderOptions(segment_seconds=segment_seconds), lambda s: None)
     rec.start()
     try:
-        wait_for(lambda: len(recordings.segments(3)) >= 3, 30, "three segments")
+        wait_for(lambda: len(recordings.segments(channel_id)) >= count, 30, f"{count} segments")
     finally:
         rec.stop()
+    return recordings
+
+
+def test_a_segment_cut_at_any_byte_plays_up_to_its_last_complete_fragment(rtsp, tmp_path):
+    recordings = _record(rtsp, tmp_path, 3, segment_seconds=4, count=3)
     whole = max(recordings.segments(3)[:-1], key=lambda s: s.layout.duration)  # several fragments (1 s each)
     data = whole.path.read_bytes()
     durations = []
@@ -144,16 +150,7 @@ def _copies(root: Path, model: Path, starts: list[tuple[int, datetime]]) -> Reco
 
 @pytest.fixture(scope="module")
 def model_segment(rtsp, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("model")
-    recordings = Recordings(root / "recordings")
-    rec = Recorder(Channel(1, "m", rtsp.url, recording="continuous"), recordings, root / "live",
-                   RecorderOptions(segment_seconds=2), lambda s: None)
-    rec.start()
-    try:
-        wait_for(lambda: len(recordings.segments(1)) >= 2, 30, "a finished segment")
-    finally:
-        rec.stop()
-    return recordings.segments(1)[0].path
+    return _record(rtsp, tmp_path_factory.mktemp("model"), 1, segment_seconds=2, count=2).segments(1)[0].path
 
 
 def test_retention_removes_the_oldest_first_across_channels_and_keeps_under_the_cap(model_segment, tmp_path):

@@ -15,7 +15,7 @@ from platehub.engine.detector import PlateDetector, YoloPlateDetector
 from platehub.engine.ocr import TextRecognizer
 from platehub.engine.plate_reader import PlateReader
 from platehub.engine.textrows import TextRowReader
-from platehub.engine.types import Detection, EngineOptions, PlateResult, iou
+from platehub.engine.types import CharProb, Detection, EngineOptions, PlateResult, iou
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def _crop(img: np.ndarray, det: Detection, px: float, py: float) -> np.ndarray |
     return img[y1:y2, x1:x2]
 
 
-def _has_cjk(reading: rules.Reading) -> bool:
-    return any(not c.char.isascii() for c in reading[0])
+def _has_cjk(chars: tuple[CharProb, ...]) -> bool:
+    return any(not c.char.isascii() for c in chars)
 
 
 @dataclass(frozen=True)
@@ -140,10 +140,10 @@ class Engine:
             extra = self.second_opinion.readings([(plates[i].padded, plates[i].crop) for i in doubtful])
             for i, more in zip(doubtful, extra):
                 readings[i] += more
-        chinese = [i for i in doubtful if "cn" in options.regions or any(_has_cjk(r) for r in readings[i])]
+        chinese = [i for i in doubtful if "cn" in options.regions or any(_has_cjk(chars) for chars, _ in readings[i])]
         if chinese and self.chinese is not None:
             for i, line in zip(chinese, self.chinese.recognize([plates[i].crop for i in chinese])):
-                if _has_cjk((line.chars, 1.0)) and len(line.chars) in CN_LENGTH:  # it read a Chinese plate
+                if _has_cjk(line.chars) and len(line.chars) in CN_LENGTH:  # it read a Chinese plate
                     readings[i].append((line.chars, 1.0))
         for i in doubtful:
             cands[i] = rules.candidates(readings[i], guide, profile.candidates)
