@@ -51,6 +51,16 @@ def pg_url():
         yield url
 
 
+@pytest.fixture(scope="module")
+def redis_url():
+    """A throwaway Redis server (Debian's package) for one test module."""
+    from redis_server import RedisServer
+
+    srv = RedisServer(free_port()).start()
+    yield srv.url
+    srv.close()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One real server for the API tests (default settings: no token required)."""
