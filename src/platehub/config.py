@@ -163,6 +163,11 @@ class Settings:
         "data directory: SQLite database and images", env="DATA", shown="`./data`", flag="--data"))
     database_url: str = field(default="", metadata=doc(
         "e.g. `postgresql://user:pass@host/db` (psycopg 3)", shown="SQLite in the data dir", flag="--database-url"))
+    redis_url: str = field(default="", metadata=doc(
+        "`redis://host:6379/0`: several platehub processes share sessions' slow-down, rate limits, live events, "
+        "comet wake-ups and one leader through this Redis (needs PostgreSQL); empty = one process",
+        clean=str.strip, check=lambda u: "not a Redis URL" if u and not u.startswith(("redis://", "rediss://",
+                                                                                   "unix://")) else None))
     host: str = field(default="0.0.0.0", metadata=doc("address to listen on", flag="--host"))
     port: int = field(default=8080, metadata=doc("port to listen on (8080: the Snapshot SDK's)", flag="--port"))
     # Snapshot API
