@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def _bin() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server",) if Path(p).exists()), None)
     if not found:
         raise RuntimeError("redis-server is not installed (Debian package `redis-server`); .ci/run installs it")
     return found

@@ -120,7 +120,7 @@ def test_validate_non_numeric_channel_is_a_value_error():
 
 
 def test_pending_delivered_cancelled(store):
-    q = CommandQueue(store.commands)
+    q = CommandQueue(store.commands, Bus())
     first = q.enqueue("CAM1", "open_gate", {"channel": 1})
     second = q.enqueue("CAM1", "trigger")
     q.enqueue("CAM2", "trigger")
@@ -142,8 +142,10 @@ def test_pending_delivered_cancelled(store):
 
 async def test_enqueue_wakes_a_waiting_poll(store):
     loop = asyncio.get_running_loop()
-    q = CommandQueue(store.commands)
-    q.bind(loop)
+    bus = Bus()
+    bus.bind(loop)
+    q = CommandQueue(store.commands, bus)
+    q.start()
     t0 = time.monotonic()
     await q.wait("CAM1", 0.2)  # nothing queued: returns after the timeout
     assert 0.15 < time.monotonic() - t0 < 1
@@ -158,6 +160,7 @@ async def test_enqueue_wakes_a_waiting_poll(store):
     assert not other.done()  # another device's poll keeps waiting
     other.cancel()
     assert [c.kind for c in q.pending("CAM1")] == ["trigger"]
+    await q.stop()
 
 
 # ── ingest ─────────────────────────────────────────────────────────────────────────────────────

@@ -16,19 +16,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__, apidocs, console
 from platehub.config import ADMIN_PASSWORD, Settings, read_env
+from platehub.core import mqtt
 from platehub.core.access import AccessLists
-from platehub.core.bus import CHANNEL_STATUS, RECORDING_STATUS, Bus
+from platehub.core.bus import CHANNEL_STATUS, COMMAND_QUEUED, RECORDING_STATUS, Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
 from platehub.core.errors import DomainError
 from platehub.core.eventlog import EventLog
 from platehub.core.gate import GateKeeper
 from platehub.core.ingest import Ingestor
+from platehub.core.leader import Leader
 from platehub.core.metrics import Metrics
 from platehub.core.mqtt import MqttBridge
 from platehub.core.parking import ParkingService
 from platehub.core.ratelimit import RateLimiter
 from platehub.core.recognition import Recognizer
+from platehub.core.relay import Relay
 from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
 from platehub.core.store.eventlog import EventLogRepo
@@ -49,6 +52,7 @@ from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
 from platehub.protocols.tsapi import routes as tsapi
+from platehub.protocols.tsapi import ws
 from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
 from platehub.protocols.tsapi.devicenames import DeviceNames
@@ -75,20 +79,26 @@ def ensure_admin(store: Store) -> str | None:
     return generated
 
 
+# what crosses processes on the bus (PLATEHUB_REDIS_URL): the TS-API WebSocket topics' sources, what the MQTT
+# bridge publishes (it runs in the leader), and comet wake-ups
+RELAYED = frozenset({*(t for feeds in ws.SOURCES.values() for t in feeds), *mqtt.TOPICS, COMMAND_QUEUED})
+
+
 class Background(NamedTuple):
     """The app's background jobs besides the services' own (started and stopped by its lifespan)."""
 
     webhooks: WebhookDispatcher
-    mqtt: MqttBridge  # off when PLATEHUB_MQTT_URL is unset
-    retention: RetentionJob  # PLATEHUB_RETAIN_*: in batches, in a worker thread
+    mqtt: MqttBridge  # off when PLATEHUB_MQTT_URL is unset; in the leader
+    retention: RetentionJob  # PLATEHUB_RETAIN_*: in batches, in a worker thread; in the leader
+    leader: Leader  # which process runs the once-per-site jobs (core/leader.py)
 
 
 def build(settings: Settings, store: Store, engine: Engine | None = None) -> tuple[Platehub, Background]:
     """Every service, built once and given its collaborators, and the background jobs."""
-    bus = Bus()
+    bus = Bus(Relay(settings.redis_url, RELAYED) if settings.redis_url else None)
     eventlog = EventLog(EventLogRepo(store.engine), bus)
     parking = ParkingService(store, bus, eventlog)
-    commands = CommandQueue(store.commands, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
+    commands = CommandQueue(store.commands, bus, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
     lists = AccessLists(store.access, settings, eventlog)
     gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
     on = settings.metrics != "off"
@@ -126,7 +136,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders)
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
-                                RetentionJob(Retention(settings, store)))
+                                RetentionJob(Retention(settings, store)), Leader(settings.redis_url))
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -143,15 +153,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         loop = asyncio.get_running_loop()
         bus.bind(loop)
-        services.commands.bind(loop)
+        bus.start()  # with PLATEHUB_REDIS_URL: to and from the other processes
+        services.commands.start()
         await loop.run_in_executor(None, lambda: services.recognizer.engine)  # load models
         await loop.run_in_executor(None, store.sweep_orphans, started)
         jobs.webhooks.start()
-        jobs.mqtt.start()
-        services.devices.start()
-        jobs.retention.start()
-        services.channels.start()  # video channels: worker threads, in step with the store
-        services.recorders.start()  # … and their recording (ffmpeg processes)
+
+        async def lead() -> None:  # the once-per-site jobs, in one process of several (core/leader.py)
+            services.devices.start()
+            jobs.retention.start()
+            services.channels.start()  # video channels: worker threads, in step with the store
+            services.recorders.start()  # … and their recording (ffmpeg processes)
+            jobs.mqtt.start()
+
+        async def step_down() -> None:
+            await loop.run_in_executor(None, services.channels.stop)
+            await loop.run_in_executor(None, services.recorders.stop)
+            await jobs.retention.stop()
+            await services.devices.stop()
+            await jobs.mqtt.stop()
+
+        await jobs.leader.start(lead, step_down)
         await loop.run_in_executor(None, eventlog.record_start)
         eventlog.start()  # device online/offline, emergency calls, from the bus
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
@@ -159,12 +181,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         await eventlog.stop()
         await loop.run_in_executor(None, eventlog.record_stop)
-        await loop.run_in_executor(None, services.channels.stop)
-        await loop.run_in_executor(None, services.recorders.stop)
-        await jobs.retention.stop()
-        await services.devices.stop()
+        await jobs.leader.stop()
         await jobs.webhooks.stop()
-        await jobs.mqtt.stop()
+        await services.commands.stop()
+        await bus.stop()
         services.recognizer.close()
         store.close()
 

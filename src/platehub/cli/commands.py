@@ -24,7 +24,8 @@ def cmd_command(args: argparse.Namespace) -> int:
         from platehub.core.parking import ParkingService
 
         # an open by hand lets a vehicle in
-        queue = CommandQueue(store.commands, hand_opens=(ParkingService(store, Bus()).opened_by_hand,))
+        bus = Bus()  # no one listens here: a held comet poll takes the command at its next poll
+        queue = CommandQueue(store.commands, bus, hand_opens=(ParkingService(store, bus).opened_by_hand,))
         try:
             # a held comet poll in a running server sees it when its hold ends (the API wakes it at once)
             command = queue.enqueue(args.device, args.kind, payload, by="cli")

@@ -3,7 +3,10 @@ queued per device and delivered on the device's next plate reply or comet poll.
 
 An `open_gate` queued by an operator (`enqueue(..., by=who)`; the gate's own opens pass no `by`) is an
 opening by hand: `hand_opens` observers (parking: the vehicle enters) hear of it when it is queued. Its
-payload may name the `read` it opens for."""
+payload may name the `read` it opens for.
+
+A queued command is published (`command.queued`, the device code) to every process on the bus: the one
+holding the device's comet poll wakes it, whichever process queued the command."""
 
 from __future__ import annotations
 
@@ -14,8 +17,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from platehub.core.bus import COMMAND_QUEUED, Bus
 from platehub.core.errors import DomainError
 from platehub.core.store.devices import COMMAND_KINDS, Command, CommandRepo
+from platehub.core.tasks import cancel
 
 log = logging.getLogger("platehub.commands")
 
@@ -69,16 +74,30 @@ def validate(kind: str, payload: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class CommandQueue:
-    def __init__(self, repo: CommandRepo,
+    def __init__(self, repo: CommandRepo, bus: Bus,
                  hand_opens: Iterable[Callable[[str, str | None, str | None], Any]] = ()) -> None:
         self.repo = repo
+        self.bus = bus
         self._events: dict[str, asyncio.Event] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
         # called (gate device, read id or None, who) after an operator queues an open_gate
         self.hand_opens = tuple(hand_opens)
 
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def start(self) -> None:
+        """Wake the comet polls held here when any process queues a command (on the event loop)."""
+        self._queued = self.bus.subscribe(COMMAND_QUEUED, everywhere=True)
+        self._task = asyncio.create_task(self._waking(), name="command-wakeups")
+
+    async def stop(self) -> None:
+        await cancel(self._task)
+        if self._task is not None:
+            self._queued.close()
+
+    async def _waking(self) -> None:
+        async for event in self._queued:
+            held = self._events.get(event.payload)
+            if held is not None:
+                held.set()
 
     def enqueue(self, device: str, kind: str, payload: dict[str, Any] | None = None, by: str | None = None,
                 ) -> Command:
@@ -86,8 +105,7 @@ class CommandQueue:
         operator who asked for it (None: platehub itself)."""
         command = self.repo.enqueue(device, kind, validate(kind, payload))
         log.info("command %s %s queued for %s%s", command.id, kind, device, f" by {by}" if by else "")
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake, device)
+        self.bus.publish(COMMAND_QUEUED, device)
         if kind == "open_gate" and by is not None:
             for observer in self.hand_opens:
                 try:
@@ -95,11 +113,6 @@ class CommandQueue:
                 except Exception:  # the command is queued whatever an observer does
                     log.exception("command %s queued, but %s failed on it", command.id, observer)
         return command
-
-    def _wake(self, device: str) -> None:
-        event = self._events.get(device)
-        if event is not None:
-            event.set()
 
     def pending(self, device: str) -> list[Command]:
         return self.repo.pending(device)
@@ -112,8 +125,8 @@ class CommandQueue:
             log.info("command %s %s delivered to %s at %s by %s", c.id, c.kind, c.device, to or "?", via)
 
     async def wait(self, device: str, timeout: float) -> None:
-        """Return when a command is queued for `device` in this process (or was since the last
-        wait returned), or after `timeout`. Callers re-check `pending()` after it returns."""
+        """Return when a command is queued for `device` by any process (or was since the last wait
+        returned), or after `timeout`. Callers re-check `pending()` after it returns."""
         event = self._events.setdefault(device, asyncio.Event())
         try:
             await asyncio.wait_for(event.wait(), timeout)

@@ -214,7 +214,7 @@ class MqttBridge:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
-        self._sub = self.bus.subscribe(*TOPICS, maxsize=10_000)
+        self._sub = self.bus.subscribe(*TOPICS, maxsize=10_000, everywhere=True)  # it runs in the leader alone
         self._task = asyncio.create_task(self._run())
         client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         client.loop_start()
@@ -239,6 +239,7 @@ class MqttBridge:
             client.loop_stop()
 
         await asyncio.get_running_loop().run_in_executor(None, close)
+        self._client = None  # stopped: a leader that steps down (core/leader.py) may start it again
 
     # -- the event loop side
 

@@ -32,6 +32,7 @@ class SyncLoop:
         self._wake.set()
 
     def start(self) -> None:
+        self._stop.clear()  # a leader that stepped down may lead again (core/leader.py)
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 

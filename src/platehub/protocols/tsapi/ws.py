@@ -247,7 +247,8 @@ async def subscribe_events(websocket: WebSocket, settings: SettingsDep, bus: Bus
         return
 
     feeds = sorted({bus_topic for topic in wanted for bus_topic in SOURCES.get(topic, ())})
-    sub = bus.subscribe(*feeds, maxsize=QUEUE) if feeds else None  # no topics at all would mean every topic
+    # every process's events (core/bus.py); no topics at all would mean every topic
+    sub = bus.subscribe(*feeds, maxsize=QUEUE, everywhere=True) if feeds else None
     verbose = events.parse_flag(params.get("verbose"))
     hello = events.subscriber(wanted, unsupported=unsupported)
     log.info("TS-API event socket %s from %s (%s): %s", hello["subscriberId"], client, user.login, ",".join(wanted))
