@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bus.start()  # with PLATEHUB_REDIS_URL: to and from the other processes
         services.commands.start()
         await loop.run_in_executor(None, lambda: services.recognizer.engine)  # load models
-        await loop.run_in_executor(None, store.sweep_orphans, started)
+        if not settings.redis_url:  # several processes share the image volume: another may be writing one now
+            await loop.run_in_executor(None, store.sweep_orphans, started)
         jobs.webhooks.start()
 
         async def lead() -> None:  # the once-per-site jobs, in one process of several (core/leader.py)
