@@ -29,8 +29,9 @@ from platehub.core.leader import Leader
 from platehub.core.metrics import Metrics
 from platehub.core.mqtt import MqttBridge
 from platehub.core.parking import ParkingService
-from platehub.core.ratelimit import RateLimiter
+from platehub.core.ratelimit import RateLimiter, SharedRateLimiter
 from platehub.core.recognition import Recognizer
+from platehub.core.redisguard import RedisGuard
 from platehub.core.relay import Relay
 from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
@@ -56,7 +57,7 @@ from platehub.protocols.tsapi import ws
 from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
 from platehub.protocols.tsapi.devicenames import DeviceNames
-from platehub.protocols.tsapi.signins import FailedSignIns
+from platehub.protocols.tsapi.signins import FailedSignIns, SharedSignIns
 from platehub.protocols.video import routes as video
 from platehub.services import Platehub
 from platehub.video.channel import ChannelRunner
@@ -127,11 +128,14 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         streaming=lambda c: channels.status(c).state == "online",
         retain_days=settings.retain_recordings_days, retain_gb=settings.retain_recordings_gb,
         passes=lambda c, since, until: store.reads.pass_times(c.name, since, until))  # event recording keeps these
+    shared = RedisGuard(settings.redis_url) if settings.redis_url else None  # one client: slow-down, rate limits
+    rate_limiter = SharedRateLimiter(settings.rate_limit, shared) if shared else RateLimiter(settings.rate_limit)
+    sign_ins = SharedSignIns(shared) if shared else FailedSignIns()
     services = Platehub(
         settings=settings, store=store, bus=bus, eventlog=eventlog, parking=parking, recognizer=recognizer,
-        rate_limiter=RateLimiter(settings.rate_limit), devices=devices, commands=commands, ingestor=ingestor,
+        rate_limiter=rate_limiter, devices=devices, commands=commands, ingestor=ingestor,
         lists=lists, gate=gate, whitelist=whitelist, metrics=metrics, door=door,
-        polls=CometPolls(door, commands, settings.comet_hold), sign_ins=FailedSignIns(),
+        polls=CometPolls(door, commands, settings.comet_hold), sign_ins=sign_ins,
         plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices),
         videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders)
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
