@@ -100,12 +100,24 @@ def test_recorded_playlist_serves_each_segment_by_byte_ranges_from_the_moment_as
 
 
 def test_link_tokens_are_per_channel_and_expire():
-    tok = hls.token(1, now=1000.0, ttl=60)
-    assert hls.valid(1, tok, now=1050.0)
-    assert not hls.valid(2, tok, now=1050.0) and not hls.valid(1, tok, now=1061.0)
+    links = hls.LinkSigner(b"k" * 32)
+    tok = links.token(1, now=1000.0, ttl=60)
+    assert links.valid(1, tok, now=1050.0)
+    assert not links.valid(2, tok, now=1050.0) and not links.valid(1, tok, now=1061.0)
     expires, _, mac = tok.partition(".")
-    assert not hls.valid(1, f"{int(expires) + 3600}.{mac}", now=1050.0)  # a longer life is not forged
-    assert not hls.valid(1, None) and not hls.valid(1, "garbage")
+    assert not links.valid(1, f"{int(expires) + 3600}.{mac}", now=1050.0)  # a longer life is not forged
+    assert not links.valid(1, None) and not links.valid(1, "garbage")
+    assert not hls.LinkSigner(b"x" * 32).valid(1, tok, now=1050.0)  # another site's key: no
+
+
+def test_every_process_of_a_site_signs_links_with_one_key(tmp_path):
+    from platehub.core.store import Store
+
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    first, second = Store(url, tmp_path / "images"), Store(url, tmp_path / "images")
+    tok = hls.LinkSigner(first.keys.key(hls.KEY_NAME)).token(3)
+    assert hls.LinkSigner(second.keys.key(hls.KEY_NAME)).valid(3, tok)
+    assert first.keys.key("other") != first.keys.key(hls.KEY_NAME)
     live = hls.live("#EXTM3U\n#EXTINF:2.0,\nlive7.ts\n", 4, "T")
     assert live.splitlines()[-1] == "/watch/live/4/live7.ts?t=T"
 

@@ -52,8 +52,8 @@ from platehub.protocols.manage import parking as manage_parking
 from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
+from platehub.protocols.tsapi import hls, ws
 from platehub.protocols.tsapi import routes as tsapi
-from platehub.protocols.tsapi import ws
 from platehub.protocols.tsapi.common import TsApiError
 from platehub.protocols.tsapi.common import error as tsapi_error
 from platehub.protocols.tsapi.devicenames import DeviceNames
@@ -137,7 +137,8 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         lists=lists, gate=gate, whitelist=whitelist, metrics=metrics, door=door,
         polls=CometPolls(door, commands, settings.comet_hold), sign_ins=sign_ins,
         plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices),
-        videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders)
+        videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders,
+        links=hls.LinkSigner(store.keys.key(hls.KEY_NAME)))
     dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
                                 RetentionJob(Retention(settings, store)), Leader(settings.redis_url))

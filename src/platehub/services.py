@@ -24,6 +24,7 @@ from platehub.core.whitelist import WhitelistSync
 from platehub.protocols.allinone.comet import CometPolls
 from platehub.protocols.allinone.service import Door
 from platehub.protocols.tsapi.devicenames import DeviceNames
+from platehub.protocols.tsapi.hls import LinkSigner
 from platehub.protocols.tsapi.signins import FailedSignIns
 from platehub.video.channel import ChannelRunner
 from platehub.video.reads import VideoReads
@@ -58,4 +59,5 @@ class Platehub:
     channels: ChannelRunner  # one worker per enabled video channel
     recordings: Recordings  # the channels' recorded segments on disk
     recorders: Recorders  # one ffmpeg per recording channel, and the recordings' retention
+    links: LinkSigner  # the /watch links' tokens, under the site's key (every process makes the same)
     version: str = __version__

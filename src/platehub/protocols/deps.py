@@ -29,6 +29,7 @@ from platehub.core.whitelist import WhitelistSync
 from platehub.protocols.allinone.comet import CometPolls
 from platehub.protocols.allinone.service import Door
 from platehub.protocols.tsapi.devicenames import DeviceNames
+from platehub.protocols.tsapi.hls import LinkSigner
 from platehub.protocols.tsapi.signins import FailedSignIns
 from platehub.services import Platehub
 from platehub.video.channel import ChannelRunner
@@ -131,6 +132,10 @@ async def _recorders(conn: HTTPConnection) -> Recorders:
     return services(conn).recorders
 
 
+async def _links(conn: HTTPConnection) -> LinkSigner:
+    return services(conn).links
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 BusDep = Annotated[Bus, Depends(_bus)]
@@ -153,3 +158,4 @@ VideoReadsDep = Annotated[VideoReads, Depends(_videoreads)]
 ChannelRunnerDep = Annotated[ChannelRunner, Depends(_channels)]
 RecordingsDep = Annotated[Recordings, Depends(_recordings)]
 RecordersDep = Annotated[Recorders, Depends(_recorders)]
+LinksDep = Annotated[LinkSigner, Depends(_links)]

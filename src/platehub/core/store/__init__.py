@@ -14,6 +14,7 @@ from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import TMP, ImageStore
+from platehub.core.store.keys import KeyRepo
 from platehub.core.store.parking import LotRepo, VisitRepo
 from platehub.core.store.reads import ReadRepo
 from platehub.core.store.sessions import SessionRepo
@@ -42,6 +43,7 @@ class Store:
         self.decisions = DecisionRepo(self.engine)
         self.camera_lists = CameraListRepo(self.engine)
         self.channels = ChannelRepo(self.engine)
+        self.keys = KeyRepo(self.engine)
         self.images = ImageStore(image_root)
         path = sqlite_path(self.engine)
         self._wal = WalSync(path, also=self.images.sync_names) if path is not None else None

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -269,4 +270,11 @@ channels = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0011)
+)
+
+server_keys = Table(  # secrets shared by every process of a site (core/store/keys.py)
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
 )

@@ -9,7 +9,8 @@ own live playlist (video/recorder.py) with its segment names turned into links.
 
 A player fetches the segments by itself, without the credentials the playlist was asked with (`auth=`
 is in the playlist's URL only), so each link carries `t=`: the channel, an expiry and an HMAC of both
-under a key made at start (a restart ends them; asking for the playlist again gives new ones).
+(`LinkSigner`) under the site's key `watch-links` (core/store/keys.py), so that a link made by one platehub
+process works on every other behind the same load balancer, and after a restart.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import secrets
 import time
 from collections.abc import Sequence
 from urllib.parse import quote
@@ -25,25 +25,29 @@ from urllib.parse import quote
 from platehub.video.recordings import Segment
 
 TOKEN_TTL = 6 * 3600.0  # seconds a playlist's links work
-_KEY = secrets.token_bytes(32)
+KEY_NAME = "watch-links"  # the site's key that signs them (core/store/keys.py)
 MIME = "application/vnd.apple.mpegurl"
 
 
-def _mac(channel_id: int, expires: int) -> str:
-    return hmac.new(_KEY, f"{channel_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+class LinkSigner:
+    """The `t=` tokens of a channel's links: an expiry and an HMAC of channel and expiry under `key`."""
 
+    def __init__(self, key: bytes) -> None:
+        self._key = key
 
-def token(channel_id: int, now: float | None = None, ttl: float = TOKEN_TTL) -> str:
-    expires = int((now or time.time()) + ttl)
-    return f"{expires}.{_mac(channel_id, expires)}"
+    def _mac(self, channel_id: int, expires: int) -> str:
+        return hmac.new(self._key, f"{channel_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
+    def token(self, channel_id: int, now: float | None = None, ttl: float = TOKEN_TTL) -> str:
+        expires = int((now or time.time()) + ttl)
+        return f"{expires}.{self._mac(channel_id, expires)}"
 
-def valid(channel_id: int, value: str | None, now: float | None = None) -> bool:
-    """Whether `value` is a token for this channel that has not expired."""
-    expires, _, mac = (value or "").partition(".")
-    if not expires.isdigit() or int(expires) < (now or time.time()):
-        return False
-    return hmac.compare_digest(mac, _mac(channel_id, int(expires)))
+    def valid(self, channel_id: int, value: str | None, now: float | None = None) -> bool:
+        """Whether `value` is a token for this channel that has not expired."""
+        expires, _, mac = (value or "").partition(".")
+        if not expires.isdigit() or int(expires) < (now or time.time()):
+            return False
+        return hmac.compare_digest(mac, self._mac(channel_id, int(expires)))
 
 
 def segment_url(segment: Segment, tok: str) -> str:

@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from platehub.core.store.channels import Channel
-from platehub.protocols.deps import ChannelRunnerDep, RecordersDep, RecordingsDep, StoreDep
+from platehub.protocols.deps import ChannelRunnerDep, LinksDep, RecordersDep, RecordingsDep, StoreDep
 from platehub.protocols.tsapi import hls, vodfind, watchpage
 from platehub.protocols.tsapi.carno import ParamError
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
@@ -96,7 +96,7 @@ async def _channel(store, raw: str | None) -> Channel:
             "protocol=hls (the playlist; the default for clients that are not browsers), protocol=mjpeg; "
             "showTitle.")
 async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, recorders: RecordersDep,
-                runner: ChannelRunnerDep) -> Response:
+                runner: ChannelRunnerDep, links: LinksDep) -> Response:
     params = request.query_params
     user = await require_user(request)
     channel = await _channel(store, params.get("ch"))
@@ -121,7 +121,7 @@ async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, re
             raise TsApiError(404, f"Channel {channel.id} has no live HLS (it is not recording); use protocol=mjpeg.",
                              code=NO_FILE)
         text = await run_in_threadpool(playlist.read_text)
-        return Response(hls.live(text, channel.id, hls.token(channel.id)), media_type=hls.MIME,
+        return Response(hls.live(text, channel.id, links.token(channel.id)), media_type=hls.MIME,
                         headers={"Cache-Control": "no-cache"})
     if protocol == "mjpeg":
         raise _bad("recorded video is served as HLS (protocol=hls) or as its MP4 files (/api/vod)")
@@ -131,17 +131,18 @@ async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, re
     if not segments:
         raise TsApiError(404, "No file found.", code=NO_FILE)
     offset = max(0.0, (when - segments[0].start).total_seconds())
-    return Response(hls.recorded(segments, offset, hls.token(channel.id)), media_type=hls.MIME)
+    return Response(hls.recorded(segments, offset, links.token(channel.id)), media_type=hls.MIME)
 
 
-async def _may(request: Request, channel_id: int, right: str | None) -> None:
-    if not hls.valid(channel_id, request.query_params.get("t")):
+async def _may(request: Request, links: hls.LinkSigner, channel_id: int, right: str | None) -> None:
+    if not links.valid(channel_id, request.query_params.get("t")):
         await require_user(request, right=right)
 
 
 @router.get("/watch/rec/{channel_id}/{name}", summary="A recorded segment file (fragmented MP4; byte ranges)")
-async def recorded_file(request: Request, channel_id: int, name: str, recordings: RecordingsDep) -> Response:
-    await _may(request, channel_id, "Playback")
+async def recorded_file(request: Request, channel_id: int, name: str, recordings: RecordingsDep,
+                        links: LinksDep) -> Response:
+    await _may(request, links, channel_id, "Playback")
     segment = await run_in_threadpool(recordings.by_name, channel_id, name)
     if segment is None:
         raise TsApiError(404, "No file found.", code=NO_FILE)
@@ -149,8 +150,9 @@ async def recorded_file(request: Request, channel_id: int, name: str, recordings
 
 
 @router.get("/watch/live/{channel_id}/{name}", summary="A live HLS segment of a recording channel")
-async def live_file(request: Request, channel_id: int, name: str, recorders: RecordersDep) -> Response:
-    await _may(request, channel_id, None)
+async def live_file(request: Request, channel_id: int, name: str, recorders: RecordersDep,
+                    links: LinksDep) -> Response:
+    await _may(request, links, channel_id, None)
     playlist = recorders.live_playlist(channel_id)
     path = playlist.parent / name if playlist is not None else None
     if path is None or Path(name).name != name or not name.endswith(".ts") or not path.is_file():
