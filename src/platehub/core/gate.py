@@ -150,6 +150,15 @@ class GateKeeper:
     def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided
         before keeps its first decision (a camera resending a record gets the same answer)."""
+        decision = self.judge(read, device, live)
+        if not self.repo.add(decision):  # decided before: the first decision stands
+            return self.repo.get(read.id) or decision
+        self.carry_out(read, device, decision)
+        return decision
+
+    def judge(self, read: Read, device: Device | None, live: bool = True) -> Decision:
+        """The decision on a read, without storing or doing anything (the ingest stores it with the read,
+        in one transaction, then calls `carry_out`)."""
         policy = policy_of(self.settings, device)
         code = device.code if device else read.source
         at = read.received_at if live else read.first_seen  # an offline record: the lists as they were
@@ -157,22 +166,22 @@ class GateKeeper:
         deciding, inactive = verdict(matches)
         got = rule(policy, read.plate, deciding, inactive, live, alerts_unknown(self.settings, device))
         m = deciding or inactive
-        decision = Decision(
+        return Decision(
             read_id=read.id, device=code, policy=policy, action="open" if got.opens else "closed",
             reason=got.reason, why=got.why, at=utcnow(), list=m.entry.list if m else None,
             entry_id=m.entry.id if m else None, entry_plate=m.entry.plate if m else None,
             distance=m.distance if m else None, alert=got.alert)
-        if not self.repo.add(decision):  # decided before: the first decision stands
-            return self.repo.get(read.id) or decision
-        log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-", code or "?",
-                 got.reason, got.why, policy)
+
+    def carry_out(self, read: Read, device: Device | None, decision: Decision) -> None:
+        """What a stored decision sets going: published, alerted, the open queued for a wired camera."""
+        log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-",
+                 decision.device or "?", decision.reason, decision.why, decision.policy)
         self.bus.publish(GATE_DECISION, decision)
-        if got.alert:
-            self._alert(got.alert, read, decision)
-        if got.opens and device is not None and device.gate_device and device.gate_device != device.code \
+        if decision.alert:
+            self._alert(decision.alert, read, decision)
+        if decision.opens and device is not None and device.gate_device and device.gate_device != device.code \
                 and self.commands is not None:
             self.commands.enqueue(device.gate_device, "open_gate", {"channel": 0, "read": read.id})
-        return decision
 
     def _alert(self, kind: str, read: Read, decision: Decision) -> None:
         log.warning("gate alert (%s): %s at %s — %s", kind, read.plate or "-", decision.device, decision.why)

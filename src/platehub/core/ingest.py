@@ -18,6 +18,7 @@ from platehub.core.observers import Observers
 from platehub.core.read import Read
 from platehub.core.store import Store
 from platehub.core.store.decisions import Decision
+from platehub.core.store.devices import Device
 from platehub.engine.image import extension
 
 log = logging.getLogger("platehub.ingest")
@@ -47,14 +48,23 @@ class Ingestor:
         self.observers = Observers(observers)
         self.gate = gate  # decides every new read of a camera door
 
-    def _decide(self, read: Read, live: bool) -> Decision | None:
+    def _judge(self, read: Read, live: bool) -> tuple[Device | None, Decision | None]:
+        """The read's source and the gate's decision on it (None: no gate, or deciding failed)."""
         if self.gate is None:
-            return None
+            return None, None
         try:
-            return self.gate.decide(read, self.store.devices.get(read.source) if read.source else None, live)
+            device = self.store.devices.get(read.source) if read.source else None
+            return device, self.gate.judge(read, device, live)
         except Exception:
-            log.exception("read %s stored, but deciding the gate failed (not opened)", read.id)
-            return None
+            log.exception("read %s: deciding the gate failed (stored, not opened)", read.id)
+            return None, None
+
+    def _carry_out(self, read: Read, device: Device | None, decision: Decision) -> None:
+        assert self.gate is not None
+        try:
+            self.gate.carry_out(read, device, decision)
+        except Exception:  # the read and its decision are stored whatever a reaction does
+            log.exception("read %s stored and decided (%s), but acting on it failed", read.id, decision.action)
 
     def _duplicate(self, read: Read) -> Ingested:
         log.info("%s read %s from %s: duplicate of %s, skipped", read.protocol, read.plate or "-",
@@ -82,10 +92,13 @@ class Ingestor:
         if read.source_key and self.store.reads.get_by_key(read.protocol, read.source_key):
             return self._duplicate(read)
         read = self._images(read, full, plate)
-        if not self.store.reads.add([read]):
+        device, decision = self._judge(read, live)
+        decided = (lambda conn, _: self.store.decisions.add_in(conn, decision)) if decision is not None else None
+        if not self.store.reads.add_one(read, then=decided):  # the read and its decision: one commit
             return self._duplicate(read)
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
-        decision = self._decide(read, live)
+        if decision is not None:
+            self._carry_out(read, device, decision)
         self.observers.notify(read)
         self.store.durable()
         self.bus.publish(READ_STORED, read)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import decisions
@@ -49,10 +49,14 @@ class DecisionRepo:
     def add(self, d: Decision) -> bool:
         """False when the read was decided already (the first decision stands)."""
         with self.engine.begin() as conn:
-            return conn.execute(self._insert, dict(
-                read_id=d.read_id, device=d.device, policy=d.policy, action=d.action, reason=d.reason,
-                detail=d.why, at=d.at, list=d.list, entry_id=d.entry_id, entry_plate=d.entry_plate,
-                distance=d.distance, alert=d.alert)).first() is not None
+            return self.add_in(conn, d)
+
+    def add_in(self, conn: Connection, d: Decision) -> bool:
+        """`add` inside a transaction of the caller's (a new read and its decision in one commit)."""
+        return conn.execute(self._insert, dict(
+            read_id=d.read_id, device=d.device, policy=d.policy, action=d.action, reason=d.reason,
+            detail=d.why, at=d.at, list=d.list, entry_id=d.entry_id, entry_plate=d.entry_plate,
+            distance=d.distance, alert=d.alert)).first() is not None
 
     def get(self, read_id: str) -> Decision | None:
         with self.engine.connect() as conn:

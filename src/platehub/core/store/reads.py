@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from platehub.core.read import Box, Read
+from platehub.core.store.batch import BatchWriter
 from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import reads
 
@@ -44,11 +45,13 @@ class ReadRepo:
         self.engine = engine
         # built once: the statements of every ingested read (building one costs more than running it)
         self._insert = insert_ignore(engine, reads).returning(reads.c.id)
+        self._batch = BatchWriter(engine)
         self._by_key = select(reads).where((reads.c.protocol == bindparam("protocol"))
                                            & (reads.c.source_key == bindparam("source_key")))
 
-    def add(self, items: Iterable[Read]) -> list[Read]:
-        """Store reads; a read whose (protocol, source_key) is already stored is skipped.
+    def add(self, items: Iterable[Read], then: Callable[[Connection, Read], object] | None = None) -> list[Read]:
+        """Store reads; a read whose (protocol, source_key) is already stored is skipped. `then(conn, read)`
+        stores what belongs to each new read in the same transaction (its gate decision: one commit).
 
         Returns the reads that were new."""
         items = list(items)
@@ -59,7 +62,21 @@ class ReadRepo:
             for read in items:
                 if conn.execute(self._insert, to_row(read)).first() is not None:
                     added.append(read)
+                    if then is not None:
+                        then(conn, read)
         return added
+
+    def add_one(self, read: Read, then: Callable[[Connection, Read], object] | None = None) -> bool:
+        """`add` of one read, committed together with the reads other threads are adding at the same moment
+        (core/store/batch.py: group commit); False when it was stored already."""
+        def work(conn: Connection) -> bool:
+            if conn.execute(self._insert, to_row(read)).first() is None:
+                return False
+            if then is not None:
+                then(conn, read)
+            return True
+
+        return self._batch.run(work)
 
     def get_by_key(self, protocol: str, source_key: str) -> Read | None:
         with self.engine.connect() as conn:
