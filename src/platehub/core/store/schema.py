@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -269,4 +270,23 @@ channels = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0011)
+)
+
+# deliveries owed to webhook targets (core/store/outbox.py, migration 0013)
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(32), nullable=False),  # Idempotency-Key: the same on every attempt
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # recognition | alert
+    Column("body", Text, nullable=False),  # the JSON posted
+    Column("image", LargeBinary),  # with-image targets: the uploaded image
+    Column("filename", String(255)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
 )
