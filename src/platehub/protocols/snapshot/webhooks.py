@@ -20,8 +20,8 @@ carries the same `Idempotency-Key` header, for targets that want to drop repeats
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
-import math
 import os
 import secrets
 import socket
@@ -73,7 +73,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._wake: asyncio.Event | None = None
         self._unlisten: Callable[[], None] | None = None
-        self._soonest = math.inf  # loop time of the earliest retry this process scheduled
+        self._retries: list[float] = []  # heap: loop times at which retries this process scheduled are due
 
     def depths(self) -> dict[str, int]:
         """Deliveries owed (rows in the outbox, of every process) and being posted by this process, for
@@ -105,8 +105,8 @@ class WebhookDispatcher:
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            if self._soonest <= loop.time():
-                self._soonest = math.inf
+            while self._retries and self._retries[0] <= loop.time():
+                heapq.heappop(self._retries)  # due now: this claim takes it
             free = self.max_parallel - len(self._deliveries)
             if free > 0:
                 try:
@@ -118,7 +118,7 @@ class WebhookDispatcher:
                     task = asyncio.create_task(self._deliver(row))
                     self._deliveries.add(task)
                     task.add_done_callback(self._finished)
-            timeout = max(0.0, min(self.poll, self._soonest - loop.time()))
+            timeout = min(self.poll, self._retries[0] - loop.time() if self._retries else self.poll)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
@@ -171,7 +171,7 @@ class WebhookDispatcher:
         if attempts < retries:
             delay = self.settings.webhook_backoff * 2 ** (attempts - 1)
             await run_in_threadpool(self.rows.retry, row.id, attempts, delay, error)
-            self._soonest = min(self._soonest, asyncio.get_running_loop().time() + delay + 0.01)
+            heapq.heappush(self._retries, asyncio.get_running_loop().time() + delay + 0.01)
             return
         if self._failed is not None:
             self._failed(row.kind)
