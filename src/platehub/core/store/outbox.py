@@ -63,8 +63,11 @@ class OutboxRepo:
         """Up to `limit` due rows that no live lease holds, now held by `owner` for `lease` seconds
         (oldest due first)."""
         now = utcnow()
-        due = (select(_o.c.id).where(_o.c.next_at <= now, or_(_o.c.claimed_until.is_(None), _o.c.claimed_until < now))
-               .order_by(_o.c.next_at, _o.c.id).limit(limit).with_for_update(skip_locked=True))
+        due = select(_o.c.id).where(_o.c.next_at <= now, or_(_o.c.claimed_until.is_(None), _o.c.claimed_until < now))
+        with self.engine.connect() as conn:  # most looks find nothing: no write transaction for them
+            if conn.execute(due.limit(1)).first() is None:
+                return []
+        due = due.order_by(_o.c.next_at, _o.c.id).limit(limit).with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
             ids = conn.execute(update(_o).where(_o.c.id.in_(due))
                                .values(claimed_by=owner, claimed_until=now + timedelta(seconds=lease))
