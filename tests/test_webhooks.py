@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from email.parser import BytesParser
@@ -13,27 +14,37 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from helpers import Server
 
 
 class Receiver:
-    """A webhook target: records every POST, answers `status`."""
+    """A webhook target: records every POST, answers `status` (`fail_first`: 500 to the first attempt of
+    each delivery, told apart by its Idempotency-Key)."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, port: int = 0, fail_first: bool = False) -> None:
         self.status = status
         self.requests: list[tuple[str, bytes]] = []
+        self.keys: list[str | None] = []  # each request's Idempotency-Key
+        self.answers: list[int] = []  # the status each request got
+        lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append((self.headers["Content-Type"], body))
-                self.send_response(outer.status)
+                key = self.headers["Idempotency-Key"]
+                with lock:
+                    status = 500 if fail_first and key not in outer.keys else outer.status
+                    outer.requests.append((self.headers["Content-Type"], body))
+                    outer.keys.append(key)
+                    outer.answers.append(status)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_port}/hook"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
@@ -43,8 +54,13 @@ class Receiver:
             time.sleep(0.05)
         return self.requests
 
+    def accepted(self) -> list[bytes]:
+        """The bodies of the requests answered 2xx."""
+        return [body for (_, body), status in zip(self.requests, self.answers, strict=True) if status < 300]
+
     def close(self) -> None:
         self.http.shutdown()
+        self.http.server_close()
 
 
 @pytest.fixture
@@ -132,3 +148,97 @@ def test_webhook_api_needs_a_token(make_server, receiver):
     assert httpx.post(srv.url + "/v1/webhooks/", json={"target": "ftp://x"}, headers=auth).status_code == 400
     assert httpx.delete(srv.url + f"/v1/webhooks/{r.json()['id']}/", headers=auth).status_code == 204
     assert "1\t" not in srv.cli("webhook", "list").stdout
+
+
+def outbox_rows(data) -> int:
+    with sqlite3.connect(data / "platehub.db") as db:
+        return db.execute("SELECT count(*) FROM webhook_outbox").fetchone()[0]
+
+
+def wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_target_failing_first_gets_the_delivery_once_when_it_answers(make_server):
+    flaky = Receiver(fail_first=True)
+    try:
+        srv = make_server(PLATEHUB_WEBHOOK_BACKOFF="0.2")
+        srv.cli("webhook", "add", flaky.url)
+        assert httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()},
+                          data={"camera_id": "c1"}).status_code == 200
+        wait_for(lambda: len(flaky.accepted()) == 1)
+        time.sleep(1.5)  # more than a poll: nothing is posted again
+        assert flaky.answers == [500, 200] and flaky.keys[0] == flaky.keys[1] and flaky.keys[0]
+        assert json.loads(flaky.accepted()[0])["data"]["camera_id"] == "c1"
+        assert outbox_rows(srv.data) == 0
+    finally:
+        flaky.close()
+
+
+def test_a_pending_retry_survives_a_kill_9(make_server):
+    down = Receiver()
+    port = down.http.server_port
+    down.close()  # nothing listens there now: every attempt is refused
+    srv = make_server(PLATEHUB_WEBHOOK_RETRIES="30", PLATEHUB_WEBHOOK_BACKOFF="0.1")
+    srv.cli("webhook", "add", down.url)
+    assert httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()},
+                      data={"camera_id": "before-crash"}).status_code == 200
+    wait_for(lambda: "attempt 2/30" in srv.log.read_text())
+    srv.proc.kill()  # SIGKILL: no shutdown, the retry was only in the outbox
+    srv.proc.wait(10)
+    assert outbox_rows(srv.data) == 1
+    up = Receiver(port=port)
+    try:
+        srv.start()
+        wait_for(lambda: len(up.requests) == 1)
+        time.sleep(1.5)
+        assert up.answers == [200] and json.loads(up.requests[0][1])["data"]["camera_id"] == "before-crash"
+        assert outbox_rows(srv.data) == 0
+    finally:
+        up.close()
+
+
+def test_two_servers_on_one_postgresql_deliver_each_event_once_and_a_dead_ones_events(tmp_path, pg_url):
+    flaky = Receiver(fail_first=True)  # every delivery is retried: the retry is due for both servers
+    env = {"PLATEHUB_DATABASE_URL": pg_url, "PLATEHUB_WEBHOOK_BACKOFF": "0.3", "PLATEHUB_WEBHOOK_RETRIES": "30",
+           "PLATEHUB_WEBHOOK_TIMEOUT": "2"}
+    servers = []
+
+    def post(srv: Server, camera: str) -> None:
+        assert httpx.post(srv.url + "/v1/plate-reader/", files={"upload": blank_jpeg()},
+                          data={"camera_id": camera}).status_code == 200
+
+    def cameras() -> list[str]:
+        return sorted(json.loads(b)["data"]["camera_id"] for b in flaky.accepted())
+
+    try:
+        servers = a, b = [Server(tmp_path / name, **env).start() for name in ("a", "b")]
+        a.cli("webhook", "add", flaky.url)
+        events = [f"c{i}" for i in range(10)]
+        for i, camera in enumerate(events):
+            post(servers[i % 2], camera)
+        wait_for(lambda: len(flaky.accepted()) == len(events))
+        time.sleep(2)  # more than a poll of each: nothing is posted again
+        assert cameras() == events
+        assert len(flaky.requests) == 2 * len(events)  # one refused attempt and one accepted, each
+        delivered = [srv.log.read_text().count("delivered recognition") for srv in servers]
+        assert sum(delivered) == len(events) and all(delivered)  # both at work, none twice
+
+        flaky.status = 503  # the target is down: a's events wait in the outbox
+        for camera in ("dead1", "dead2", "dead3"):
+            post(a, camera)
+        wait_for(lambda: sum(srv.log.read_text().count("attempt 3/30") for srv in servers) == 3)
+        a.proc.kill()  # SIGKILL
+        a.proc.wait(10)
+        flaky.status = 200
+        wait_for(lambda: len(flaky.accepted()) == len(events) + 3)
+        time.sleep(2)
+        assert cameras() == sorted([*events, "dead1", "dead2", "dead3"])
+        assert b.log.read_text().count("delivered recognition") == delivered[1] + 3  # b delivered what a owed
+    finally:
+        for srv in servers:
+            srv.stop()
+        flaky.close()

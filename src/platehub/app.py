@@ -28,6 +28,7 @@ from platehub.core.ingest import Ingestor
 from platehub.core.leader import Leader
 from platehub.core.metrics import Metrics
 from platehub.core.mqtt import MqttBridge
+from platehub.core.outbox import Outbox
 from platehub.core.parking import ParkingService
 from platehub.core.ratelimit import RateLimiter, SharedRateLimiter
 from platehub.core.recognition import Recognizer
@@ -51,6 +52,7 @@ from platehub.protocols.manage import lists as manage_lists
 from platehub.protocols.manage import parking as manage_parking
 from platehub.protocols.manage import routes as manage
 from platehub.protocols.snapshot import routes as snapshot
+from platehub.protocols.snapshot.codec import webhook_payload
 from platehub.protocols.snapshot.webhooks import WebhookDispatcher
 from platehub.protocols.tsapi import hls, ws
 from platehub.protocols.tsapi import routes as tsapi
@@ -101,7 +103,10 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     parking = ParkingService(store, bus, eventlog)
     commands = CommandQueue(store.commands, bus, hand_opens=(parking.opened_by_hand,))  # an open by hand lets a car in
     lists = AccessLists(store.access, settings, eventlog)
-    gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog)
+    outbox = Outbox(store.outbox, {  # the webhook deliveries each event owes, stored where it happens
+        "recognition": lambda rec, hook: webhook_payload(rec, hook.id, hook.target),
+        "alert": lambda alert, hook: alert.as_json()})
+    gate = GateKeeper(settings, lists, store.decisions, bus, commands, eventlog, outbox)
     on = settings.metrics != "off"
     metrics = Metrics(store, bus, enabled=on, queues={  # read when scraped (core/metrics.py)
         "recognition": lambda: recognizer.pending,
@@ -111,7 +116,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
     # each new read: counted (metrics on), then occupancy and visits (parking); Snapshot API reads too
     observers = (metrics.on_read, parking.on_read) if on else (parking.on_read,)
     recognizer = Recognizer(settings, store, bus, engine, latency=metrics.recognized if on else None,
-                            observers=observers)
+                            observers=observers, outbox=outbox)
     ingestor = Ingestor(settings, store, bus, gate=gate, observers=observers)  # every new door read is decided
     devices = DeviceRegistry(settings, store.devices, bus, eventlog)
     whitelist = WhitelistSync(settings, store.camera_lists, settings.zone, eventlog)
@@ -139,7 +144,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         plate_search=PlateSearch(store.engine), device_names=DeviceNames(store.devices),
         videoreads=videoreads, channels=channels, recordings=recordings, recorders=recorders,
         links=hls.LinkSigner(store.keys.key(hls.KEY_NAME)))
-    dispatcher = WebhookDispatcher(settings, store.webhooks, bus, failed=metrics.webhook_failed if on else None)
+    dispatcher = WebhookDispatcher(settings, outbox, store.webhooks, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
                                 RetentionJob(Retention(settings, store)), Leader(settings.redis_url))
 

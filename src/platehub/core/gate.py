@@ -20,9 +20,10 @@ whitelist. Such reads are decided for the record (and a deny-list hit still aler
 Each decision is stored with the read (`decisions` table: which entry matched, how, why), published
 on the bus (`gate.decision`), and an alert — a deny-list vehicle always, an unknown vehicle when the
 device (else PLATEHUB_ALERT_UNKNOWN) asks for it — is written to the event log (type `access`; the
-TS-API `systemEvent` topic carries it) and published as `gate.alert` (alert webhooks). A device whose
-barrier is wired to another camera (`gate_device`) gets its "open" as an `open_gate` command queued for
-that camera; an all-in-one camera opens its own through the reply (`info: ok`)."""
+TS-API `systemEvent` topic carries it), its alert webhook deliveries are stored (core/outbox.py), and it
+is published as `gate.alert`. A device whose barrier is wired to another camera (`gate_device`) gets
+its "open" as an `open_gate` command queued for that camera; an all-in-one camera opens its own through
+the reply (`info: ok`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
+from platehub.core.outbox import Outbox
 from platehub.core.read import Read, image_path, utcnow
 from platehub.core.store.decisions import Decision, DecisionRepo
 from platehub.core.store.devices import Device
@@ -139,13 +141,15 @@ class GateKeeper:
     """Blocking (database): call off the event loop."""
 
     def __init__(self, settings: Settings, lists: AccessLists, repo: DecisionRepo, bus: Bus,
-                 commands: CommandQueue | None = None, eventlog: EventLog | None = None) -> None:
+                 commands: CommandQueue | None = None, eventlog: EventLog | None = None,
+                 outbox: Outbox | None = None) -> None:
         self.settings = settings
         self.lists = lists
         self.repo = repo
         self.bus = bus
         self.commands = commands  # for devices whose gate another camera opens
         self.eventlog = eventlog  # for alerts
+        self.outbox = outbox  # for alert webhooks: stored before the read is acknowledged
 
     def decide(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided
@@ -189,4 +193,7 @@ class GateKeeper:
             self.eventlog.record("access", "denied" if kind == "deny" else "unknown", source=decision.device,
                                  details={"plate": read.plate, "read": read.id, "why": decision.why,
                                           "action": decision.action, "policy": decision.policy})
-        self.bus.publish(GATE_ALERT, Alert(kind, read, decision))
+        alert = Alert(kind, read, decision)
+        if self.outbox is not None:
+            self.outbox.add("alert", alert)
+        self.bus.publish(GATE_ALERT, alert)

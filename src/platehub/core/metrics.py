@@ -118,16 +118,17 @@ class _Scraped:
         yield online
         yield known
         depth = GaugeMetricFamily("platehub_queue_depth", "Work waiting now, by queue: recognition (calls in the "
-                                  "engine pool, running or waiting), webhook_events (events not yet dispatched), "
-                                  "webhook_deliveries (deliveries in flight, retries included), bus_events "
-                                  "(events queued for all bus subscribers)", labels=["queue"])
+                                  "engine pool, running or waiting), webhook_events (deliveries owed: rows in the "
+                                  "webhook outbox, of every process), webhook_deliveries (being posted by this "
+                                  "process), bus_events (events queued for all bus subscribers)",
+                                  labels=["queue"])
         for name, fn in sorted(self.m.queues.items()):
             depth.add_metric([name], fn())
         subscribers, queued, dropped = self.m.bus.stats()
         depth.add_metric(["bus_events"], queued)
         yield depth
         yield GaugeMetricFamily("platehub_bus_subscribers", "In-process bus subscribers now (WebSockets, comet "
-                                "polls, the webhook dispatcher …)", value=subscribers)
+                                "polls, the event log …)", value=subscribers)
         yield CounterMetricFamily("platehub_bus_dropped", "Events dropped for a subscriber whose queue was full "
                                   "(since start)", value=dropped)
         t0 = time.perf_counter()

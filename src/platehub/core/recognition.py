@@ -1,7 +1,8 @@
 """Recognising uploaded images: the business rules around the engine.
 
 Decode and recognise off the event loop, store every plate as a read (with images kept as the
-settings say), count the call, then publish — store, then publish.
+settings say), count the call, store the webhook deliveries it owes (core/outbox.py), then publish —
+store, then publish.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from platehub.config import Settings
 from platehub.core.bus import READ_STORED, SNAPSHOT_DONE, Bus
 from platehub.core.observers import Observers
+from platehub.core.outbox import Outbox
 from platehub.core.read import Read, new_id, utcnow
 from platehub.core.store import Store
 from platehub.engine import Engine, EngineOptions, PlateResult
@@ -67,8 +69,9 @@ class Recognition:
 class Recognizer:
     def __init__(self, settings: Settings, store: Store, bus: Bus, engine: Engine | None = None,
                  latency: Callable[[float], None] | None = None,
-                 observers: Iterable[Callable[[Read], None]] = ()) -> None:
+                 observers: Iterable[Callable[[Read], None]] = (), outbox: Outbox | None = None) -> None:
         self.settings = settings
+        self.outbox = outbox  # the webhook deliveries each call owes, stored before it is answered
         self._latency = latency  # told the engine time (ms) of each call (core.metrics)
         self.pending = 0  # calls in the engine pool, running or waiting (changed on the event loop only)
         self.store = store
@@ -122,6 +125,8 @@ class Recognizer:
             rec_id, received, timestamp or received, camera_id, filename, round(ms, 3), tuple(plates),
             tuple(reads), options, calls, data,
         )
+        if self.outbox is not None:
+            await run_in_threadpool(self.outbox.add, "recognition", rec, data, filename or "image.jpg")
         for read in reads:
             self.bus.publish(READ_STORED, read)
         self.bus.publish(SNAPSHOT_DONE, rec)

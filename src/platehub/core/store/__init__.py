@@ -15,6 +15,7 @@ from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import TMP, ImageStore
 from platehub.core.store.keys import KeyRepo
+from platehub.core.store.outbox import OutboxRepo
 from platehub.core.store.parking import LotRepo, VisitRepo
 from platehub.core.store.reads import ReadRepo
 from platehub.core.store.sessions import SessionRepo
@@ -34,6 +35,7 @@ class Store:
         self.tokens = TokenRepo(self.engine)
         self.sessions = SessionRepo(self.engine)
         self.webhooks = WebhookRepo(self.engine)
+        self.outbox = OutboxRepo(self.engine)  # webhook deliveries owed
         self.usage = UsageRepo(self.engine)
         self.devices = DeviceRepo(self.engine)
         self.commands = CommandRepo(self.engine)

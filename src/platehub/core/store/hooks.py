@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
@@ -32,6 +32,30 @@ def _from_row(row) -> Webhook:
         row.id, row.target, bool(row.with_image), bool(row.enabled), row.failures, row.last_error,
         as_utc(row.created_at), row.events or "recognition",
     )
+
+
+def wanting(conn: Connection, events: str) -> list[Webhook]:
+    """The enabled targets that receive `events` (EVENTS), in `conn`'s transaction."""
+    kind = webhooks.c.events == events
+    if events == "recognition":  # stored as NULL
+        kind = or_(kind, webhooks.c.events.is_(None))
+    return [_from_row(r) for r in conn.execute(select(webhooks).where(webhooks.c.enabled.is_(True), kind)
+                                               .order_by(webhooks.c.id))]
+
+
+def count_failure(conn: Connection, webhook_id: int, error: str, disable_after: int) -> Webhook | None:
+    """`WebhookRepo.record_failure` in `conn`'s transaction."""
+    row = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).first()
+    if row is None:
+        return None
+    failures = row.failures + 1
+    enabled = row.enabled and failures < disable_after
+    conn.execute(
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id)
+        .values(failures=failures, last_error=error[:1000], enabled=enabled)
+    )
+    return _from_row(conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).first())
 
 
 class WebhookRepo:
@@ -69,15 +93,4 @@ class WebhookRepo:
     def record_failure(self, webhook_id: int, error: str, disable_after: int) -> Webhook | None:
         """Count a failed delivery; disable the target after `disable_after` in a row."""
         with self.engine.begin() as conn:
-            row = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).first()
-            if row is None:
-                return None
-            failures = row.failures + 1
-            enabled = row.enabled and failures < disable_after
-            conn.execute(
-                update(webhooks)
-                .where(webhooks.c.id == webhook_id)
-                .values(failures=failures, last_error=error[:1000], enabled=enabled)
-            )
-            row = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).first()
-        return _from_row(row)
+            return count_failure(conn, webhook_id, error, disable_after)

@@ -272,9 +272,28 @@ channels = Table(
     Column("recording", String(16), nullable=False, server_default="off"),  # off | continuous | event (0011)
 )
 
-server_keys = Table(  # secrets shared by every process of a site (core/store/keys.py)
+server_keys = Table(  # secrets shared by every process of a site (core/store/keys.py, migration 0013)
     "server_keys",
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+# deliveries owed to webhook targets (core/store/outbox.py, migration 0014)
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(32), nullable=False),  # Idempotency-Key: the same on every attempt
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # recognition | alert
+    Column("body", Text, nullable=False),  # the JSON posted
+    Column("image", LargeBinary),  # with-image targets: the uploaded image
+    Column("filename", String(255)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
 )
