@@ -5,7 +5,8 @@ Debian's packages: what one process learns, the others know.
 - a command queued through process 1 wakes the comet poll held on process 3 at once;
 - signing out, or a password changed by the CLI, ends the session on all three;
 - a process killed (-9) while cameras push through the balancer loses no acknowledged read and stores
-  none twice; a socket through the balancer connects again and hears the reads;
+  none twice, and the alert webhook of each read is delivered by one process (the outbox), once; a socket
+  through the balancer connects again and hears the reads;
 - Redis restarted while cameras push: every acknowledged read is stored (the database is the source of
   truth), and the live stream across processes comes back.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ import pytest
 from haproxy import Haproxy
 from helpers import Server, free_port, next_event
 from redis_server import RedisServer
+from test_webhooks import Receiver
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -41,25 +44,44 @@ class Cluster:
     def __init__(self, root, pg_url: str) -> None:
         self.pg_url = pg_url
         self.redis = RedisServer(free_port()).start()
-        env = {"PLATEHUB_DATABASE_URL": pg_url, "PLATEHUB_REDIS_URL": self.redis.url, "PLATEHUB_COMET_HOLD": "10"}
+        env = {"PLATEHUB_DATABASE_URL": pg_url, "PLATEHUB_REDIS_URL": self.redis.url, "PLATEHUB_COMET_HOLD": "10",
+               "PLATEHUB_ALERT_UNKNOWN": "1"}  # every read of a vehicle on no list: an alert webhook
         # one data directory for all three: the shared volume of the images
         self.procs = [Server(root / "data", **env) for _ in range(3)]
         for p in self.procs:  # one after the other: the first creates the schema and the admin user
             p.start()
         self.balancer = Haproxy(free_port(), [p.port for p in self.procs]).start()
+        self.hook = Receiver()
+        r = self.procs[0].cli("webhook", "add", self.hook.url, "--events", "alert")
+        assert r.returncode == 0, r.stderr
 
     def close(self) -> None:
+        self.hook.close()
         self.balancer.close()
         for p in self.procs:
             if p.proc.poll() is None:
                 p.stop()
         self.redis.close()
 
+    def _query(self, sql: str, *args) -> list[tuple]:
+        with psycopg.connect(self.pg_url.replace("postgresql+psycopg://", "postgresql://")) as db:
+            return db.execute(sql, args).fetchall()
+
     def stored(self, serial: str) -> Counter:
         """How many reads of the camera each of its records became (by its serialno:plateid)."""
-        with psycopg.connect(self.pg_url.replace("postgresql+psycopg://", "postgresql://")) as db:
-            rows = db.execute("SELECT source_key FROM reads WHERE source_key LIKE %s", (f"{serial}:%",)).fetchall()
+        rows = self._query("SELECT source_key FROM reads WHERE source_key LIKE %s", f"{serial}:%")
         return Counter(int(key.split(":")[1]) for (key,) in rows)
+
+    def read_ids(self, serial: str) -> set[str]:
+        return {rid for (rid,) in self._query("SELECT id FROM reads WHERE source_key LIKE %s", f"{serial}:%")}
+
+    def alerts(self) -> dict[str, set[str]]:
+        """The Idempotency-Keys of the alert deliveries the target accepted, by read id."""
+        out: dict[str, set[str]] = {}
+        for (_, body), key, status in zip(self.hook.requests, self.hook.keys, self.hook.answers, strict=True):
+            if status < 300:
+                out.setdefault(json.loads(body)["read"]["id"], set()).add(key)
+        return out
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +233,14 @@ def test_a_process_killed_under_load_loses_and_doubles_no_read(cluster):
 
     cameras = asyncio.run(_load_while(cluster.balancer.url, kill, 4.0))
     assert _every_acknowledged_read_stored_once(cluster, cameras) > 20
+    # every stored read's alert reaches the target, from one process: one delivery (one Idempotency-Key)
+    # per read; a key seen twice would be the one delivery repeated after the kill (at least once)
+    stored = set().union(*(cluster.read_ids(cam.serial) for cam, _ in cameras))
+    deadline = time.monotonic() + 60  # the killed process's claimed rows wait for their lease to end
+    while not stored <= set(alerts := cluster.alerts()):
+        assert time.monotonic() < deadline, f"{len(stored - set(alerts))} alerts not delivered"
+        time.sleep(0.5)
+    assert all(len(alerts[r]) == 1 for r in stored)
     # a client through the balancer connects again (to a live process) and hears every process's reads
     with lpr_socket(cluster.balancer.url) as ws:
         plates = [f"KL{i:04d}X" for i in range(4)]
