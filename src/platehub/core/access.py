@@ -361,6 +361,7 @@ class _KeyIndex:
 
     def __init__(self, keys: Iterable[str], version: int) -> None:
         unique = set(keys)
+        self.keys = frozenset(unique)
         self.version = version
         self.forward = sorted(unique)
         self.backward = sorted(k[::-1] for k in unique)
@@ -468,12 +469,12 @@ class AccessLists:
         if not read:
             return []
         key = similar.canonical(read)
-        if edits == 0:
-            rows = self.repo.by_key([key]) if lookalikes else self.repo.by_plate(read)
-        elif edits == 1:
-            rows = self.repo.by_key(variants(key))
-        else:
-            rows = self.repo.by_key(self._key_index().within_two(key) | variants(key))
+        index = self._key_index()  # the lists' keys (read again when the lists' version moved)
+        if edits == 0 and not lookalikes:
+            rows = self.repo.by_plate(read)
+        else:  # only the keys some entry has: most reads match none, and then nothing is asked of the store
+            near = {key} if edits == 0 else variants(key) if edits == 1 else index.within_two(key) | variants(key)
+            rows = self.repo.by_key(hits) if (hits := near & index.keys) else []
         at = at.astimezone(UTC) if at.tzinfo else parse_time(at, self.zone)  # type: ignore[assignment]
         out = []
         for entry in rows:
