@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 def _bin() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    debian = "/usr/bin/redis-server"
+    found = shutil.which("redis-server") or (debian if Path(debian).exists() else None)
     if not found:
         raise RuntimeError("redis-server is not installed (Debian package `redis-server`); .ci/run installs it")
     return found
