@@ -5,6 +5,9 @@ PostgreSQL and one Redis (requests reach both, a TS-API WebSocket opens through 
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
 import re
 import signal
@@ -12,11 +15,17 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from helpers import Server
+import pytest
+from helpers import REPO, Server, next_event
 from sqlalchemy import create_engine, text
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from platehub.simulator.harness import free_port
 
 FIRST_START = """
 import sys
@@ -115,3 +124,125 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, 
 
 def workers_of_gone(pids: set[int]) -> bool:
     return not any(Path(f"/proc/{p}").exists() for p in pids)
+
+
+# ---------------------------------------------------------------- deploy/haproxy.cfg, for real
+
+HAPROXY = "/usr/sbin/haproxy"
+CONFIG = REPO / "deploy" / "haproxy.cfg"
+ADMIN = ("admin", "admin-test")
+
+
+def balancer_env(bind: str, servers: list[Server]) -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", ""), "LB_BIND": bind}
+    env.update({f"LB_SERVER_{i}": f"127.0.0.1:{s.port}" for i, s in enumerate(servers, 1)})
+    return env
+
+
+def test_the_haproxy_config_is_valid_and_needs_its_servers():
+    env = balancer_env("127.0.0.1:1", [])
+    env.update(LB_SERVER_1="10.0.0.11:8080", LB_SERVER_2="10.0.0.12:8080")
+    ok = subprocess.run([HAPROXY, "-c", "-f", str(CONFIG)], env=env, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    del env["LB_SERVER_2"]
+    missing = subprocess.run([HAPROXY, "-c", "-f", str(CONFIG)], env=env, capture_output=True, text=True, timeout=30)
+    assert missing.returncode != 0 and "server" in missing.stdout + missing.stderr
+
+
+@pytest.fixture(scope="module")
+def cluster(pg_url, redis_url, tmp_path_factory):
+    """Two `platehub serve` processes (one PostgreSQL, one Redis, one image directory as on a shared volume)
+    behind Debian's HAProxy running deploy/haproxy.cfg as it is."""
+    from platehub.core.store import Store
+
+    root = tmp_path_factory.mktemp("cluster")
+    url = fresh_database(pg_url)
+    # the admin made first: app.py's own ensure_admin is not yet the insert-if-missing one (core.accounts), so
+    # two processes starting at once on a new database could both try to create it
+    store = Store(url, root / "data" / "images")
+    store.users.create_if_missing("admin", ADMIN[1], is_admin=True)
+    store.close()
+    servers = [Server(root / "data", PLATEHUB_DATABASE_URL=url, PLATEHUB_REDIS_URL=redis_url,
+                      PLATEHUB_TRUSTED_PROXIES="127.0.0.1") for _ in range(2)]
+    for s in servers:
+        s.serve_args = ("--access-log",)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(Server.start, servers))
+    port = free_port()
+    with open(root / "haproxy.log", "w") as log:
+        lb = subprocess.Popen([HAPROXY, "-db", "-f", str(CONFIG)], env=balancer_env(f"127.0.0.1:{port}", servers),
+                              stdout=log, stderr=subprocess.STDOUT)
+    lb_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            assert lb.poll() is None, (root / "haproxy.log").read_text()
+            try:
+                if httpx.get(lb_url + "/api/info?apiVersion", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, (root / "haproxy.log").read_text()
+            time.sleep(0.2)
+        yield lb_url, servers
+    finally:
+        lb.terminate()
+        lb.wait(10)
+        for s in servers:
+            s.stop()
+
+
+def test_requests_through_the_balancer_reach_both_processes(cluster):
+    lb_url, servers = cluster
+    marker = uuid.uuid4().hex
+    for _ in range(12):  # a connection each: HAProxy picks a server per request
+        r = httpx.get(f"{lb_url}/info/?probe={marker}", timeout=30)
+        assert r.status_code == 200 and r.json()["version"], r.text
+    time.sleep(0.5)
+    hits = [s.log.read_text().count(marker) for s in servers]
+    assert sum(hits) == 12 and min(hits) >= 3, hits  # leastconn with idle servers: turn by turn
+
+
+def test_a_tsapi_websocket_opens_through_the_balancer_and_carries_events(cluster):
+    lb_url, servers = cluster
+    auth = base64.b64encode(b"admin:admin-test").decode()
+    ws_url = lb_url.replace("http://", "ws://") + f"/wsapi/subscribeEvents?topics=LPR&auth={auth}"
+    with connect(ws_url, open_timeout=20) as ws:
+        hello = json.loads(ws.recv(timeout=20))
+        assert hello["topics"] == ["LPR"] and hello["subscriberId"]
+        plates = {}
+        for i, s in enumerate(servers):  # one read pushed to each process directly
+            plates[f"LB{i}{uuid.uuid4().hex[:4].upper()}"] = s
+        for plate, s in plates.items():
+            r = httpx.post(s.url + "/api/push", json={"topic": "LPR", "src": "LB-GATE", "plateNo": plate,
+                                                      "when": "2024-05-06T07:08:09Z"}, auth=ADMIN, timeout=30)
+            assert r.status_code == 200, r.text
+        # the socket's own process always sends its read; the other's once the bus crosses processes (Redis)
+        msg = next_event(ws, 30)
+        assert msg["topic"] == "LPR" and msg["plateNo"] in plates, msg
+
+
+def test_when_a_process_dies_the_balancer_sends_everything_to_the_other(cluster):
+    """Last in the module: it kills one of the two processes."""
+    lb_url, servers = cluster
+    auth = base64.b64encode(b"admin:admin-test").decode()
+    ws_url = lb_url.replace("http://", "ws://") + f"/wsapi/subscribeEvents?topics=LPR&auth={auth}"
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(connect(ws_url, open_timeout=20)) for _ in range(2)]  # one on each process
+        for ws in sockets:
+            assert json.loads(ws.recv(timeout=20))["topics"] == ["LPR"]
+        servers[1].proc.kill()  # kill -9
+        servers[1].proc.wait(10)
+        closed = 0
+        for ws in sockets:  # the socket on the dead process is closed, not left hanging
+            try:
+                ws.recv(timeout=10)
+            except ConnectionClosed:
+                closed += 1
+            except TimeoutError:
+                pass
+        assert closed == 1
+    for _ in range(10):  # at once, before any health check: a refused connection is retried on the other
+        assert httpx.get(lb_url + "/api/info?apiVersion", timeout=30).status_code == 200
+    with connect(ws_url, open_timeout=20) as ws:  # a client that reconnects gets a socket on the live process
+        assert json.loads(ws.recv(timeout=20))["topics"] == ["LPR"]
