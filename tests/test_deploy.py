@@ -246,3 +246,26 @@ def test_when_a_process_dies_the_balancer_sends_everything_to_the_other(cluster)
         assert httpx.get(lb_url + "/api/info?apiVersion", timeout=30).status_code == 200
     with connect(ws_url, open_timeout=20) as ws:  # a client that reconnects gets a socket on the live process
         assert json.loads(ws.recv(timeout=20))["topics"] == ["LPR"]
+
+
+# ---------------------------------------------------------------- one image volume, several writers
+
+
+def test_a_starting_process_leaves_the_images_other_processes_are_writing(pg_url, tmp_path):
+    """On a shared store another process may have saved an image and not yet stored its read: a process
+    starting then must not take it for a crash's orphan. Files that old are (PostgreSQL stores: SETTLE)."""
+    from platehub.core.store import SETTLE, Store
+
+    store = Store(fresh_database(pg_url), tmp_path / "images")
+    day = tmp_path / "images" / "2026" / "01" / "02"
+    day.mkdir(parents=True)
+    now = time.time()
+    in_flight, old = day / ("a" * 32 + ".jpg"), day / ("b" * 32 + ".jpg")
+    for path, age in ((in_flight, 2), (old, SETTLE + 30)):
+        path.write_bytes(b"jpeg")
+        os.utime(path, (now - age, now - age))
+    try:
+        assert store.sweep_orphans(now) == 1
+    finally:
+        store.close()
+    assert in_flight.exists() and not old.exists()
