@@ -222,6 +222,21 @@ def test_a_tsapi_websocket_opens_through_the_balancer_and_carries_events(cluster
         assert msg["topic"] == "LPR" and msg["plateNo"] in plates, msg
 
 
+def test_a_video_link_token_made_by_one_process_works_on_every_other(cluster):
+    """/watch playlists sign their segment links (`t=`) with <data>/link.key: a player fetching the segments
+    through the balancer reaches any process, each of which must accept the token."""
+    from platehub.core.store.sharedkey import shared_key
+    from platehub.protocols.tsapi import hls
+
+    _, servers = cluster
+    tok = hls.token(1, key=shared_key(servers[0].data.resolve() / "link.key"))
+    for s in servers:
+        signed = httpx.get(f"{s.url}/watch/rec/1/20260102T030405Z.mp4", params={"t": tok}, timeout=30)
+        assert signed.status_code == 404, signed.text  # let in by the token; no such segment
+        forged = httpx.get(f"{s.url}/watch/rec/1/20260102T030405Z.mp4", params={"t": tok[:-1] + "0"}, timeout=30)
+        assert forged.status_code == 401, forged.text
+
+
 def test_when_a_process_dies_the_balancer_sends_everything_to_the_other(cluster):
     """Last in the module: it kills one of the two processes."""
     lb_url, servers = cluster
@@ -269,3 +284,20 @@ def test_a_starting_process_leaves_the_images_other_processes_are_writing(pg_url
     finally:
         store.close()
     assert in_flight.exists() and not old.exists()
+
+
+SHARED_KEY = """
+import sys
+from pathlib import Path
+from platehub.core.store.sharedkey import shared_key
+print(shared_key(Path(sys.argv[1])).hex())
+"""
+
+
+def test_processes_making_the_shared_key_at_once_agree_on_one(tmp_path):
+    path = tmp_path / "data" / "link.key"
+    procs = [subprocess.Popen([sys.executable, "-c", SHARED_KEY, str(path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    keys = {p.communicate(60)[0].strip() for p in procs}
+    assert len(keys) == 1 and len(bytes.fromhex(keys.pop())) == 32
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and [p.name for p in path.parent.iterdir()] == ["link.key"]

@@ -9,7 +9,8 @@ own live playlist (video/recorder.py) with its segment names turned into links.
 
 A player fetches the segments by itself, without the credentials the playlist was asked with (`auth=`
 is in the playlist's URL only), so each link carries `t=`: the channel, an expiry and an HMAC of both
-under a key made at start (a restart ends them; asking for the playlist again gives new ones).
+under a key the caller gives (vod.py: `<data>/link.key`, the same for every process on that data
+directory, so a link made by one process works on another behind a load balancer).
 """
 
 from __future__ import annotations
@@ -25,25 +26,25 @@ from urllib.parse import quote
 from platehub.video.recordings import Segment
 
 TOKEN_TTL = 6 * 3600.0  # seconds a playlist's links work
-_KEY = secrets.token_bytes(32)
+_KEY = secrets.token_bytes(32)  # the default key: this process's own
 MIME = "application/vnd.apple.mpegurl"
 
 
-def _mac(channel_id: int, expires: int) -> str:
-    return hmac.new(_KEY, f"{channel_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+def _mac(channel_id: int, expires: int, key: bytes) -> str:
+    return hmac.new(key, f"{channel_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def token(channel_id: int, now: float | None = None, ttl: float = TOKEN_TTL) -> str:
+def token(channel_id: int, now: float | None = None, ttl: float = TOKEN_TTL, key: bytes = _KEY) -> str:
     expires = int((now or time.time()) + ttl)
-    return f"{expires}.{_mac(channel_id, expires)}"
+    return f"{expires}.{_mac(channel_id, expires, key)}"
 
 
-def valid(channel_id: int, value: str | None, now: float | None = None) -> bool:
-    """Whether `value` is a token for this channel that has not expired."""
+def valid(channel_id: int, value: str | None, now: float | None = None, key: bytes = _KEY) -> bool:
+    """Whether `value` is a token for this channel, under `key`, that has not expired."""
     expires, _, mac = (value or "").partition(".")
     if not expires.isdigit() or int(expires) < (now or time.time()):
         return False
-    return hmac.compare_digest(mac, _mac(channel_id, int(expires)))
+    return hmac.compare_digest(mac, _mac(channel_id, int(expires), key))
 
 
 def segment_url(segment: Segment, tok: str) -> str:

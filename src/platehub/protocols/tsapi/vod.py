@@ -4,7 +4,8 @@ or, for a browser, the player page: watchpage.py), and the files behind them: `/
 (a recorded segment, with byte ranges) and `/watch/live/<ch>/<file>` (ffmpeg's live HLS segments).
 
 Sign-in: a session, HTTP Basic or `auth=` (protocols/tsapi/common.py); the files also take the `t=`
-token their playlist gave (hls.py). Recorded video needs the Playback right. A channel without
+token their playlist gave (hls.py; signed with `<data>/link.key`, shared by the processes on that data
+directory: `link_key`). Recorded video needs the Playback right. A channel without
 recorded video in the range answers 404 with the guide's status code 1404 ("No file found"); live HLS
 exists only while the channel records (ffmpeg writes it), MJPEG while the channel is enabled.
 """
@@ -20,8 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from platehub.config import Settings
 from platehub.core.store.channels import Channel
-from platehub.protocols.deps import ChannelRunnerDep, RecordersDep, RecordingsDep, StoreDep
+from platehub.core.store.sharedkey import shared_key
+from platehub.protocols.deps import ChannelRunnerDep, RecordersDep, RecordingsDep, SettingsDep, StoreDep
 from platehub.protocols.tsapi import hls, vodfind, watchpage
 from platehub.protocols.tsapi.carno import ParamError
 from platehub.protocols.tsapi.common import TsApiError, require_user, respond
@@ -36,6 +39,11 @@ MJPEG_IDLE = 30.0  # seconds without a frame before an MJPEG stream ends
 BOUNDARY = "platehub-frame"
 
 router = APIRouter(tags=["TS-API"])
+
+
+def link_key(settings: Settings) -> bytes:
+    """The key of the `t=` tokens: one file in the data directory, so every process sharing it agrees."""
+    return shared_key(settings.data_dir.resolve() / "link.key")
 
 
 def _bad(message: str) -> TsApiError:
@@ -96,7 +104,7 @@ async def _channel(store, raw: str | None) -> Channel:
             "protocol=hls (the playlist; the default for clients that are not browsers), protocol=mjpeg; "
             "showTitle.")
 async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, recorders: RecordersDep,
-                runner: ChannelRunnerDep) -> Response:
+                runner: ChannelRunnerDep, settings: SettingsDep) -> Response:
     params = request.query_params
     user = await require_user(request)
     channel = await _channel(store, params.get("ch"))
@@ -121,7 +129,7 @@ async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, re
             raise TsApiError(404, f"Channel {channel.id} has no live HLS (it is not recording); use protocol=mjpeg.",
                              code=NO_FILE)
         text = await run_in_threadpool(playlist.read_text)
-        return Response(hls.live(text, channel.id, hls.token(channel.id)), media_type=hls.MIME,
+        return Response(hls.live(text, channel.id, hls.token(channel.id, key=link_key(settings))), media_type=hls.MIME,
                         headers={"Cache-Control": "no-cache"})
     if protocol == "mjpeg":
         raise _bad("recorded video is served as HLS (protocol=hls) or as its MP4 files (/api/vod)")
@@ -131,17 +139,18 @@ async def watch(request: Request, store: StoreDep, recordings: RecordingsDep, re
     if not segments:
         raise TsApiError(404, "No file found.", code=NO_FILE)
     offset = max(0.0, (when - segments[0].start).total_seconds())
-    return Response(hls.recorded(segments, offset, hls.token(channel.id)), media_type=hls.MIME)
+    return Response(hls.recorded(segments, offset, hls.token(channel.id, key=link_key(settings))), media_type=hls.MIME)
 
 
-async def _may(request: Request, channel_id: int, right: str | None) -> None:
-    if not hls.valid(channel_id, request.query_params.get("t")):
+async def _may(request: Request, channel_id: int, right: str | None, settings: Settings) -> None:
+    if not hls.valid(channel_id, request.query_params.get("t"), key=link_key(settings)):
         await require_user(request, right=right)
 
 
 @router.get("/watch/rec/{channel_id}/{name}", summary="A recorded segment file (fragmented MP4; byte ranges)")
-async def recorded_file(request: Request, channel_id: int, name: str, recordings: RecordingsDep) -> Response:
-    await _may(request, channel_id, "Playback")
+async def recorded_file(request: Request, channel_id: int, name: str, recordings: RecordingsDep,
+                        settings: SettingsDep) -> Response:
+    await _may(request, channel_id, "Playback", settings)
     segment = await run_in_threadpool(recordings.by_name, channel_id, name)
     if segment is None:
         raise TsApiError(404, "No file found.", code=NO_FILE)
@@ -149,8 +158,9 @@ async def recorded_file(request: Request, channel_id: int, name: str, recordings
 
 
 @router.get("/watch/live/{channel_id}/{name}", summary="A live HLS segment of a recording channel")
-async def live_file(request: Request, channel_id: int, name: str, recorders: RecordersDep) -> Response:
-    await _may(request, channel_id, None)
+async def live_file(request: Request, channel_id: int, name: str, recorders: RecordersDep,
+                    settings: SettingsDep) -> Response:
+    await _may(request, channel_id, None, settings)
     playlist = recorders.live_playlist(channel_id)
     path = playlist.parent / name if playlist is not None else None
     if path is None or Path(name).name != name or not name.endswith(".ts") or not path.is_file():
