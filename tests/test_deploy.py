@@ -98,9 +98,10 @@ def workers_of(pid: int) -> set[int]:
 
 
 def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, tmp_path):
-    srv = Server(tmp_path / "data", PLATEHUB_DATABASE_URL=fresh_database(pg_url), PLATEHUB_REDIS_URL=redis_url,
+    data, elsewhere = tmp_path / "data", tmp_path / "not-this"
+    srv = Server(elsewhere, PLATEHUB_DATABASE_URL=fresh_database(pg_url), PLATEHUB_REDIS_URL=redis_url,
                  PLATEHUB_ADMIN_PASSWORD="")  # a generated password, printed once
-    srv.serve_args = ("--workers", "2")
+    srv.serve_args = ("--workers", "2", "--data", str(data), "--access-log")  # the flag beats PLATEHUB_DATA
     srv.start()
     try:
         first = workers_of(srv.proc.pid)
@@ -114,12 +115,16 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, 
             assert httpx.get(srv.url + "/api/info?apiVersion", timeout=10).status_code == 200  # the other serves
             time.sleep(0.5)
         assert max(first) in now and len(now) == 2
+        auth = base64.b64encode(f"admin:{created[0]}".encode()).decode()
         for _ in range(4):  # whichever process answers knows the printed password
-            r = httpx.get(srv.url + "/api/info?whoAmI", auth=("admin", created[0]), timeout=30)
+            r = httpx.get(srv.url + "/api/info", params={"whoAmI": "", "auth": auth}, timeout=30)
             assert r.status_code == 200 and r.json()["whoAmI"]["uid"] == "admin", r.text
     finally:
         srv.stop()
     assert workers_of_gone(first | now)
+    log = srv.log.read_text()
+    assert log.count(f"ready: data in {data}") >= 2 and f"data in {elsewhere}" not in log  # the flag reached them
+    assert log.count("GET /api/info?whoAmI=&auth=*** HTTP") == 4, log  # each worker's access log masks it
 
 
 def workers_of_gone(pids: set[int]) -> bool:
