@@ -16,7 +16,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 WORKER_HEALTHCHECK = 30  # seconds a busy worker may take to answer the supervisor's ping before it is killed
 
 SEVERAL = """\
-several processes (--workers N, N > 1): uvicorn starts N processes that accept connections on the one
+Several processes (--workers N, N > 1): uvicorn starts N processes that accept connections on the one
 port, and restarts one that dies. They share everything through the database and Redis, so N > 1 needs
 PLATEHUB_REDIS_URL and a PostgreSQL PLATEHUB_DATABASE_URL (SQLite's writer lock and the in-memory bus
 are per process); it is refused otherwise. Every process loads the models and runs PLATEHUB_WORKERS
