@@ -102,8 +102,9 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, 
     srv = Server(elsewhere, PLATEHUB_DATABASE_URL=fresh_database(pg_url), PLATEHUB_REDIS_URL=redis_url,
                  PLATEHUB_ADMIN_PASSWORD="")  # a generated password, printed once
     srv.serve_args = ("--workers", "2", "--data", str(data), "--access-log")  # the flag beats PLATEHUB_DATA
-    srv.start()
+    first = now = set()
     try:
+        srv.start()
         first = workers_of(srv.proc.pid)
         assert len(first) == 2, first
         created = re.findall(r"created user 'admin' with password: (\S+)", srv.log.read_text())
@@ -120,7 +121,8 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, 
             r = httpx.get(srv.url + "/api/info", params={"whoAmI": "", "auth": auth}, timeout=30)
             assert r.status_code == 200 and r.json()["whoAmI"]["uid"] == "admin", r.text
     finally:
-        srv.stop()
+        if getattr(srv, "proc", None) is not None:
+            srv.stop()
     assert workers_of_gone(first | now)
     log = srv.log.read_text()
     assert log.count(f"ready: data in {data}") >= 2 and f"data in {elsewhere}" not in log  # the flag reached them
@@ -171,14 +173,15 @@ def cluster(pg_url, redis_url, tmp_path_factory):
                       PLATEHUB_TRUSTED_PROXIES="127.0.0.1") for _ in range(2)]
     for s in servers:
         s.serve_args = ("--access-log",)
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(Server.start, servers))
-    port = free_port()
-    with open(root / "haproxy.log", "w") as log:
-        lb = subprocess.Popen([HAPROXY, "-db", "-f", str(CONFIG)], env=balancer_env(f"127.0.0.1:{port}", servers),
-                              stdout=log, stderr=subprocess.STDOUT)
-    lb_url = f"http://127.0.0.1:{port}"
+    lb = None
     try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(Server.start, servers))
+        port = free_port()
+        with open(root / "haproxy.log", "w") as log:
+            lb = subprocess.Popen([HAPROXY, "-db", "-f", str(CONFIG)],
+                                  env=balancer_env(f"127.0.0.1:{port}", servers), stdout=log, stderr=subprocess.STDOUT)
+        lb_url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 30
         while True:
             assert lb.poll() is None, (root / "haproxy.log").read_text()
@@ -190,11 +193,13 @@ def cluster(pg_url, redis_url, tmp_path_factory):
             assert time.time() < deadline, (root / "haproxy.log").read_text()
             time.sleep(0.2)
         yield lb_url, servers
-    finally:
-        lb.terminate()
-        lb.wait(10)
+    finally:  # also when a start failed: nothing is left running
+        if lb is not None:
+            lb.terminate()
+            lb.wait(10)
         for s in servers:
-            s.stop()
+            if getattr(s, "proc", None) is not None:
+                s.stop()
 
 
 def test_requests_through_the_balancer_reach_both_processes(cluster):
