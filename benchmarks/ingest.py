@@ -5,10 +5,23 @@ its reply before the next push, as cameras do.
     python benchmarks/ingest.py                                  # SQLite in a temp data dir, 20 s
     python benchmarks/ingest.py --postgres auto                  # a throwaway PostgreSQL (Debian's package)
     python benchmarks/ingest.py --postgres postgresql://user@host:5432/db   # its reads are deleted first
+    python benchmarks/ingest.py --processes 3 --postgres auto    # 3 servers behind HAProxy (docs/deployment.md)
+    python benchmarks/ingest.py --processes 2 --postgres auto --ws   # + WebSocket event delay across processes
 
 Prints events/s (acknowledged replies per second after a warm-up), reply p50/p99 in ms, the server's
 CPU ms per event (from /proc of the server process), the load generator's own CPU, and checks that every
 acknowledged read is stored. The image is `../shared/data/bench/cars-4k.jpg` resized, read at run time.
+
+`--processes N` (N > 1 needs `--postgres`): N `platehub serve` processes, each on its own port, on one
+PostgreSQL, one throwaway Redis (Debian's redis-server) and one data directory (as the shared volume of
+a deployment), with the cameras spread over them through Debian's HAProxy running deploy/haproxy.cfg
+(one `server` line per process), or straight to the processes with `--balancer direct`. CPU per event is
+summed over every server process and HAProxy.
+
+`--ws`: a TS-API WebSocket client (topic LPR) on process 1 while the cameras push to the other processes
+(straight, not through the balancer; with one process, to process 1 itself: the local path); prints p50/p99
+of the delay from each acknowledged push to its event on the socket (negative: the event came before the
+reply), and how many acknowledged reads never came, or came twice.
 
 The cameras speak HTTP/1.1 over plain asyncio streams (keep-alive, one connection each): the load
 generator shares the machine's cores with the server, and a lighter client leaves them to the server."""
@@ -22,19 +35,24 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from platehub.core.read import normalize_plate
 from platehub.simulator.allinone import Paths, Record, plate_message, random_plate
 from platehub.simulator.harness import free_port, start_server
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTO = REPO.parent / "shared/data/bench/cars-4k.jpg"
+HAPROXY_CFG = REPO / "deploy/haproxy.cfg"
+ADMIN = ("admin", "bench-admin")
 
 
 def jpeg_of_size(path: Path, target: int) -> bytes:
@@ -76,6 +94,7 @@ class Stats:
         self.acked = 0  # every acknowledged read (warm-up included): all must be stored
         self.window = 0  # acknowledged while measuring
         self.errors: list[str] = []
+        self.acks: dict[tuple[str, str], float] = {}  # (camera, plate) → when its reply came (--ws)
 
 
 async def camera(host: str, port: int, serial: str, image: bytes, stats: Stats, stop: asyncio.Event,
@@ -109,6 +128,8 @@ async def camera(host: str, port: int, serial: str, image: bytes, stats: Stats, 
                 await asyncio.sleep(0.5)
                 continue  # sent again, as the camera does
             stats.acked += 1
+            if stats.measuring:
+                stats.acks[(serial, normalize_plate(rec.license))] = time.perf_counter()
             plateid += 1
             if stats.measuring:
                 stats.window += 1
@@ -117,15 +138,26 @@ async def camera(host: str, port: int, serial: str, image: bytes, stats: Stats, 
         writer.close()
 
 
-async def load(url: str, cameras: int, image: bytes, warmup: float, duration: float, server_pid: int | None) -> dict:
+def host_port(url: str) -> tuple[str, int]:
     host, port = url.split("//", 1)[1].rsplit(":", 1)
+    return host, int(port)
+
+
+async def load(urls: list[str], cameras: int, image: bytes, warmup: float, duration: float, pids: list[int],
+               watch: str | None = None) -> dict:
+    """`cameras` cameras spread over `urls`; CPU summed over `pids`; `watch`: a server URL whose TS-API
+    WebSocket receives the events (--ws)."""
     stats, stop, rng = Stats(), asyncio.Event(), random.Random(11)
     run = f"{time.time_ns() % 10**6:06d}"
-    tasks = [asyncio.create_task(camera(host, int(port), f"bench{run}-{i:04d}", image, stats, stop, rng))
-             for i in range(cameras)]
+    events: dict[tuple[str, str], list[float]] = {}
+    watcher = asyncio.create_task(websocket_events(watch, events, stop)) if watch else None
+    if watcher:
+        await asyncio.sleep(1.0)  # subscribed before the first push
+    tasks = [asyncio.create_task(camera(*host_port(urls[i % len(urls)]), f"bench{run}-{i:04d}", image, stats,
+                                        stop, rng)) for i in range(cameras)]
     await asyncio.sleep(warmup)
     stats.measuring = True
-    t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(server_pid) if server_pid else 0.0
+    t0, c0, s0 = time.perf_counter(), time.process_time(), sum(map(cpu_seconds, pids))
     end = t0 + duration
     while (now := time.perf_counter()) < end:
         await asyncio.sleep(min(5.0, end - now))
@@ -134,14 +166,42 @@ async def load(url: str, cameras: int, image: bytes, warmup: float, duration: fl
               f"p99 so far {pct(stats.latencies, 99):.1f} ms", file=sys.stderr, flush=True)
     stats.measuring = False
     wall, client_cpu = time.perf_counter() - t0, time.process_time() - c0
-    server_cpu = cpu_seconds(server_pid) - s0 if server_pid else float("nan")
+    server_cpu = sum(map(cpu_seconds, pids)) - s0
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if watcher:
+        await asyncio.sleep(2.0)  # the last events on their way
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
     n = max(stats.window, 1)
     return {"events": stats.window, "events_s": stats.window / wall, "p50": pct(stats.latencies, 50),
             "p99": pct(stats.latencies, 99), "max": max(stats.latencies, default=float("nan")),
             "server_cpu_ms": server_cpu * 1000 / n, "client_cpu_ms": client_cpu * 1000 / n, "acked": stats.acked,
-            "errors": stats.errors, "serials": f"bench{run}-%"}
+            "errors": stats.errors, "serials": f"bench{run}-%", "ws": ws_delays(stats.acks, events) if watch else None}
+
+
+async def websocket_events(url: str, events: dict[tuple[str, str], list[float]], stop: asyncio.Event) -> None:
+    """TS-API /wsapi/subscribeEvents (LPR) on `url`: when each (camera, plate) event arrived."""
+    from websockets.asyncio.client import connect
+
+    auth = base64.b64encode(":".join(ADMIN).encode()).decode()
+    ws_url = url.replace("http://", "ws://") + f"/wsapi/subscribeEvents?topics=LPR&auth={auth}"
+    async with connect(ws_url, max_size=None, open_timeout=30) as ws:
+        await ws.recv()  # subscriberId
+        async for raw in ws:
+            now = time.perf_counter()
+            msg = json.loads(raw)
+            if msg.get("topic") == "LPR":
+                events.setdefault((msg.get("deviceCode", ""), msg.get("plateNo", "")), []).append(now)
+
+
+def ws_delays(acks: dict[tuple[str, str], float], events: dict[tuple[str, str], list[float]]) -> dict:
+    """Per acknowledged push (measured window): the delay to its WebSocket event, and what never came or came
+    twice."""
+    delays = [(events[k][0] - t) * 1000 for k, t in acks.items() if k in events]
+    return {"p50": pct(delays, 50), "p99": pct(delays, 99), "seen": len(delays), "acked": len(acks),
+            "missing": sum(1 for k in acks if k not in events),
+            "twice": sum(1 for k in acks if len(events.get(k, ())) > 1)}
 
 
 def stored_reads(db_url: str, serials: str) -> int:
@@ -210,29 +270,122 @@ def clear_reads(db_url: str) -> None:
         store.close()
 
 
+@contextmanager
+def throwaway_redis():
+    """Debian's redis-server on a free port, no persistence (as tests/redis_server.py)."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        raise SystemExit("redis-server is not installed (Debian package `redis-server`)")
+    root, port = Path(tempfile.mkdtemp(prefix="platehub-redis-")), free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(root), "--logfile", str(root / "log")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc, "redis-server")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not start")
+        time.sleep(0.05)
+
+
+def haproxy_config(servers: int, directory: Path) -> Path:
+    """deploy/haproxy.cfg as it is for two servers; for another count, its `server` lines repeated to one
+    per process (LB_SERVER_1 … LB_SERVER_N)."""
+    text = HAPROXY_CFG.read_text()
+    if servers == 2:
+        return HAPROXY_CFG
+    lines = [f'    server platehub{i} "${{LB_SERVER_{i}}}" check' for i in range(1, servers + 1)]
+    text = re.sub(r'(?m)^    server platehub\d+ .*\n', "", text).rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    path = directory / "haproxy.cfg"
+    path.write_text(text)
+    return path
+
+
+@contextmanager
+def throwaway_haproxy(urls: list[str], directory: Path):
+    """Debian's HAProxy with deploy/haproxy.cfg in front of `urls`; yields (its URL, its process)."""
+    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(binary).exists():
+        raise SystemExit("haproxy is not installed (Debian package `haproxy`)")
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "LB_BIND": f"127.0.0.1:{port}"}
+    env.update({f"LB_SERVER_{i}": url.split("//", 1)[1] for i, url in enumerate(urls, 1)})
+    with open(directory / "haproxy.log", "w") as log:
+        proc = subprocess.Popen([binary, "-db", "-f", str(haproxy_config(len(urls), directory))], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc, "haproxy")
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def bench(args: argparse.Namespace, db_url: str | None) -> None:
     image = jpeg_of_size(args.photo, args.image_kb * 1000)
     print(f"# image: {len(image):,} bytes JPEG ({len(image) * 4 // 3:,} as base64); {args.cameras} cameras, "
           f"{args.warmup:.0f} s warm-up, {args.duration:.0f} s measured", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory(prefix="platehub-ingest-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="platehub-ingest-") as tmp, ExitStack() as stack:
         data = Path(args.data or tmp)
-        env = {"PLATEHUB_ADMIN_PASSWORD": "bench-admin", "PLATEHUB_IMAGE_RETENTION": args.retention}
+        env = {"PLATEHUB_ADMIN_PASSWORD": ADMIN[1], "PLATEHUB_IMAGE_RETENTION": args.retention}
         if db_url:
             clear_reads(db_url)
             env["PLATEHUB_DATABASE_URL"] = db_url
-        proc, url = start_server(data, **env)
+        if args.processes > 1:
+            env["PLATEHUB_REDIS_URL"] = stack.enter_context(throwaway_redis())
+            env["PLATEHUB_TRUSTED_PROXIES"] = "127.0.0.1"
+        procs, urls = [], []
         try:
-            result = asyncio.run(load(url, args.cameras, image, args.warmup, args.duration, proc.pid))
+            for _ in range(args.processes):  # one after the other: each finds the database migrated
+                proc, url = start_server(data, **env)
+                procs.append(proc)
+                urls.append(url)
+            pids = [p.pid for p in procs]
+            targets, how = urls, "straight to the process" + ("es" if args.processes > 1 else "")
+            if args.ws:  # the socket on process 1, the cameras on the others (or on it, with one process)
+                targets = urls[1:] or urls
+                others = "process 2" if args.processes == 2 else f"processes 2-{args.processes}"
+                how = (f"straight to {others}, WebSocket on process 1" if args.processes > 1
+                       else "straight to the process, WebSocket on it (the local path)")
+            elif args.balancer == "haproxy":
+                lb_url, lb = stack.enter_context(throwaway_haproxy(urls, Path(tmp)))
+                targets, how = [lb_url], f"through HAProxy (deploy/haproxy.cfg, {args.processes} servers)"
+                pids.append(lb.pid)
+            print(f"# {args.processes} platehub process(es), cameras {how}", file=sys.stderr, flush=True)
+            result = asyncio.run(load(targets, args.cameras, image, args.warmup, args.duration, pids,
+                                      watch=urls[0] if args.ws else None))
             time.sleep(0.5)
             stored = stored_reads(db_url or f"sqlite:///{(data / 'platehub.db').resolve()}", result["serials"])
         finally:
-            proc.terminate()
-            proc.wait(30)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(30)
     db = "PostgreSQL" if db_url else "SQLite"
-    print(f"{db}: {result['events_s']:.1f} events/s, reply p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms "
-          f"(max {result['max']:.1f}), server CPU {result['server_cpu_ms']:.2f} ms/event "
-          f"(load generator {result['client_cpu_ms']:.2f} ms/event); {result['events']:,} events measured")
+    plus = " + HAProxy" if args.balancer == "haproxy" and not args.ws else ""
+    print(f"{db}, {args.processes} process(es), {how}: {result['events_s']:.1f} events/s, reply p50 "
+          f"{result['p50']:.1f} ms, p99 {result['p99']:.1f} ms (max {result['max']:.1f}), server CPU "
+          f"{result['server_cpu_ms']:.2f} ms/event (all processes{plus}; load generator "
+          f"{result['client_cpu_ms']:.2f} ms/event); {result['events']:,} events measured")
     print(f"acknowledged {result['acked']:,}, stored {stored:,}" + ("" if stored == result["acked"] else "  MISMATCH"))
+    if ws := result["ws"]:
+        print(f"WebSocket on process 1: push acknowledged → LPR event p50 {ws['p50']:.1f} ms, p99 {ws['p99']:.1f} ms; "
+              f"{ws['seen']:,} of {ws['acked']:,} acknowledged reads seen, {ws['missing']:,} never came, "
+              f"{ws['twice']:,} came twice")
     for err in result["errors"][:5]:
         print("error:", err)
 
@@ -249,7 +402,19 @@ def main() -> None:
     ap.add_argument("--postgres", metavar="URL",
                     help="use PostgreSQL: `auto` starts a throwaway server, else a URL (its reads are deleted first)")
     ap.add_argument("--data", type=Path, help="the server's data directory (default: a temp dir)")
+    ap.add_argument("--processes", type=int, default=1, metavar="N",
+                    help="platehub serve processes on one PostgreSQL and one Redis (default 1; N > 1 needs --postgres)")
+    ap.add_argument("--balancer", choices=("haproxy", "direct"),
+                    help="with --processes > 1: cameras through HAProxy (deploy/haproxy.cfg; the default) or "
+                         "spread straight over the processes")
+    ap.add_argument("--ws", action="store_true",
+                    help="a TS-API WebSocket on process 1, the cameras on the others: push → event delay")
     args = ap.parse_args()
+    if args.processes < 1:
+        ap.error("--processes must be at least 1")
+    if args.processes > 1 and not args.postgres:
+        ap.error("--processes > 1 needs --postgres (auto or a URL): several processes share PostgreSQL")
+    args.balancer = args.balancer or ("haproxy" if args.processes > 1 else "direct")
     if args.postgres == "auto":
         with throwaway_postgres() as url:
             bench(args, url)

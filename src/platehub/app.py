@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from contextlib import asynccontextmanager
 from typing import NamedTuple
@@ -15,9 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from platehub import __version__, apidocs, console
-from platehub.config import ADMIN_PASSWORD, Settings, read_env
+from platehub.config import Settings
 from platehub.core import mqtt
 from platehub.core.access import AccessLists
+from platehub.core.accounts import ensure_admin
 from platehub.core.bus import CHANNEL_STATUS, COMMAND_QUEUED, RECORDING_STATUS, Bus
 from platehub.core.commands import CommandQueue
 from platehub.core.devices import DeviceRegistry
@@ -68,18 +68,6 @@ from platehub.video.recorder import RecorderOptions, Recorders
 from platehub.video.recordings import Recordings
 
 log = logging.getLogger("platehub")
-
-
-def ensure_admin(store: Store) -> str | None:
-    """Create the `admin` user on first start; returns a generated password to print once."""
-    if store.users.get("admin") is not None:
-        return None
-    password = read_env(ADMIN_PASSWORD)
-    generated = None
-    if not password:
-        password = generated = secrets.token_urlsafe(12)
-    store.users.create("admin", password, is_admin=True)
-    return generated
 
 
 # what crosses processes on the bus (PLATEHUB_REDIS_URL): the TS-API WebSocket topics' sources, what the MQTT
@@ -166,8 +154,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bus.start()  # with PLATEHUB_REDIS_URL: to and from the other processes
         services.commands.start()
         await loop.run_in_executor(None, lambda: services.recognizer.engine)  # load models
-        if not settings.redis_url:  # several processes share the image volume: another may be writing one now
-            await loop.run_in_executor(None, store.sweep_orphans, started)
+        await loop.run_in_executor(None, store.sweep_orphans, started)  # on PostgreSQL, only settled files
         jobs.webhooks.start()
 
         async def lead() -> None:  # the once-per-site jobs, in one process of several (core/leader.py)

@@ -6,8 +6,10 @@ change). Blocking (database): call off the event loop."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
+from platehub.config import ADMIN_PASSWORD, read_env
 from platehub.core.bus import Bus
 from platehub.core.errors import DomainError, NotFound
 from platehub.core.eventlog import record_setting
@@ -23,6 +25,19 @@ class AccountError(DomainError):
 
 class NoSuchAccount(AccountError, NotFound):
     pass
+
+
+def ensure_admin(store) -> str | None:
+    """Create the `admin` user on first start (PLATEHUB_ADMIN_PASSWORD, else a generated password, returned
+    to be printed once). Safe when several processes start at once on one database: exactly one creates
+    it (insert if missing), and only that one returns a generated password."""
+    if store.users.get("admin") is not None:  # the usual start: no password hashed, no variable read
+        return None
+    password = read_env(ADMIN_PASSWORD)
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    return generated if store.users.create_if_missing("admin", password, is_admin=True) else None
 
 
 def parse_rights(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -31,6 +31,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from platehub.config import GATE_POLICIES, Settings
 from platehub.core.bus import Bus
 from platehub.core.outbox import Outbox
@@ -155,14 +157,25 @@ class GateKeeper:
         """Decide, store, publish (and alert, and queue the open for a wired camera). A read decided
         before keeps its first decision (a camera resending a record gets the same answer)."""
         decision = self.judge(read, device, live)
-        if not self.repo.add(decision):  # decided before: the first decision stands
+        with self.repo.engine.begin() as conn:
+            stored = self.store_in(conn, read, decision)
+        if not stored:  # decided before: the first decision stands
             return self.repo.get(read.id) or decision
         self.carry_out(read, device, decision)
         return decision
 
+    def store_in(self, conn: Connection, read: Read, decision: Decision) -> bool:
+        """Store the decision, and an alert's webhook deliveries, in the caller's transaction (the ingest's:
+        with the read, so a read is never stored without them); False when the read was decided before."""
+        if not self.repo.add_in(conn, decision):
+            return False
+        if decision.alert and self.outbox is not None:
+            self.outbox.add_in(conn, "alert", Alert(decision.alert, read, decision))
+        return True
+
     def judge(self, read: Read, device: Device | None, live: bool = True) -> Decision:
         """The decision on a read, without storing or doing anything (the ingest stores it with the read,
-        in one transaction, then calls `carry_out`)."""
+        in one transaction (`store_in`), then calls `carry_out`)."""
         policy = policy_of(self.settings, device)
         code = device.code if device else read.source
         at = read.received_at if live else read.first_seen  # an offline record: the lists as they were
@@ -193,7 +206,6 @@ class GateKeeper:
             self.eventlog.record("access", "denied" if kind == "deny" else "unknown", source=decision.device,
                                  details={"plate": read.plate, "read": read.id, "why": decision.why,
                                           "action": decision.action, "policy": decision.policy})
-        alert = Alert(kind, read, decision)
         if self.outbox is not None:
-            self.outbox.add("alert", alert)
-        self.bus.publish(GATE_ALERT, alert)
+            self.outbox.wake()  # its deliveries were stored with the decision (store_in)
+        self.bus.publish(GATE_ALERT, Alert(kind, read, decision))

@@ -93,8 +93,8 @@ class Ingestor:
             return self._duplicate(read)
         read = self._images(read, full, plate)
         device, decision = self._judge(read, live)
-        decided = (lambda conn, _: self.store.decisions.add_in(conn, decision)) if decision is not None else None
-        if not self.store.reads.add_one(read, then=decided):  # the read and its decision: one commit
+        decided = (lambda conn, _: self.gate.store_in(conn, read, decision)) if decision is not None else None
+        if not self.store.reads.add_one(read, then=decided):  # the read, its decision, its alert: one commit
             return self._duplicate(read)
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
         if decision is not None:

@@ -14,6 +14,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sqlalchemy import Connection
+
 from platehub.core.store.hooks import EVENTS, Webhook
 from platehub.core.store.outbox import OutboxRepo
 
@@ -39,6 +41,15 @@ class Outbox:
         body = self.bodies[kind]
         added = self.repo.add(kind, lambda hook: json.dumps(body(event, hook)), image, filename)
         if added:
-            for wake in list(self._listeners):
-                wake()
+            self.wake()
         return added
+
+    def add_in(self, conn: Connection, kind: str, event: Any) -> int:
+        """`add` inside the caller's transaction; call `wake` once it is committed."""
+        body = self.bodies[kind]
+        return self.repo.add_in(conn, kind, lambda hook: json.dumps(body(event, hook)))
+
+    def wake(self) -> None:
+        """Tell this process's dispatcher that deliveries were stored."""
+        for wake in list(self._listeners):
+            wake()

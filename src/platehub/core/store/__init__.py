@@ -23,6 +23,11 @@ from platehub.core.store.usage import UsageRepo
 
 log = logging.getLogger("platehub.store")
 
+# seconds an image file must have existed before a start-up sweep may take it for an orphan, on a store
+# other processes write into too (PostgreSQL: `platehub serve --workers N`, several hosts on one volume):
+# theirs may be saved with the read not yet stored. SQLite has one server process: no wait.
+SETTLE = 60.0
+
 
 class Store:
     def __init__(self, url: str, image_root: Path) -> None:
@@ -53,9 +58,12 @@ class Store:
     def sweep_orphans(self, before: float) -> int:
         """Delete the image files a crash left behind (see `images`): `.tmp` files, and images of the
         last moments before `before` (epoch seconds, this run's start) whose read or recognition is not
-        stored. Screenshots (`snapshot-…`) are named by no read and kept. Returns the files removed."""
+        stored. Screenshots (`snapshot-…`) are named by no read and kept. Returns the files removed.
+        On a shared store (not SQLite) only files older than SETTLE seconds before `before` count: the
+        newer ones may be another process's, being written."""
         removed = 0
-        for path, rel in self.images.last_written(before):
+        settle = 0.0 if self._wal is not None else SETTLE
+        for path, rel in self.images.last_written(before - settle):
             if not path.name.endswith(TMP) and (path.name.startswith("snapshot-")
                                                 or self.reads.names_image(rel, path.name[:32])):
                 continue

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 
 from platehub.core.read import utcnow
-from platehub.core.store.database import as_utc
+from platehub.core.store.database import as_utc, insert_ignore
 from platehub.core.store.schema import api_tokens, users
 
 _hasher = PasswordHasher()
@@ -56,6 +56,15 @@ class UserRepo:
                 )
             ).inserted_primary_key[0]
         return User(int(uid), login, is_admin, rights)
+
+    def create_if_missing(self, login: str, password: str, is_admin: bool = False) -> bool:
+        """Create the user unless one of that login exists (also when another process creates it at the
+        same moment: the unique login decides, nothing is raised); True when this call created it."""
+        with self.engine.begin() as conn:
+            made = conn.execute(insert_ignore(self.engine, users).values(
+                login=login, password_hash=_hasher.hash(password), is_admin=is_admin, rights=[],
+                created_at=utcnow()).returning(users.c.id)).first()
+        return made is not None
 
     def get(self, login: str) -> User | None:
         with self.engine.connect() as conn:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, create_engine, event, insert, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -182,10 +182,17 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_config()).get_current_head() or ""
 
 
+MIGRATE_LOCK = 0x706C617465687562  # "platehub": the PostgreSQL advisory lock key of `migrate`
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
+    """Bring the schema to the newest revision. On PostgreSQL, processes starting at once (`platehub serve
+    --workers N`, several hosts) take turns on an advisory lock held to the migration's commit: the first
+    migrates, the others then find the schema at head (PostgreSQL's DDL is transactional)."""
     cfg = _config()
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
 from platehub.core.read import new_id, utcnow
 from platehub.core.store.hooks import Webhook, count_failure, wanting
@@ -49,14 +49,19 @@ class OutboxRepo:
             filename: str | None = None) -> int:
         """One row per enabled target of `kind`, its JSON `body(target)`; the image only for with-image
         targets. One transaction: the event's deliveries are all stored or none. Returns the rows added."""
-        now = utcnow()
         with self.engine.begin() as conn:
-            rows = [{"key": new_id(), "webhook_id": hook.id, "kind": kind, "body": body(hook),
-                     "image": image if hook.with_image else None, "filename": filename if hook.with_image else None,
-                     "attempts": 0, "next_at": now, "created_at": now}
-                    for hook in wanting(conn, kind)]
-            if rows:
-                conn.execute(insert(_o), rows)
+            return self.add_in(conn, kind, body, image, filename)
+
+    def add_in(self, conn: Connection, kind: str, body: Callable[[Webhook], str], image: bytes | None = None,
+               filename: str | None = None) -> int:
+        """`add` inside the caller's transaction (a gate alert's deliveries with its read and decision)."""
+        now = utcnow()
+        rows = [{"key": new_id(), "webhook_id": hook.id, "kind": kind, "body": body(hook),
+                 "image": image if hook.with_image else None, "filename": filename if hook.with_image else None,
+                 "attempts": 0, "next_at": now, "created_at": now}
+                for hook in wanting(conn, kind)]
+        if rows:
+            conn.execute(insert(_o), rows)
         return len(rows)
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Delivery]:
