@@ -185,11 +185,12 @@ class DeviceRegistry:
         # read, on a busy lane), far below the silence that makes it offline
         self.seen_every = min(1.0, settings.offline_after / 20)
 
-    def seen(self, code: str, protocol: str, **fields) -> Device:
-        """Record a message from `code` (thread-safe, blocking: call it off the event loop).
+    def seen(self, code: str, protocol: str, known: Device | None = None, **fields) -> Device:
+        """Record a message from `code` (thread-safe, blocking: call it off the event loop). `known`: the
+        device as just read by the caller.
 
         `heartbeat=True` marks devices that send heartbeats: only they can be declared offline."""
-        device, came_online = self.repo.seen(code, protocol, every=self.seen_every, **fields)
+        device, came_online = self.repo.seen(code, protocol, every=self.seen_every, known=known, **fields)
         if came_online:
             log.info("device %s (%s) online from %s", code, protocol, device.address or "?")
             self.bus.publish(DEVICE_STATUS, device)
@@ -211,7 +212,7 @@ class DeviceRegistry:
                                      before.pinned_address or before.peer_address, why))
             return Arrival(before, why)
         first = before is None or (before.peer_address is None and before.pinned_address is None)
-        device = self.seen(code, protocol, peer=peer, pin=self.settings.pin_devices and first, **fields)
+        device = self.seen(code, protocol, before, peer=peer, pin=self.settings.pin_devices and first, **fields)
         if before is not None and peer and before.peer_address and before.peer_address != peer:
             self._alert(AddressAlert("moved", code, device.name, peer, before.peer_address,
                                      f"heard from {peer}, before from {before.peer_address}"))

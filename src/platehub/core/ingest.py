@@ -48,12 +48,14 @@ class Ingestor:
         self.observers = Observers(observers)
         self.gate = gate  # decides every new read of a camera door
 
-    def _judge(self, read: Read, live: bool) -> tuple[Device | None, Decision | None]:
-        """The read's source and the gate's decision on it (None: no gate, or deciding failed)."""
+    def _judge(self, read: Read, live: bool, device: Device | None) -> tuple[Device | None, Decision | None]:
+        """The read's source (`device`, or looked up) and the gate's decision on it (None: no gate, or
+        deciding failed)."""
         if self.gate is None:
             return None, None
         try:
-            device = self.store.devices.get(read.source) if read.source else None
+            if device is None or device.code != read.source:
+                device = self.store.devices.get(read.source) if read.source else None
             return device, self.gate.judge(read, device, live)
         except Exception:
             log.exception("read %s: deciding the gate failed (stored, not opened)", read.id)
@@ -74,6 +76,11 @@ class Ingestor:
         self.store.durable()  # its first copy may still wait for its fsync
         return Ingested(stored or read, new=False, decision=decision)
 
+    def _forget_images(self, read: Read) -> None:
+        for rel in (read.image_full, read.image_plate):
+            if rel:
+                self.store.images.delete(rel)
+
     def _images(self, read: Read, full: bytes | None, plate: bytes | None, name: str | None = None) -> Read:
         """The read with the given images saved (as the retention setting allows) under `name`."""
         retention = self.settings.image_retention
@@ -86,16 +93,17 @@ class Ingestor:
         return read
 
     def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None,
-               live: bool = True) -> Ingested:
+               live: bool = True, device: Device | None = None) -> Ingested:
         """Store one read (skipped when its (protocol, source_key) is stored already), decide the gate
-        (`live`: the vehicle is at the gate now; see core.gate), then publish."""
-        if read.source_key and self.store.reads.get_by_key(read.protocol, read.source_key):
-            return self._duplicate(read)
-        read = self._images(read, full, plate)
-        device, decision = self._judge(read, live)
+        (`live`: the vehicle is at the gate now; see core.gate), then publish. `device`: the source's
+        device as the door has just read it (else it is looked up)."""
+        saved = self._images(read, full, plate)
+        device, decision = self._judge(saved, live, device)
         decided = (lambda conn, _: self.gate.store_in(conn, read, decision)) if decision is not None else None
-        if not self.store.reads.add_one(read, then=decided):  # the read, its decision, its alert: one commit
+        if not self.store.reads.add_one(saved, then=decided):  # the read, its decision, its alert: one commit
+            self._forget_images(saved)  # a record sent again (rare: no lookup before the insert for it)
             return self._duplicate(read)
+        read = saved
         log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
         if decision is not None:
             self._carry_out(read, device, decision)

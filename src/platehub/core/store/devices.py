@@ -98,20 +98,20 @@ class DeviceRepo:
     def seen(self, code: str, protocol: str, *, name: str | None = None, address: str | None = None,
              channels: int | None = None, heartbeat: bool = False, meta: dict | None = None,
              when: datetime | None = None, peer: str | None = None, pin: bool = False,
-             every: float = 0.0) -> tuple[Device, bool]:
+             every: float = 0.0, known: Device | None = None) -> tuple[Device, bool]:
         """Record that `code` was heard from; returns the device and whether it came (back) online.
 
         Fields given as None keep their stored value; `meta` is merged into the stored one. `peer`: the
         network address the message came from; `pin`: pin a device to it when it had none yet (first
         sight). `every`: seconds within which a message like the last one this process wrote (same
         fields, no meta) of a device online is only read, not written (`last_seen` is then that much
-        coarser)."""
+        coarser; `known`: the device as the caller has just read it, so it is not read again)."""
         when = when or utcnow()
         if not meta:  # the usual message: a known device, online, heard from again
             fields, now = (name, address, channels, heartbeat, peer, pin), time.monotonic()
             last = self._written.get(code)
             if last is not None and now - last[0] < every and last[1] == fields:
-                device = self.get(code)  # written a moment ago: read only (no write transaction)
+                device = known or self.get(code)  # written a moment ago: read only (no write transaction)
                 if device is not None and device.online:
                     return device, False
             touched = self._touch(code, when, name, address, channels, heartbeat, peer, pin)

@@ -56,6 +56,9 @@ class ImageStore:
     def load(self, rel: str) -> bytes:
         return self.path(rel).read_bytes()
 
+    def delete(self, rel: str) -> None:
+        self.path(rel).unlink(missing_ok=True)
+
     def last_written(self, before: float, window: float = 300.0) -> Iterator[tuple[Path, str]]:
         """(file, path relative to the root) of the files written in the `window` seconds before the newest
         file older than `before` (epoch seconds), in the newest two day directories: where a crash leaves

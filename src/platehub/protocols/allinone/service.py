@@ -153,13 +153,17 @@ class Door:
         if msg.problems or msg.notes:
             log.warning("all-in-one plate from %s (%s): %s", msg.serialno or origin.client, pr.plateid,
                         "; ".join(msg.problems + msg.notes))
+        device = None
         if msg.serialno:
-            if self.seen(msg.serialno, origin, name=msg.device_name, address=msg.ipaddr).refused:
+            arrival = self.seen(msg.serialno, origin, name=msg.device_name, address=msg.ipaddr)
+            if arrival.refused:
                 return 200, codec.refusal(NOT_ACCEPTED)  # not stored: the camera keeps a record of its own
+            device = arrival.device
         else:
             log.warning("all-in-one plate without serialno from %s: stored, gate not opened", origin.client)
         read = codec.to_read(msg, received, source=msg.ipaddr or origin.client)
-        ingested = self.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment, live=live(msg))
+        ingested = self.ingestor.ingest(read, full=pr.image_file, plate=pr.image_fragment, live=live(msg),
+                                        device=device)
         if not ingested.new and pr.isoffline:
             log.info("all-in-one offline record %s of %s received again", pr.plateid, msg.serialno)
         opens = ingested.decision is not None and ingested.decision.opens
