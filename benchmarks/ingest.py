@@ -35,9 +35,7 @@ import glob
 import json
 import os
 import random
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,11 +45,11 @@ from pathlib import Path
 
 from platehub.core.read import normalize_plate
 from platehub.simulator.allinone import Paths, Record, plate_message, random_plate
+from platehub.simulator.daemons import Balancer, RedisServer
 from platehub.simulator.harness import free_port, start_server
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTO = REPO.parent / "shared/data/bench/cars-4k.jpg"
-HAPROXY_CFG = REPO / "deploy/haproxy.cfg"
 ADMIN = ("admin", "bench-admin")
 
 
@@ -270,71 +268,6 @@ def clear_reads(db_url: str) -> None:
         store.close()
 
 
-@contextmanager
-def throwaway_redis():
-    """Debian's redis-server on a free port, no persistence (as tests/redis_server.py)."""
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not Path(binary).exists():
-        raise SystemExit("redis-server is not installed (Debian package `redis-server`)")
-    root, port = Path(tempfile.mkdtemp(prefix="platehub-redis-")), free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(root), "--logfile", str(root / "log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, name: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{name} did not start")
-        time.sleep(0.05)
-
-
-def haproxy_config(servers: int, directory: Path) -> Path:
-    """deploy/haproxy.cfg as it is for two servers; for another count, its `server` lines repeated to one
-    per process (LB_SERVER_1 … LB_SERVER_N)."""
-    text = HAPROXY_CFG.read_text()
-    if servers == 2:
-        return HAPROXY_CFG
-    lines = [f'    server platehub{i} "${{LB_SERVER_{i}}}" check' for i in range(1, servers + 1)]
-    text = re.sub(r'(?m)^    server platehub\d+ .*\n', "", text).rstrip("\n") + "\n" + "\n".join(lines) + "\n"
-    path = directory / "haproxy.cfg"
-    path.write_text(text)
-    return path
-
-
-@contextmanager
-def throwaway_haproxy(urls: list[str], directory: Path):
-    """Debian's HAProxy with deploy/haproxy.cfg in front of `urls`; yields (its URL, its process)."""
-    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(binary).exists():
-        raise SystemExit("haproxy is not installed (Debian package `haproxy`)")
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", ""), "LB_BIND": f"127.0.0.1:{port}"}
-    env.update({f"LB_SERVER_{i}": url.split("//", 1)[1] for i, url in enumerate(urls, 1)})
-    with open(directory / "haproxy.log", "w") as log:
-        proc = subprocess.Popen([binary, "-db", "-f", str(haproxy_config(len(urls), directory))], env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, "haproxy")
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 def bench(args: argparse.Namespace, db_url: str | None) -> None:
     image = jpeg_of_size(args.photo, args.image_kb * 1000)
     print(f"# image: {len(image):,} bytes JPEG ({len(image) * 4 // 3:,} as base64); {args.cameras} cameras, "
@@ -346,7 +279,7 @@ def bench(args: argparse.Namespace, db_url: str | None) -> None:
             clear_reads(db_url)
             env["PLATEHUB_DATABASE_URL"] = db_url
         if args.processes > 1:
-            env["PLATEHUB_REDIS_URL"] = stack.enter_context(throwaway_redis())
+            env["PLATEHUB_REDIS_URL"] = stack.enter_context(RedisServer()).url
             env["PLATEHUB_TRUSTED_PROXIES"] = "127.0.0.1"
         procs, urls = [], []
         try:
@@ -362,9 +295,9 @@ def bench(args: argparse.Namespace, db_url: str | None) -> None:
                 how = (f"straight to {others}, WebSocket on process 1" if args.processes > 1
                        else "straight to the process, WebSocket on it (the local path)")
             elif args.balancer == "haproxy":
-                lb_url, lb = stack.enter_context(throwaway_haproxy(urls, Path(tmp)))
-                targets, how = [lb_url], f"through HAProxy (deploy/haproxy.cfg, {args.processes} servers)"
-                pids.append(lb.pid)
+                balancer = stack.enter_context(Balancer(urls))
+                targets, how = [balancer.url], f"through HAProxy (deploy/haproxy.cfg, {args.processes} servers)"
+                pids.append(balancer.proc.pid)
             print(f"# {args.processes} platehub process(es), cameras {how}", file=sys.stderr, flush=True)
             result = asyncio.run(load(targets, args.cameras, image, args.warmup, args.duration, pids,
                                       watch=urls[0] if args.ws else None))

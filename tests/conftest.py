@@ -54,7 +54,7 @@ def pg_url():
 @pytest.fixture(scope="module")
 def redis_url():
     """A throwaway Redis server (Debian's package) for one test module."""
-    from redis_server import RedisServer
+    from platehub.simulator.daemons import RedisServer
 
     srv = RedisServer(free_port()).start()
     yield srv.url

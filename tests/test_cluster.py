@@ -24,14 +24,13 @@ from urllib.parse import urlencode
 import httpx
 import psycopg
 import pytest
-from haproxy import Haproxy
 from helpers import Server, free_port, next_event
-from redis_server import RedisServer
 from test_webhooks import Receiver
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from platehub.simulator.allinone import Camera
+from platehub.simulator.daemons import Balancer, RedisServer
 
 ADMIN = ("admin", "admin-test")
 
@@ -50,7 +49,7 @@ class Cluster:
         self.procs = [Server(root / "data", **env) for _ in range(3)]
         for p in self.procs:  # one after the other: the first creates the schema and the admin user
             p.start()
-        self.balancer = Haproxy(free_port(), [p.port for p in self.procs]).start()
+        self.balancer = Balancer([p.url for p in self.procs]).start()  # deploy/haproxy.cfg itself
         self.hook = Receiver()
         r = self.procs[0].cli("webhook", "add", self.hook.url, "--events", "alert")
         assert r.returncode == 0, r.stderr

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import REPO, Server, next_event
+from helpers import Server, next_event
 from sqlalchemy import create_engine, text
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from platehub.simulator.harness import free_port
+from platehub.simulator.daemons import HAPROXY_CFG, Balancer, balancer_env
 
 FIRST_START = """
 import sys
@@ -136,19 +136,12 @@ def workers_of_gone(pids: set[int]) -> bool:
 # ---------------------------------------------------------------- deploy/haproxy.cfg, for real
 
 HAPROXY = "/usr/sbin/haproxy"
-CONFIG = REPO / "deploy" / "haproxy.cfg"
+CONFIG = HAPROXY_CFG
 ADMIN = ("admin", "admin-test")
 
 
-def balancer_env(bind: str, servers: list[Server]) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", ""), "LB_BIND": bind}
-    env.update({f"LB_SERVER_{i}": f"127.0.0.1:{s.port}" for i, s in enumerate(servers, 1)})
-    return env
-
-
 def test_the_haproxy_config_is_valid_and_needs_its_servers():
-    env = balancer_env("127.0.0.1:1", [])
-    env.update(LB_SERVER_1="10.0.0.11:8080", LB_SERVER_2="10.0.0.12:8080")
+    env = balancer_env("127.0.0.1:1", ["10.0.0.11:8080", "10.0.0.12:8080"])
     ok = subprocess.run([HAPROXY, "-c", "-f", str(CONFIG)], env=env, capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     del env["LB_SERVER_2"]
@@ -177,26 +170,20 @@ def cluster(pg_url, redis_url, tmp_path_factory):
     try:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(Server.start, servers))
-        port = free_port()
-        with open(root / "haproxy.log", "w") as log:
-            lb = subprocess.Popen([HAPROXY, "-db", "-f", str(CONFIG)],
-                                  env=balancer_env(f"127.0.0.1:{port}", servers), stdout=log, stderr=subprocess.STDOUT)
-        lb_url = f"http://127.0.0.1:{port}"
+        lb = Balancer([s.url for s in servers]).start()  # deploy/haproxy.cfg as it is (two servers)
         deadline = time.time() + 30
         while True:
-            assert lb.poll() is None, (root / "haproxy.log").read_text()
             try:
-                if httpx.get(lb_url + "/api/info?apiVersion", timeout=2).status_code == 200:
+                if httpx.get(lb.url + "/api/info?apiVersion", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.time() < deadline, (root / "haproxy.log").read_text()
+            assert time.time() < deadline, (lb.root / "log").read_text()
             time.sleep(0.2)
-        yield lb_url, servers
+        yield lb.url, servers
     finally:  # also when a start failed: nothing is left running
         if lb is not None:
-            lb.terminate()
-            lb.wait(10)
+            lb.close()
         for s in servers:
             if getattr(s, "proc", None) is not None:
                 s.stop()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from helpers import free_port
-from redis_server import RedisServer
 
 from platehub.core.leader import Leader
+from platehub.simulator.daemons import RedisServer
 
 
 class Jobs:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 from helpers import free_port
-from redis_server import RedisServer
 
 from platehub.core import wire
 from platehub.core.bus import PARKING_COUNT, READ_STORED, SNAPSHOT_DONE, Bus
@@ -19,6 +18,7 @@ from platehub.core.read import Read
 from platehub.core.relay import Relay
 from platehub.core.store.parking import Lot
 from platehub.engine.types import Box
+from platehub.simulator.daemons import RedisServer
 
 TOPICS = (READ_STORED, PARKING_COUNT)
 

@@ -15,12 +15,12 @@ import time
 import httpx
 import pytest
 from helpers import Server
-from redis_server import RedisServer
 
 from platehub.core.ratelimit import RateLimiter, SharedRateLimiter
 from platehub.core.redisguard import RedisGuard
 from platehub.protocols.tsapi.session import COOKIE
 from platehub.protocols.tsapi.signins import FailedSignIns, SharedSignIns
+from platehub.simulator.daemons import RedisServer
 from platehub.simulator.harness import free_port
 
 ADMIN = ("admin", "admin-test")
