@@ -134,8 +134,9 @@ class AccessRepo:
 
     # ---- version ----
     def version(self) -> int:
+        """The lists' change counter (asked before each match: plain SQL, nothing to build or compile)."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(access_version.c.value).where(access_version.c.name == "lists")).scalar()
+            value = conn.exec_driver_sql("SELECT value FROM access_version WHERE name = 'lists'").scalar()
         return int(value or 0)
 
     @staticmethod
