@@ -159,3 +159,24 @@ def test_an_lpr_event_of_a_video_read_names_its_channel_and_links_the_recording(
                            "src": "http://h/watch?ch=3&when=" + quote(events.timestamp(T0), safe="")}
     assert "src" not in events.lpr(read, channel=Channel(3, "booth", "rtsp://cam/1"))["chid"]  # not recording
     assert "chid" not in events.lpr(read)
+
+
+def test_the_live_playlist_is_found_on_the_shared_volume_while_it_is_rewritten(tmp_path):
+    """Any process serves live video: the playlist is looked up on disk (the leader's recorder writes it
+    there), not among the process's own recorders; one left by a stopped recorder is no live video."""
+    import os
+    import time
+
+    from platehub.video.recorder import LIVE_PLAYLIST, LIVE_STALE, RecorderOptions, Recorders
+    from platehub.video.recordings import Recordings
+
+    recorders = Recorders(lambda: [], Recordings(tmp_path / "rec"), tmp_path / "live", RecorderOptions(),
+                          on_state=lambda state: None)  # this process records nothing
+    assert recorders.live_playlist(3) is None
+    playlist = tmp_path / "live" / "3" / LIVE_PLAYLIST
+    playlist.parent.mkdir(parents=True)
+    playlist.write_text("#EXTM3U\n")
+    assert recorders.live_playlist(3) == playlist
+    old = time.time() - LIVE_STALE - 1
+    os.utime(playlist, (old, old))
+    assert recorders.live_playlist(3) is None

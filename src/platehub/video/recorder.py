@@ -47,6 +47,7 @@ FRAGMENT = 1_000_000  # µs: a fragment at least every second (at each key frame
 LIVE_SEGMENT = 2  # seconds per live HLS segment
 LIVE_KEEP = 6  # live segments listed
 LIVE_PLAYLIST = "live.m3u8"
+LIVE_STALE = 30.0  # seconds: a live playlist older than this is a stopped recorder's (ffmpeg rewrites it each segment)
 STALL_AFTER = 20.0  # seconds without the newest segment growing: the process is restarted
 RECORDING_AFTER = 10.0  # seconds: a segment that grew this recently means "recording"
 # a camera's stream is probed for 1 s, not ffmpeg's 5: the packets read while probing are written late, so the
@@ -284,10 +285,16 @@ class Recorders(SyncLoop):
                     self.recorders[cid] = r
 
     def live_playlist(self, channel_id: int) -> Path | None:
-        """The live HLS playlist of a recording channel, once ffmpeg wrote it."""
-        r = self.recorders.get(channel_id)
-        path = r.live_dir / LIVE_PLAYLIST if r is not None else None
-        return path if path is not None and path.is_file() else None
+        """The live HLS playlist of a recording channel, once ffmpeg wrote it. Found on disk, not among this
+        process's recorders: with several processes the leader records (core/leader.py) and the others
+        serve its files from the shared volume. One not rewritten for LIVE_STALE seconds is a stopped
+        recorder's: no live video."""
+        path = self.live_root / str(int(channel_id)) / LIVE_PLAYLIST
+        try:
+            fresh = time.time() - path.stat().st_mtime < LIVE_STALE
+        except OSError:
+            return None
+        return path if fresh else None
 
     def states(self, channels: list[Channel]) -> list[RecordingState]:
         out = []
