@@ -180,3 +180,30 @@ def test_the_live_playlist_is_found_on_the_shared_volume_while_it_is_rewritten(t
     old = time.time() - LIVE_STALE - 1
     os.utime(playlist, (old, old))
     assert recorders.live_playlist(3) is None
+
+
+def test_a_process_that_runs_no_channel_answers_the_states_the_leader_reported():
+    """With several processes only the leader runs the channels and their recorders; the others hear their
+    states on the bus and answer with them (status pages, channelStatus and recordingStatus snapshots)."""
+    from datetime import UTC, datetime
+
+    from platehub.core.store.channels import Channel
+    from platehub.video.channel import ChannelRunner
+    from platehub.video.recorder import RecorderOptions, Recorders, RecordingState
+    from platehub.video.recordings import Recordings
+    from platehub.video.status import ChannelEvent, ChannelStatus
+
+    booth = Channel(4, "booth", "rtsp://camera/1", recording="continuous")
+    runner = ChannelRunner(lambda: [booth], lambda: None, lambda channel, p: None)  # never started: no worker
+    assert runner.status(booth).state == "connecting"
+    online = ChannelStatus("online", 100, 50, 50, 0, 2, None, 1.0)
+    runner.hear(ChannelEvent("status", booth, online))
+    assert runner.status(booth) == online
+    assert runner.status(Channel(4, "booth", "rtsp://camera/1", enabled=False)).state == "disabled"
+
+    recorders = Recorders(lambda: [booth], Recordings(Path("/nonexistent")), Path("/nonexistent"),
+                          RecorderOptions(), on_state=lambda state: None)
+    assert recorders.states([booth]) == [RecordingState(4, False, False)]
+    failing = RecordingState(4, True, False, failed_at=datetime(2026, 12, 2, tzinfo=UTC))
+    recorders.hear(failing)
+    assert recorders.states([booth]) == [failing]

@@ -38,6 +38,7 @@ from platehub.core.retention import Retention, RetentionJob
 from platehub.core.store import Store
 from platehub.core.store.eventlog import EventLogRepo
 from platehub.core.store.search import PlateSearch
+from platehub.core.tasks import cancel
 from platehub.core.whitelist import WhitelistSync
 from platehub.engine import Engine
 from platehub.middleware import BodyLimit
@@ -172,6 +173,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             await jobs.mqtt.stop()
 
         await jobs.leader.start(lead, step_down)
+        # channel and recording states from the process that runs them (the leader), for this one's answers
+        states = bus.subscribe(CHANNEL_STATUS, RECORDING_STATUS, everywhere=True)
+
+        async def hear_states() -> None:
+            async for event in states:
+                (services.channels if event.topic == CHANNEL_STATUS else services.recorders).hear(event.payload)
+
+        hearing = asyncio.create_task(hear_states(), name="channel-states")
         await loop.run_in_executor(None, eventlog.record_start)
         eventlog.start()  # device online/offline, emergency calls, from the bus
         log.info("platehub %s ready: data in %s, database %s", __version__, settings.data_dir,
@@ -180,6 +189,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await eventlog.stop()
         await loop.run_in_executor(None, eventlog.record_stop)
         await jobs.leader.stop()
+        await cancel(hearing)
+        states.close()
         await jobs.webhooks.stop()
         await services.commands.stop()
         await bus.stop()

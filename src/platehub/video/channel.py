@@ -266,6 +266,7 @@ class ChannelRunner(SyncLoop):
         self.regions, self.stall_after = regions, stall_after
         self.on_event = on_event
         self.workers: dict[int, ChannelWorker] = {}
+        self._heard: dict[int, ChannelStatus] = {}  # statuses reported by the process that runs the channel
         self._known: dict[int, Channel] | None = None  # the store as the last sync saw it
         self._lock = threading.Lock()
 
@@ -304,10 +305,18 @@ class ChannelRunner(SyncLoop):
                 log.exception("channels: reporting a change of %s failed", channel.name)
 
     def status(self, channel: Channel) -> ChannelStatus:
+        """The channel's status: its worker's here, else as the process that runs it last reported it."""
         w = self.workers.get(channel.id)
         if w is None or not channel.enabled:
-            return DISABLED if not channel.enabled else ChannelStatus("connecting", 0, 0, 0, 0, 0, None, 0.0)
+            if not channel.enabled:
+                return DISABLED
+            return self._heard.get(channel.id) or ChannelStatus("connecting", 0, 0, 0, 0, 0, None, 0.0)
         return w.status()
+
+    def hear(self, event: ChannelEvent) -> None:
+        """A channel's status reported by any process (with several, the leader runs the workers: the others
+        answer `status` with what it said at the channel's last change)."""
+        self._heard[event.channel.id] = event.status
 
     def latest(self, channel_id: int) -> LatestFrame | None:
         """The newest frame holder of a running channel; None when the channel has no worker."""

@@ -263,6 +263,7 @@ class Recorders(SyncLoop):
         self._channels, self.recordings, self.live_root = channels, recordings, live_root
         self.options, self.on_state, self.streaming, self.passes = options, on_state, streaming, passes
         self._decided: dict[int, datetime] = {}  # event channels: segments ending before this are decided
+        self._heard: dict[int, RecordingState] = {}  # states reported by the process that records the channel
         self.retain_days, self.retain_gb = retain_days, retain_gb
         super().__init__(every)
         self.prune_every = prune_every
@@ -297,14 +298,19 @@ class Recorders(SyncLoop):
         return path if fresh else None
 
     def states(self, channels: list[Channel]) -> list[RecordingState]:
+        """Each channel's recording: its recorder's here, else as the process that records it last said."""
         out = []
         for c in channels:
             r = self.recorders.get(c.id)
             if r is not None:
                 out.append(r.state)
             else:
-                out.append(RecordingState(c.id, c.enabled and self.streaming(c), False))
+                out.append(self._heard.get(c.id) or RecordingState(c.id, c.enabled and self.streaming(c), False))
         return out
+
+    def hear(self, state: RecordingState) -> None:
+        """A channel's recording state reported by any process (with several, the leader records)."""
+        self._heard[state.channel_id] = state
 
     def prune(self, now: datetime | None = None) -> None:
         """The retention, and event recording's choice."""
