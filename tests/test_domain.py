@@ -125,19 +125,35 @@ def test_pending_delivered_cancelled(store):
     second = q.enqueue("CAM1", "trigger")
     q.enqueue("CAM2", "trigger")
     assert [c.id for c in q.pending("CAM1")] == [first.id, second.id]  # oldest first
-    q.delivered([first], "reply")
+    assert q.delivered([first], "reply") == [first]
     assert [c.id for c in q.pending("CAM1")] == [second.id]
     got = store.commands.get(first.id)
     assert (got.status, got.via, got.payload) == ("delivered", "reply", {"channel": 1})
     assert got.delivered_at is not None and got.delivered_at >= got.created_at
     assert store.commands.cancel(second.id) and not store.commands.cancel(second.id)
     assert not store.commands.cancel(first.id)  # delivered: too late
-    q.delivered([second], "comet")  # a cancelled command is not delivered afterwards
+    assert q.delivered([second], "comet") == []  # a cancelled command is not delivered afterwards
     assert store.commands.get(second.id).status == "cancelled"
     assert q.pending("CAM1") == []
     with pytest.raises(CommandError):
         q.enqueue("CAM1", "serial_data", {})
     assert len(store.commands.list("CAM1")) == 2
+
+
+def test_two_processes_replying_at_once_deliver_a_command_once(store, tmp_path):
+    """Two processes (two stores on one database) read the same pending command for replies made at the same
+    moment: only the one that marks it delivered may carry it (protocols/allinone/service.py `Door.take`)."""
+    other = Store(f"sqlite:///{tmp_path}/db", tmp_path / "images")
+    try:
+        mine, theirs = CommandQueue(store.commands, Bus()), CommandQueue(other.commands, Bus())
+        command = mine.enqueue("CAM9", "open_gate", {"channel": 1})
+        seen_here, seen_there = mine.pending("CAM9"), theirs.pending("CAM9")
+        assert [c.id for c in seen_here] == [c.id for c in seen_there] == [command.id]
+        taken = mine.delivered(seen_here, "reply", "10.0.0.9"), theirs.delivered(seen_there, "comet", "10.0.0.9")
+        assert sorted(len(t) for t in taken) == [0, 1]
+        assert store.commands.get(command.id).via == "reply"
+    finally:
+        other.close()
 
 
 async def test_enqueue_wakes_a_waiting_poll(store):

@@ -117,12 +117,15 @@ class CommandQueue:
     def pending(self, device: str) -> list[Command]:
         return self.repo.pending(device)
 
-    def delivered(self, commands: list[Command], via: str, to: str | None = None) -> None:
+    def delivered(self, commands: list[Command], via: str, to: str | None = None) -> list[Command]:
         """Mark commands delivered by a reply (`via`: reply | comet) that went to the address `to`; the
-        command's status shows it."""
-        self.repo.mark_delivered([c.id for c in commands], via, to)
-        for c in commands:
+        command's status shows it. Returns those it marked: not one cancelled meanwhile, nor one another
+        process's reply took at the same moment (the reply must then not carry it)."""
+        taken = self.repo.mark_delivered([c.id for c in commands], via, to)
+        out = [c for c in commands if c.id in taken]
+        for c in out:
             log.info("command %s %s delivered to %s at %s by %s", c.id, c.kind, c.device, to or "?", via)
+        return out
 
     async def wait(self, device: str, timeout: float) -> None:
         """Return when a command is queued for `device` by any process (or was since the last wait

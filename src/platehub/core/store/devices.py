@@ -255,12 +255,16 @@ class CommandRepo:
         with self.engine.connect() as conn:
             return [_command(r) for r in conn.execute(self._pending, {"device": device})]
 
-    def mark_delivered(self, ids: list[int], via: str, to: str | None = None) -> None:
+    def mark_delivered(self, ids: list[int], via: str, to: str | None = None) -> set[int]:
+        """Mark the commands still pending delivered; returns their ids (one cancelled, or delivered by another
+        process's reply at the same moment, is not among them)."""
         if not ids:
-            return
+            return set()
         with self.engine.begin() as conn:
-            conn.execute(update(commands).where(commands.c.id.in_(ids) & (commands.c.status == "pending"))
-                         .values(status="delivered", via=via, delivered_at=utcnow(), delivered_to=to))
+            return set(conn.execute(
+                update(commands).where(commands.c.id.in_(ids) & (commands.c.status == "pending"))
+                .values(status="delivered", via=via, delivered_at=utcnow(), delivered_to=to)
+                .returning(commands.c.id)).scalars())
 
     def cancel(self, command_id: int) -> bool:
         with self.engine.begin() as conn:

@@ -102,7 +102,8 @@ class Door:
     def take(self, device: str, origin: Origin, via: str, **reply_args) -> Reply:
         """The reply with the device's pending commands that fit in it, marked delivered, and the whitelist
         sync's next operation when no queued whitelist edit takes its slot. One reply at a time per
-        device, so a plate reply and a comet poll never carry the same command twice."""
+        device, so a plate reply and a comet poll never carry the same command twice: in this process by
+        a lock, across processes by the database (a command goes in the reply that marked it delivered)."""
         with self._lock(device):
             pending = self.commands.pending(device)
             sync = self.whitelist
@@ -110,11 +111,13 @@ class Door:
             manual = any(c.kind.startswith("whitelist_") for c in pending)
             if not manual and sync.enabled(self.store.devices.get(device)):
                 batch = sync.next_batch(device)
-            reply = codec.reply(pending, snapshot=origin.snapshot(self.settings.allinone_snapshot_path, device),
-                                whitelist=codec.whitelist_operate(batch.op, batch.entries) if batch else None,
-                                **reply_args)
+            snapshot = origin.snapshot(self.settings.allinone_snapshot_path, device)
+            whitelist = codec.whitelist_operate(batch.op, batch.entries) if batch else None
+            reply = codec.reply(pending, snapshot=snapshot, whitelist=whitelist, **reply_args)
             if reply.carried:
-                self.commands.delivered(list(reply.carried), via, origin.client)
+                taken = self.commands.delivered(list(reply.carried), via, origin.client)
+                if len(taken) < len(reply.carried):  # taken by another process's reply, or cancelled meanwhile
+                    reply = codec.reply(taken, snapshot=snapshot, whitelist=whitelist, **reply_args)
                 for op, entries in codec.whitelist_edits(reply.carried):
                     sync.recorded(device, op, entries)
             if batch is not None:
