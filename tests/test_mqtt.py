@@ -16,11 +16,11 @@ import httpx
 import paho.mqtt.client as paho
 import pytest
 from helpers import InProcess
-from mosquitto import Mosquitto
 
 from platehub.config import Settings
 from platehub.core.mqtt import parse_url
 from platehub.simulator.allinone import Camera
+from platehub.simulator.daemons import Mosquitto
 from platehub.simulator.harness import free_port
 
 

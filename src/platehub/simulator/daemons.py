@@ -1,9 +1,11 @@
 """Throwaway servers from Debian's packages for the tests and benchmarks that run platehub as it is deployed:
-a Redis (no persistence; `stop()` then `start()` is a restart that lost everything) and HAProxy running
-deploy/haproxy.cfg itself in front of N platehub processes. Each on a free local port, in a temp directory."""
+a Redis (no persistence; `stop()` then `start()` is a restart that lost everything), a mosquitto broker
+(`stop()`/`start()`: an outage, same port) and HAProxy running deploy/haproxy.cfg itself in front of N
+platehub processes. Each on a free local port, in a temp directory."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shutil
@@ -38,20 +40,17 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, log: Path, timeo
         time.sleep(0.05)
 
 
-class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+class Daemon:
+    """A server process of the tests' own, in a temp directory (`root`): `stop()` ends the process (`start()`
+    may run it again), `close()` also removes the directory; a context manager runs it for a block."""
+
+    def __init__(self, prefix: str, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.root = Path(tempfile.mkdtemp(prefix="platehub-redis-"))
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(
-            [binary("redis-server", "/usr/bin/redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.root / "log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.proc, "redis-server", self.root / "log")
-        return self
+    def start(self) -> Daemon:
+        raise NotImplementedError
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -63,11 +62,39 @@ class RedisServer:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> RedisServer:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class RedisServer(Daemon):
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__("platehub-redis-", port)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            [binary("redis-server", "/usr/bin/redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.root / "log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc, "redis-server", self.root / "log")
+        return self
+
+
+class Mosquitto(Daemon):
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__("platehub-mqtt-", port)
+        self.config = self.root / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                               f"user {getpass.getuser()}\nlog_dest file {self.root / 'log'}\n")
+
+    def start(self) -> Mosquitto:
+        self.proc = subprocess.Popen([binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(self.config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc, "mosquitto", self.root / "log")
+        return self
 
 
 def haproxy_config(servers: int, directory: Path, source: Path = HAPROXY_CFG) -> Path:
@@ -89,15 +116,13 @@ def balancer_env(bind: str, servers: list[str]) -> dict[str, str]:
     return env
 
 
-class Balancer:
+class Balancer(Daemon):
     """Debian's HAProxy running deploy/haproxy.cfg in front of the platehub processes at `urls`."""
 
     def __init__(self, urls: list[str]) -> None:
-        self.port = free_port()
+        super().__init__("platehub-haproxy-")
         self.url = f"http://127.0.0.1:{self.port}"
-        self.root = Path(tempfile.mkdtemp(prefix="platehub-haproxy-"))
         self.servers = [u.split("//", 1)[1] for u in urls]
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> Balancer:
         config = haproxy_config(len(self.servers), self.root)
@@ -107,16 +132,3 @@ class Balancer:
                                          stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, self.proc, "haproxy", self.root / "log")
         return self
-
-    def close(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Balancer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
