@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from platehub.core.read import Read, image_path, normalize_plate
 from platehub.core.similar import MAX_KEYWORD
+from platehub.protocols.tsapi import hls
 
 DEFAULT_COUNT = 50  # the guide: "only the log entries from the most recent to the maximum 50 items"
 MAX_COUNT = 1000  # platehub's cap on one page
@@ -151,8 +152,7 @@ def image_urls(read: Read, base_url: str) -> list[str]:
 
 def video_link(read: Read, channel_id: int, base_url: str) -> dict[str, Any]:
     """The `vod` entry of a read: its channel's recorded video at the moment the vehicle was first seen."""
-    return {"chid": channel_id, "videoSrc": f"{base_url}watch?ch={channel_id}&when="
-            f"{quote(iso_local(read.first_seen), safe='')}"}
+    return {"chid": channel_id, "videoSrc": hls.watch_url(base_url, channel_id, when=iso_local(read.first_seen))}
 
 
 def item(read: Read, source_name: str | None, base_url: str,

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from platehub.core.read import Read, image_path, normalize_plate
 from platehub.core.store.channels import Channel
+from platehub.protocols.tsapi import hls
 from platehub.video.recorder import RecordingState
 
 LPR = "LPR"
@@ -117,7 +117,7 @@ def channel_ref(channel: Channel, read: Read, base_url: str | None) -> dict[str,
     recognition time, when the vehicle may have left the view)."""
     out: dict[str, Any] = {"chid": channel.id, "title": channel.name, "displayName": f"CH{channel.id}. {channel.name}"}
     if channel.recording != "off" and base_url:
-        out["src"] = f"{base_url.rstrip('/')}/watch?ch={channel.id}&when={quote(timestamp(read.first_seen), safe='')}"
+        out["src"] = hls.watch_url(base_url, channel.id, when=timestamp(read.first_seen))
     return out
 
 

@@ -20,7 +20,7 @@ import hmac
 import math
 import time
 from collections.abc import Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from platehub.video.recordings import Segment
 
@@ -48,6 +48,12 @@ class LinkSigner:
         if not expires.isdigit() or int(expires) < (now or time.time()):
             return False
         return hmac.compare_digest(mac, self._mac(channel_id, int(expires)))
+
+
+def watch_url(base_url: str, channel_id: int, **params: str) -> str:
+    """A `/watch` link of the channel (`base_url`: the server's, with or without its trailing slash), e.g.
+    `when=` a moment as the caller's convention writes it, or `protocol=`."""
+    return f"{base_url.rstrip('/')}/watch?{urlencode({'ch': channel_id, **params})}"
 
 
 def segment_url(segment: Segment, tok: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from platehub.core.store.channels import Channel
+from platehub.protocols.tsapi import hls
 from platehub.protocols.tsapi.carno import ParamError, parse_time
 from platehub.protocols.tsapi.events import parse_flag, timestamp
 from platehub.video.recordings import Recordings, Segment, split_id
@@ -130,18 +131,18 @@ def recorded_item(s: Segment, title: str, base: str) -> dict[str, Any]:
     return {"chid": s.channel_id, "title": quote(title, safe=""), "fileId": s.file_id, "src": [src]}
 
 
-def live_item(c: Channel, base: str, hls: bool, size: tuple[int, int] | None, protocol: str | None,
+def live_item(c: Channel, base: str, live_hls: bool, size: tuple[int, int] | None, protocol: str | None,
               stream: str | None, name_only: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"chid": c.id, "title": c.name, "display": f"CH{c.id}: {c.name}"}
     if name_only:
         return item
     sources = []
-    kinds = [("hls", "application/x-mpegurl")] if hls else []
+    kinds = [("hls", "application/x-mpegurl")] if live_hls else []
     kinds.append(("mjpeg", "multipart/x-mixed-replace"))
     for kind, mime in kinds:
         if (protocol and protocol.lower() != kind) or (stream and stream.lower() != "main"):
             continue
-        src: dict[str, Any] = {"protocol": kind, "profile": "main", "src": f"{base}/watch?ch={c.id}&protocol={kind}",
+        src: dict[str, Any] = {"protocol": kind, "profile": "main", "src": hls.watch_url(base, c.id, protocol=kind),
                                "type": mime}
         if size:
             src["label"], src["size"] = f"{size[1]}p", list(size)
