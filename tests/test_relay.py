@@ -90,3 +90,21 @@ async def test_two_processes_hear_each_other_once_in_one_order():
         for bus in (a, b):
             await bus.stop()
         redis.close()
+
+
+def test_the_server_imports_without_the_redis_client():
+    """redis-py is the `cluster` extra: a plain install (no PLATEHUB_REDIS_URL) must start without it."""
+    import subprocess
+    import sys
+
+    code = ("import builtins, sys\n"
+            "real = builtins.__import__\n"
+            "def no_redis(name, *a, **k):\n"
+            "    if name == 'redis' or name.startswith('redis.'):\n"
+            "        raise ImportError('no redis here')\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = no_redis\n"
+            "from platehub.app import create_app\n"
+            "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -17,11 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from typing import TYPE_CHECKING
 
 from platehub.core import wire
 from platehub.core.bus import Event
@@ -34,11 +30,28 @@ STREAM = "platehub:bus"
 BATCH = 500  # entries per XADD pipeline, and per XREAD
 
 
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
+
 def client(url: str, socket_timeout: float) -> redis.Redis:
     """An asyncio Redis client that connects again once (at once) when a pooled connection turned out dead
-    (Redis restarted since it was last used), before an operation is reported failed."""
+    (Redis restarted since it was last used), before an operation is reported failed. (The `cluster` extra:
+    redis-py is imported only with PLATEHUB_REDIS_URL.)"""
+    import redis.asyncio as redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
+
     return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=2,
                                 retry=Retry(NoBackoff(), 1), retry_on_error=[ConnectionError, TimeoutError])
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What an unreachable Redis raises."""
+    from redis.exceptions import RedisError
+
+    return RedisError, OSError
 
 
 def _entry_id(value: bytes | str) -> tuple[int, int]:
@@ -121,7 +134,7 @@ class Relay:
                     for entry_id, fields in entries:
                         last = _entry_id(entry_id)
                         self._deliver(fields)
-            except (RedisError, OSError) as e:
+            except _failures() as e:
                 self._state(False, e)
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
@@ -150,7 +163,7 @@ class Relay:
                         pipe.xadd(self.stream, {"t": event.topic, "p": data}, maxlen=self.maxlen, approximate=True)
                     await pipe.execute()
                 self.sent += len(batch)
-            except (RedisError, OSError) as e:
+            except _failures() as e:
                 self._state(False, e)
                 while not self._out.empty():  # everything not yet sent stays here
                     batch.append(self._out.get_nowait())
