@@ -132,8 +132,23 @@ def test_workers_serve_one_port_and_a_killed_one_is_replaced(pg_url, redis_url, 
     assert log.count("GET /api/info?whoAmI=&auth=*** HTTP") == 4, log  # each worker's access log masks it
 
 
-def workers_of_gone(pids: set[int]) -> bool:
-    return not any(Path(f"/proc/{p}").exists() for p in pids)
+def workers_of_gone(pids: set[int], timeout: float = 30.0) -> bool:
+    """Whether every one of `pids` has ended within `timeout` (the supervisor's workers end as it does, on
+    a loaded machine a few seconds after; a zombie waiting to be reaped has ended)."""
+    deadline = time.time() + timeout
+    while any(_running(p) for p in pids):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 # ---------------------------------------------------------------- deploy/haproxy.cfg, for real
