@@ -59,6 +59,16 @@ def settings_changes(data: Path, setting: str) -> list[tuple[str | None, dict]]:
     return [(user, d) for user, d in ((u, json.loads(x)) for u, x in rows) if d.get("setting") == setting]
 
 
+async def until(condition, timeout: float = 10.0) -> None:
+    """Wait (on the event loop) until `condition()` holds; fail after `timeout` seconds."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
 def next_event(ws, timeout: float = 20.0) -> dict:
     """The next WebSocket message that is not a ping."""
     import json

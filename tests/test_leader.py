@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from helpers import free_port
+from helpers import free_port, until
 
 from platehub.core.leader import Leader
 from platehub.simulator.daemons import RedisServer
@@ -25,13 +25,6 @@ class Jobs:
         self.running = False
 
 
-async def _until(condition, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def test_one_leader_of_three_and_a_successor_when_it_goes():
     redis = RedisServer(free_port()).start()
     leaders = [Leader(redis.url, ttl=1.0, every=0.2) for _ in range(3)]
@@ -39,14 +32,14 @@ async def test_one_leader_of_three_and_a_successor_when_it_goes():
     try:
         for leader, job in zip(leaders, jobs, strict=True):
             await leader.start(job.start, job.stop)
-        await _until(lambda: sum(j.running for j in jobs) == 1)
+        await until(lambda: sum(j.running for j in jobs) == 1)
         await asyncio.sleep(1.0)  # renewals keep it: still exactly one, the same
         first = next(i for i, j in enumerate(jobs) if j.running)
         assert sum(j.running for j in jobs) == 1 and jobs[first].starts == 1
 
         await leaders[first].stop()  # hands the lease back: another takes it at its next try
         assert not jobs[first].running
-        await _until(lambda: sum(j.running for j in jobs) == 1, timeout=2.0)
+        await until(lambda: sum(j.running for j in jobs) == 1, timeout=2.0)
         second = next(i for i, j in enumerate(jobs) if j.running)
         assert second != first
 

@@ -9,7 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from helpers import free_port
+from helpers import free_port, until
 
 from platehub.core import wire
 from platehub.core.bus import PARKING_COUNT, READ_STORED, SNAPSHOT_DONE, Bus
@@ -45,13 +45,6 @@ async def _collect(sub, n: int, timeout: float = 5.0) -> list:
     return [(await asyncio.wait_for(sub.get(), timeout)).payload for _ in range(n)]
 
 
-async def _until(condition, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def test_two_processes_hear_each_other_once_in_one_order():
     redis = RedisServer(free_port()).start()
     a, b = Bus(Relay(redis.url, TOPICS)), Bus(Relay(redis.url, TOPICS))
@@ -59,7 +52,7 @@ async def test_two_processes_hear_each_other_once_in_one_order():
         for bus in (a, b):
             bus.bind(asyncio.get_running_loop())
             bus.start()
-        await _until(lambda: a.link.up and b.link.up)
+        await until(lambda: a.link.up and b.link.up)
         everywhere_b = b.subscribe(READ_STORED, everywhere=True)
         everywhere_a = a.subscribe(READ_STORED, everywhere=True)
         local_b = b.subscribe(READ_STORED)
@@ -76,12 +69,12 @@ async def test_two_processes_hear_each_other_once_in_one_order():
 
         # Redis restarts (and forgets the stream): events published after it is back reach everybody
         redis.stop()
-        await _until(lambda: not a.link.up and not b.link.up)
+        await until(lambda: not a.link.up and not b.link.up)
         down = _read("DOWN1")
         a.publish(READ_STORED, down)  # while it is away: a's own subscribers still hear a's events
         assert await _collect(everywhere_a, 1) == [down]
         redis.start()
-        await _until(lambda: a.link.up and b.link.up)
+        await until(lambda: a.link.up and b.link.up)
         after = _read("BACK1")
         a.publish(READ_STORED, after)
         assert await _collect(everywhere_b, 1) == [after]

@@ -469,10 +469,10 @@ class AccessLists:
         if not read:
             return []
         key = similar.canonical(read)
-        index = self._key_index()  # the lists' keys (read again when the lists' version moved)
         if edits == 0 and not lookalikes:
             rows = self.repo.by_plate(read)
         else:  # only the keys some entry has: most reads match none, and then nothing is asked of the store
+            index = self._key_index()  # the lists' keys (read again when the lists' version moved)
             near = {key} if edits == 0 else variants(key) if edits == 1 else index.within_two(key) | variants(key)
             rows = self.repo.by_key(hits) if (hits := near & index.keys) else []
         at = at.astimezone(UTC) if at.tzinfo else parse_time(at, self.zone)  # type: ignore[assignment]
