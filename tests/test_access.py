@@ -4,6 +4,7 @@ PostgreSQL), the matcher, CSV/XLSX import and export."""
 from __future__ import annotations
 
 import io
+import random
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from platehub.core.access import (
     Entry,
     ListError,
     Window,
+    _KeyIndex,
     format_schedule,
     parse_entry,
     parse_schedule,
@@ -245,6 +247,22 @@ def test_variants_cover_one_edit():
     for other in ("AB1", "XAB12", "AB912", "8B12", "京AB12", "AB12警"):
         assert similar.canonical(other) in found, other
     assert all(similar.edits(key, v, lookalikes=False) <= 1 for v in found)
+
+
+def test_one_edit_index_finds_what_the_variants_find():
+    """The matcher's prefix/suffix search (`within_one`) against the brute force it replaced (`variants`),
+    over keys of several lengths and scripts, the read's first and last character edited too."""
+    rng = random.Random(5)
+    alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+    keys = {similar.canonical("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 9)))) for _ in range(3000)}
+    keys |= {similar.canonical(k) for k in ("京A12345", "A12345", "沪A1234", "AB12警", "AB12", "A", "B1")}
+    index = _KeyIndex(keys, version=1)
+    reads = [*rng.sample(sorted(keys), 300), "京A12345", "A1234", "AB12", "", "Z"]
+    for read in reads:
+        key = similar.canonical(read)
+        expected = {k for k in keys if similar.edits(key, k, lookalikes=False, limit=1) <= 1}
+        assert index.within_one(key) == expected, read
+        assert variants(key) & keys <= expected  # the old candidate set: never more
 
 
 def test_edits_counts_lookalikes_as_free():

@@ -49,6 +49,14 @@ def flags_environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def lean_log_records() -> None:
+    """Log records without what LOG_FORMAT never prints (the logging docs' "Optimization" section): the
+    calling file and line (a walk up the stack), thread, process and multiprocessing names. Several per
+    read under load."""
+    logging._srcfile = None  # documented there as the switch for the caller's file and line
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
+
 def worker_logging(level: str) -> dict:
     """uvicorn's logging config plus platehub's own lines (the root logger) and the credential filter on
     uvicorn's loggers (accesslog.py): applied by each worker process as it starts."""
@@ -115,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"platehub serve: {refusal}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
+    lean_log_records()
     return serve_several(args, settings) if args.workers > 1 else serve_one(args, settings)
 
 

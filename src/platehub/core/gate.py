@@ -161,6 +161,7 @@ class GateKeeper:
             stored = self.store_in(conn, read, decision)
         if not stored:  # decided before: the first decision stands
             return self.repo.get(read.id) or decision
+        log.info("%s: %s", read.plate or "-", decision.summary())
         self.carry_out(read, device, decision)
         return decision
 
@@ -190,9 +191,8 @@ class GateKeeper:
             distance=m.distance if m else None, alert=got.alert)
 
     def carry_out(self, read: Read, device: Device | None, decision: Decision) -> None:
-        """What a stored decision sets going: published, alerted, the open queued for a wired camera."""
-        log.info("gate %s for %s at %s: %s (%s; policy %s)", decision.action, read.plate or "-",
-                 decision.device or "?", decision.reason, decision.why, decision.policy)
+        """What a stored decision sets going: published, alerted, the open queued for a wired camera (the
+        caller logs the decision with its read)."""
         self.bus.publish(GATE_DECISION, decision)
         if decision.alert:
             self._alert(decision.alert, read, decision)

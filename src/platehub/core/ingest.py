@@ -104,7 +104,8 @@ class Ingestor:
             self._forget_images(saved)  # a record sent again (rare: no lookup before the insert for it)
             return self._duplicate(read)
         read = saved
-        log.info("%s read %s stored from %s (%s)", read.protocol, read.plate or "-", read.source, read.id)
+        log.info("%s read %s stored from %s (%s)%s", read.protocol, read.plate or "-", read.source, read.id,
+                 f"; {decision.summary()}" if decision is not None else "")  # one line per read
         if decision is not None:
             self._carry_out(read, device, decision)
         self.observers.notify(read)

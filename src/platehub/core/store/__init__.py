@@ -12,6 +12,7 @@ from platehub.core.store.channels import ChannelRepo
 from platehub.core.store.database import WalSync, connect, migrate, sqlite_path
 from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
+from platehub.core.store.direct import DirectReads
 from platehub.core.store.hooks import WebhookRepo
 from platehub.core.store.images import TMP, ImageStore
 from platehub.core.store.keys import KeyRepo
@@ -42,9 +43,10 @@ class Store:
         self.webhooks = WebhookRepo(self.engine)
         self.outbox = OutboxRepo(self.engine)  # webhook deliveries owed
         self.usage = UsageRepo(self.engine)
-        self.devices = DeviceRepo(self.engine)
-        self.commands = CommandRepo(self.engine)
-        self.access = AccessRepo(self.engine)
+        self.direct = DirectReads(self.engine)  # the point reads of every pushed read
+        self.devices = DeviceRepo(self.engine, self.direct)
+        self.commands = CommandRepo(self.engine, self.direct)
+        self.access = AccessRepo(self.engine, self.direct)
         self.lots = LotRepo(self.engine)
         self.visits = VisitRepo(self.engine)
         self.decisions = DecisionRepo(self.engine)
@@ -87,4 +89,5 @@ class Store:
         return cls(settings.db_url, settings.data_dir / "images")
 
     def close(self) -> None:
+        self.direct.close()
         self.engine.dispose()

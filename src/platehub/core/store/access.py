@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from platehub.core import similar
 from platehub.core.read import utcnow
 from platehub.core.store.database import as_utc
+from platehub.core.store.direct import DirectReads
 from platehub.core.store.schema import access_entries as T
 from platehub.core.store.schema import access_version
 
@@ -129,15 +130,14 @@ _BY_KEYS_PG = select(T).where(T.c.plate_key == any_(bindparam("keys", type_=ARRA
 
 
 class AccessRepo:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, direct: DirectReads) -> None:
         self.engine = engine
+        self.direct = direct
 
     # ---- version ----
     def version(self) -> int:
-        """The lists' change counter (asked before each match: plain SQL, nothing to build or compile)."""
-        with self.engine.connect() as conn:
-            value = conn.exec_driver_sql("SELECT value FROM access_version WHERE name = 'lists'").scalar()
-        return int(value or 0)
+        """The lists' change counter (asked before each match: through the driver, `direct.py`)."""
+        return int(self.direct.value("SELECT value FROM access_version WHERE name = 'lists'") or 0)
 
     @staticmethod
     def _bump(conn: Connection) -> None:

@@ -12,12 +12,14 @@ commit). PostgreSQL commits are durable by themselves (`synchronous_commit=on`, 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -210,8 +212,16 @@ def insert_ignore(engine: Engine, table):
     return insert(table)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything platehub stores is UTC."""
+def as_json(value: Any) -> Any:
+    """A JSON column's value: SQLite's driver hands back its text (`direct.DirectReads`)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """SQLite hands back naive datetimes (as text through the driver: `direct.DirectReads`); everything
+    platehub stores is UTC."""
     if value is None:
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -30,6 +30,10 @@ class Decision:
     def opens(self) -> bool:
         return self.action == "open"
 
+    def summary(self) -> str:
+        """For the log line of the read it decided."""
+        return f"gate {self.action} at {self.device or '?'}: {self.reason} ({self.why}; policy {self.policy})"
+
     def as_dict(self) -> dict:
         return asdict(self)
 

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, case, func, insert, or_, select, update
 
 from platehub.core.read import utcnow
-from platehub.core.store.database import as_utc, insert_ignore
+from platehub.core.store.database import as_json, as_utc, insert_ignore
+from platehub.core.store.direct import DirectReads
 from platehub.core.store.schema import commands, devices
 
 
@@ -41,7 +42,7 @@ class Device:
 
 def _device(row) -> Device:
     return Device(row.code, row.protocol, row.name, row.address, row.channels, bool(row.heartbeat),
-                  bool(row.online), dict(row.meta or {}), as_utc(row.first_seen), as_utc(row.last_seen),
+                  bool(row.online), dict(as_json(row.meta) or {}), as_utc(row.first_seen), as_utc(row.last_seen),
                   row.gate_policy, None if row.alert_unknown is None else bool(row.alert_unknown),
                   row.lot_entrance, row.lot_exit, row.gate_device, row.peer_address, row.pinned_address,
                   row.secret_hash is not None)
@@ -65,11 +66,11 @@ _TOUCH = update(devices).where((devices.c.code == bindparam("b_code")) & devices
 
 
 class DeviceRepo:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, direct: DirectReads) -> None:
         self.engine = engine
+        self.direct = direct  # `get`: once per pushed read
         self._local = threading.local()  # .memo: {code: Device} inside `one_message`
         self._written: dict[str, tuple[float, tuple]] = {}  # code → (monotonic time, fields) of the last `seen` write
-        self._get = select(devices).where(devices.c.code == bindparam("code"))
 
     @contextmanager
     def one_message(self) -> Iterator[None]:
@@ -158,9 +159,8 @@ class DeviceRepo:
         memo = getattr(self._local, "memo", None)
         if memo is not None and code in memo:
             return memo[code]
-        with self.engine.connect() as conn:
-            row = conn.execute(self._get, {"code": code}).first()
-        return self._remember(_device(row)) if row else None
+        rows = self.direct.rows("SELECT * FROM devices WHERE code = ?", (code,))
+        return self._remember(_device(rows[0])) if rows else None
 
     def list(self, protocol: str | None = None) -> list[Device]:
         q = select(devices).order_by(devices.c.code)
@@ -236,8 +236,9 @@ def _command(row) -> Command:
 
 
 class CommandRepo:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, direct: DirectReads) -> None:
         self.engine = engine
+        self.direct = direct  # `pending`: asked by every reply to a camera, nearly always of none
         self._pending = select(commands).where((commands.c.device == bindparam("device"))
                                                & (commands.c.status == "pending")).order_by(commands.c.id)
 
@@ -252,6 +253,9 @@ class CommandRepo:
 
     def pending(self, device: str) -> list[Command]:
         """Oldest first."""
+        if self.direct.value("SELECT 1 FROM commands WHERE device = ? AND status = 'pending' LIMIT 1",
+                             (device,)) is None:
+            return []
         with self.engine.connect() as conn:
             return [_command(r) for r in conn.execute(self._pending, {"device": device})]
 
