@@ -236,6 +236,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(video.router)
     apidocs.mount(app)
     console.mount(app)  # last: `/` and `/console/` shadow no API route
+    app.add_middleware(allinone.PushLane, door=services.door, paths=allinone.paths(settings))  # the hot path
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(BodyLimit, limit=settings.upload_limit)
     return app

@@ -89,5 +89,6 @@ class Store:
         return cls(settings.db_url, settings.data_dir / "images")
 
     def close(self) -> None:
+        self.reads.close()
         self.direct.close()
         self.engine.dispose()

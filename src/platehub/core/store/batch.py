@@ -7,6 +7,7 @@ writer thread, which runs whatever has queued meanwhile (up to `max_batch`) in o
 commit, then wakes each caller with its own result. A batch that fails is run again one job per
 transaction, so one bad job fails alone (jobs must be safe to run again after a rollback, as inserts that
 skip existing rows are). With one request at a time a batch is that request: nothing waits for company.
+The writer keeps its connection between batches (a new one after a failure).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class BatchWriter:
         self._jobs: list[_Job] = []
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = False
+        self._conn: Connection | None = None  # the writer thread's
         self.batches = self.jobs = 0  # counted, for benchmarks and tests
 
     def run(self, work: Callable[[Connection], T]) -> T:
@@ -47,6 +50,8 @@ class BatchWriter:
         returns once that transaction is committed."""
         job = _Job(work)
         with self._cond:
+            if self._closing:
+                raise RuntimeError("the store is closed")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="db-batch-writer", daemon=True)
                 self._thread.start()
@@ -57,22 +62,51 @@ class BatchWriter:
             raise job.error
         return job.result
 
+    def close(self) -> None:
+        """Write what is queued, then stop the writer and close its connection."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
     def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs:
-                    self._cond.wait()
-                batch, self._jobs = self._jobs[:self.max_batch], self._jobs[self.max_batch:]
-            self._write(batch)
+        try:
+            while True:
+                with self._cond:
+                    while not self._jobs and not self._closing:
+                        self._cond.wait()
+                    if not self._jobs:
+                        return
+                    batch, self._jobs = self._jobs[:self.max_batch], self._jobs[self.max_batch:]
+                self._write(batch)
+        finally:
+            self._drop()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()
+            except Exception:
+                conn.invalidate()
 
     def _write(self, batch: list[_Job]) -> None:
         self.batches += 1
         self.jobs += len(batch)
         try:
-            with self.engine.begin() as conn:
+            conn = self._connection()
+            with conn.begin():
                 for job in batch:
                     job.result = job.work(conn)
         except Exception:
+            self._drop()  # a new connection for the retries (this one may be broken: a database restart)
             if len(batch) > 1:
                 log.warning("a batch of %d writes failed; writing them one by one", len(batch))
             for job in batch:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
-from platehub.core.store.database import as_utc, insert_ignore
+from platehub.core.store.database import DriverInsert, as_utc
 from platehub.core.store.schema import decisions
 
 
@@ -48,7 +48,7 @@ class DecisionRepo:
         self.engine = engine
         # built once (one per ingested read); RETURNING tells a new row from a skipped one on both
         # databases (PostgreSQL's row count of INSERT … ON CONFLICT DO NOTHING is -1 through psycopg)
-        self._insert = insert_ignore(engine, decisions).returning(decisions.c.read_id)
+        self._insert = DriverInsert(engine, decisions, decisions.c.read_id)
 
     def add(self, d: Decision) -> bool:
         """False when the read was decided already (the first decision stands)."""
@@ -57,10 +57,10 @@ class DecisionRepo:
 
     def add_in(self, conn: Connection, d: Decision) -> bool:
         """`add` inside a transaction of the caller's (a new read and its decision in one commit)."""
-        return conn.execute(self._insert, dict(
+        return self._insert.run(conn, dict(
             read_id=d.read_id, device=d.device, policy=d.policy, action=d.action, reason=d.reason,
             detail=d.why, at=d.at, list=d.list, entry_id=d.entry_id, entry_plate=d.entry_plate,
-            distance=d.distance, alert=d.alert)).first() is not None
+            distance=d.distance, alert=d.alert))
 
     def get(self, read_id: str) -> Decision | None:
         with self.engine.connect() as conn:

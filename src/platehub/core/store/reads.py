@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from platehub.core.read import Box, Read
 from platehub.core.store.batch import BatchWriter
-from platehub.core.store.database import as_utc, insert_ignore
+from platehub.core.store.database import DriverInsert, as_utc
 from platehub.core.store.schema import reads
 
 
@@ -44,7 +44,7 @@ class ReadRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # built once: the statements of every ingested read (building one costs more than running it)
-        self._insert = insert_ignore(engine, reads).returning(reads.c.id)
+        self._insert = DriverInsert(engine, reads, reads.c.id)
         self._batch = BatchWriter(engine)
         self._by_key = select(reads).where((reads.c.protocol == bindparam("protocol"))
                                            & (reads.c.source_key == bindparam("source_key")))
@@ -60,7 +60,7 @@ class ReadRepo:
         added = []
         with self.engine.begin() as conn:
             for read in items:
-                if conn.execute(self._insert, to_row(read)).first() is not None:
+                if self._insert.run(conn, to_row(read)):
                     added.append(read)
                     if then is not None:
                         then(conn, read)
@@ -70,13 +70,16 @@ class ReadRepo:
         """`add` of one read, committed together with the reads other threads are adding at the same moment
         (core/store/batch.py: group commit); False when it was stored already."""
         def work(conn: Connection) -> bool:
-            if conn.execute(self._insert, to_row(read)).first() is None:
+            if not self._insert.run(conn, to_row(read)):
                 return False
             if then is not None:
                 then(conn, read)
             return True
 
         return self._batch.run(work)
+
+    def close(self) -> None:
+        self._batch.close()
 
     def get_by_key(self, protocol: str, source_key: str) -> Read | None:
         with self.engine.connect() as conn:
