@@ -86,11 +86,12 @@ class Ingestor:
         retention = self.settings.image_retention
         images = self.store.images
         name = name or read.id
+        saved = {}
         if full and retention == "full":
-            read = replace(read, image_full=images.save(name, full, read.received_at, extension(full)))
+            saved["image_full"] = images.save(name, full, read.received_at, extension(full))
         if plate and retention in ("full", "plate"):
-            read = replace(read, image_plate=images.save(f"{name}-plate", plate, read.received_at, extension(plate)))
-        return read
+            saved["image_plate"] = images.save(f"{name}-plate", plate, read.received_at, extension(plate))
+        return replace(read, **saved) if saved else read
 
     def ingest(self, read: Read, full: bytes | None = None, plate: bytes | None = None,
                live: bool = True, device: Device | None = None) -> Ingested:

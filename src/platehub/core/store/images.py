@@ -22,23 +22,36 @@ class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._renamed: set[Path] = set()  # directories with renames not yet fsynced
+        self._made: dict[str, Path] = {}  # the day directory last written into
         self._lock = threading.Lock()
 
     def save(self, name: str, data: bytes, when: datetime, ext: str = "jpg") -> str:
         """Write atomically, the content durably; returns the path relative to the store root. The new
         name is durable after the next `sync_names` (`Store.durable` calls it)."""
-        rel = Path(f"{when:%Y/%m/%d}") / f"{name}.{ext}"
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + TMP)
-        with open(tmp, "wb") as f:
+        day = f"{when:%Y/%m/%d}"
+        directory = self._made.get(day)
+        if directory is None:  # made once per day directory (checked when a write finds it gone)
+            directory = self._make(day)
+        path = f"{directory}/{name}.{ext}"
+        try:
+            f = open(path + TMP, "wb")
+        except FileNotFoundError:  # retention removed the (empty) directory meanwhile
+            self._make(day)
+            f = open(path + TMP, "wb")
+        with f:
             f.write(data)
             f.flush()
             os.fdatasync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(path + TMP, path)
         with self._lock:
-            self._renamed.add(path.parent)
-        return rel.as_posix()
+            self._renamed.add(directory)
+        return f"{day}/{name}.{ext}"
+
+    def _make(self, day: str) -> Path:
+        directory = self.root / day
+        directory.mkdir(parents=True, exist_ok=True)
+        self._made = {day: directory}
+        return directory
 
     def sync_names(self) -> None:
         """fsync the directories of the files saved so far (one fsync per directory for many files)."""

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import orjson
 import pybase64
 
 from platehub.core.read import Box, Read, normalize_plate
@@ -442,9 +443,12 @@ _PARSERS = {"AlarmInfoPlate": parse_plate, "AlarmIoIn": parse_io_in, "SerialData
 def parse_json(body: bytes) -> Message:
     """Any JSON message the cameras push, by its top-level key (whatever path it came to)."""
     try:
-        msg = json.loads(decode_text(body))
-    except (ValueError, RecursionError) as e:
-        raise BadMessage(f"not JSON: {e}") from None
+        msg = orjson.loads(body)  # the usual body: UTF-8 JSON; anything else as below, with json's rules
+    except orjson.JSONDecodeError:
+        try:
+            msg = json.loads(decode_text(body))
+        except (ValueError, RecursionError) as e:
+            raise BadMessage(f"not JSON: {e}") from None
     if not isinstance(msg, dict):
         raise BadMessage("the JSON body is not an object")
     if jsondepth.too_deep(msg):  # the read keeps the message: copying it must not overflow the stack

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 
 import anyio
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -83,7 +84,10 @@ class PushLane:
         except Exception:
             log.exception("all-in-one: failed on %s from %s", scope["path"], origin.client)
             status, reply = 503, codec.refusal("server error; send it again")
-        await JSONResponse(reply, status_code=status)(scope, receive, send)
+        content = orjson.dumps(reply)  # what JSONResponse sends (UTF-8, compact), without its machinery
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
+        await send({"type": "http.response.body", "body": content})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -111,7 +111,7 @@ class Door:
             manual = any(c.kind.startswith("whitelist_") for c in pending)
             if not manual and sync.enabled(self.store.devices.get(device)):
                 batch = sync.next_batch(device)
-            snapshot = origin.snapshot(self.settings.allinone_snapshot_path, device)
+            snapshot = origin.snapshot(self.settings.allinone_snapshot_path, device) if pending else None
             whitelist = codec.whitelist_operate(batch.op, batch.entries) if batch else None
             reply = codec.reply(pending, snapshot=snapshot, whitelist=whitelist, **reply_args)
             if reply.carried:
