@@ -754,3 +754,49 @@ async def test_offline_backlog_of_9000_replayed_while_live_reads_arrive(make_ser
                if int(x.source_key.split(":")[1]) > 9000}
     for pid, rec in live.items():
         assert len([t for t in offline_in if rec.created < t < live_in[pid]]) <= 1, pid
+
+
+# ------------------------------------------------------------------------------------------ the push lane
+# JSON pushes are answered by routes.PushLane before the framework's routing: the app-wide rules still hold
+
+
+def test_a_json_push_over_the_upload_limit_gets_413_and_the_door_keeps_serving(inproc):
+    serial = new_serial()
+    huge = b'{"AlarmInfoPlate": {"serialno": "%s", "result": {"PlateResult": {"license": "' % serial.encode()
+    huge += b"A" * (inproc.settings.upload_limit + 1) + b'"}}}}'
+    r = httpx.post(inproc.url + PLATE, content=huge, headers={"content-type": "application/json"}, timeout=60)
+    assert r.status_code == 413  # by Content-Length
+    chunks = (huge[i:i + 1 << 20] for i in range(0, len(huge), 1 << 20))
+    r = httpx.post(inproc.url + PLATE, content=chunks, headers={"content-type": "application/json"}, timeout=60)
+    assert r.status_code == 413  # while streaming (chunked, no Content-Length)
+    assert not stored(inproc.settings.data_dir, source=serial)
+    r = httpx.post(inproc.url + PLATE, content=spec_plate("plate_result.json", serial))
+    assert r.status_code == 200 and "error" not in inner(r.json())
+    assert len(stored(inproc.settings.data_dir, source=serial)) == 1
+
+
+def test_a_json_push_from_a_browser_gets_the_cors_header(inproc):
+    r = httpx.post(inproc.url + PLATE, content=spec_plate("plate_result.json", new_serial()),
+                   headers={"origin": "http://console.example"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_store_fault_answers_503_opens_nothing_and_the_resent_record_is_stored_once(tmp_path):
+    """The spec's camera keeps a record whose push got no proper answer and sends it again (2.1)."""
+    server = InProcess(tmp_path / "data").start()
+    try:
+        serial, engine = new_serial(), server.hub.store.engine
+        push = spec_plate("plate_result.json", serial)
+        with engine.begin() as conn:  # a real fault: the insert finds no table
+            conn.exec_driver_sql("ALTER TABLE reads RENAME TO reads_away")
+        r = httpx.post(server.url + PLATE, content=push)
+        assert r.status_code == 503 and inner(r.json()).get("info") != "ok"
+        assert "send it again" in inner(r.json())["error"]
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE reads_away RENAME TO reads")
+        r = httpx.post(server.url + PLATE, content=push)
+        again = httpx.post(server.url + PLATE, content=push)
+        assert r.status_code == again.status_code == 200
+        assert len(stored(server.settings.data_dir, source=serial)) == 1
+    finally:
+        server.stop()
