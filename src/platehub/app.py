@@ -83,6 +83,7 @@ class Background(NamedTuple):
     mqtt: MqttBridge  # off when PLATEHUB_MQTT_URL is unset; in the leader
     retention: RetentionJob  # PLATEHUB_RETAIN_*: in batches, in a worker thread; in the leader
     leader: Leader  # which process runs the once-per-site jobs (core/leader.py)
+    shared: RedisGuard | None  # the Redis client of the slow-down and rate limits (PLATEHUB_REDIS_URL)
 
 
 def build(settings: Settings, store: Store, engine: Engine | None = None) -> tuple[Platehub, Background]:
@@ -135,7 +136,7 @@ def build(settings: Settings, store: Store, engine: Engine | None = None) -> tup
         links=hls.LinkSigner(store.keys.key(hls.KEY_NAME)))
     dispatcher = WebhookDispatcher(settings, outbox, store.webhooks, failed=metrics.webhook_failed if on else None)
     return services, Background(dispatcher, MqttBridge(settings, store, bus, commands),
-                                RetentionJob(Retention(settings, store)), Leader(settings.redis_url))
+                                RetentionJob(Retention(settings, store)), Leader(settings.redis_url), shared)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -194,6 +195,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await jobs.webhooks.stop()
         await services.commands.stop()
         await bus.stop()
+        if jobs.shared is not None:
+            jobs.shared.close()
         services.recognizer.close()
         store.close()
 

@@ -96,6 +96,14 @@ def serve_one(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if server.started else 3  # uvicorn.run's exit status when the server could not start
 
 
+def worker_app():
+    """The app of one `--workers` process (each starts a new interpreter)."""
+    from platehub.app import create_app
+
+    lean_log_records()
+    return create_app()
+
+
 def serve_several(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -109,7 +117,7 @@ def serve_several(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     os.environ.update(flags_environment(args))  # the workers' Settings.from_env sees the flags
-    uvicorn.run("platehub.app:create_app", factory=True, workers=args.workers, host=settings.host,
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, host=settings.host,
                 port=settings.port, log_level=args.log_level, log_config=worker_logging(args.log_level),
                 access_log=args.access_log, proxy_headers=bool(settings.trusted_proxies),
                 forwarded_allow_ips=list(settings.trusted_proxies) or None,

@@ -41,6 +41,10 @@ class RedisGuard:
         self._down = False
         self._retry_at = 0.0
 
+    def close(self) -> None:
+        """Close the client's connections (at shutdown)."""
+        self.client.close()
+
     def script(self, lua: str) -> redis.commands.core.Script:
         return self.client.register_script(lua)
 

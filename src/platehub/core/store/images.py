@@ -18,6 +18,13 @@ from platehub.core.store.database import sync_dir
 TMP = ".tmp"
 
 
+def _write_synced(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fdatasync(f.fileno())
+
+
 class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -34,14 +41,10 @@ class ImageStore:
             directory = self._make(day)
         path = f"{directory}/{name}.{ext}"
         try:
-            f = open(path + TMP, "wb")
+            _write_synced(path + TMP, data)
         except FileNotFoundError:  # retention removed the (empty) directory meanwhile
             self._make(day)
-            f = open(path + TMP, "wb")
-        with f:
-            f.write(data)
-            f.flush()
-            os.fdatasync(f.fileno())
+            _write_synced(path + TMP, data)
         os.replace(path + TMP, path)
         with self._lock:
             self._renamed.add(directory)
