@@ -30,6 +30,26 @@ def test_sqlite_uses_wal(tmp_path):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+def test_a_thread_waits_for_a_sync_only_for_what_no_sync_has_covered(store):
+    """`Store.durable` before an acknowledgement: the group commit syncs each batch before it wakes its
+    threads (their reads are durable when `add_one` returns: no second wait); a thread's own commit or
+    image save still owes one sync, once."""
+    syncs, real = [], store.durability.sync
+    store.durability.sync = lambda: (syncs.append(1), real())[1]
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    store.images.save("durable-test", b"jpeg", t0)
+    assert store.reads.add_one(make_read("AB1234CO", t0, source="gate")) and len(syncs) == 1
+    store.durable()
+    assert len(syncs) == 1  # the batch's sync started after the image save and the insert: covered
+    store.devices.add("durable-cam", "allinone")  # a commit of this thread's own
+    store.durable()
+    store.durable()
+    assert len(syncs) == 2
+    store.images.save("durable-test-2", b"jpeg", t0)
+    store.durable()
+    assert len(syncs) == 3
+
+
 def test_migrations_are_repeatable(store):
     from platehub.core.store.database import head_revision, migrate
 

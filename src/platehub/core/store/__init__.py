@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy import event
+
 from platehub.core.store.access import AccessRepo
 from platehub.core.store.accounts import TokenRepo, UserRepo
 from platehub.core.store.camera_lists import CameraListRepo
 from platehub.core.store.channels import ChannelRepo
-from platehub.core.store.database import WalSync, connect, migrate, sqlite_path
+from platehub.core.store.database import Durability, WalSync, connect, migrate, sqlite_path
 from platehub.core.store.decisions import DecisionRepo
 from platehub.core.store.devices import CommandRepo, DeviceRepo
 from platehub.core.store.direct import DirectReads
@@ -36,7 +38,13 @@ class Store:
             image_root.mkdir(parents=True, exist_ok=True)
         self.engine = connect(url)
         migrate(self.engine)
-        self.reads = ReadRepo(self.engine)
+        path = sqlite_path(self.engine)
+        self._wal = WalSync(path, also=self._sync_names) if path is not None else None
+        # what a thread owes before acknowledging: its commits (any connection) and image saves
+        self.durability = Durability(self._wal.wait if self._wal is not None else self._sync_names)
+        event.listen(self.engine, "commit", lambda _conn: self.durability.touched())
+        self.images = ImageStore(image_root, saved=self.durability.touched)
+        self.reads = ReadRepo(self.engine, self.durability)
         self.users = UserRepo(self.engine)
         self.tokens = TokenRepo(self.engine)
         self.sessions = SessionRepo(self.engine)
@@ -53,9 +61,9 @@ class Store:
         self.camera_lists = CameraListRepo(self.engine)
         self.channels = ChannelRepo(self.engine)
         self.keys = KeyRepo(self.engine)
-        self.images = ImageStore(image_root)
-        path = sqlite_path(self.engine)
-        self._wal = WalSync(path, also=self.images.sync_names) if path is not None else None
+
+    def _sync_names(self) -> None:
+        self.images.sync_names()
 
     def sweep_orphans(self, before: float) -> int:
         """Delete the image files a crash left behind (see `images`): `.tmp` files, and images of the
@@ -75,13 +83,11 @@ class Store:
         return removed
 
     def durable(self) -> None:
-        """Return once everything committed and every image saved before the call survive a power loss
+        """Return once everything this thread committed and every image it saved survive a power loss
         (call it before acknowledging data). SQLite: a group fsync of the image directories and the WAL;
-        PostgreSQL: its commits are durable already, the image directories are fsynced."""
-        if self._wal is not None:
-            self._wal.wait()
-        else:
-            self.images.sync_names()
+        PostgreSQL: its commits are durable already, the image directories are fsynced. Nothing to wait
+        for when the group commit made them durable already (`database.Durability`)."""
+        self.durability.wait()
 
     @classmethod
     def open(cls, settings) -> Store:

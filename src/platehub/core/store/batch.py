@@ -7,7 +7,10 @@ writer thread, which runs whatever has queued meanwhile (up to `max_batch`) in o
 commit, then wakes each caller with its own result. A batch that fails is run again one job per
 transaction, so one bad job fails alone (jobs must be safe to run again after a rollback, as inserts that
 skip existing rows are). With one request at a time a batch is that request: nothing waits for company.
-The writer keeps its connection between batches (a new one after a failure).
+The writer keeps its connection between batches (a new one after a failure). With `durability` it
+makes each batch durable (the group fsync) before it wakes the batch's callers: one wait for a caller,
+not one for the commit and another for the fsync, and the fsync of one batch overlaps the gathering of
+the next.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+
+from platehub.core.store.database import Durability
 
 log = logging.getLogger("platehub.store")
 
@@ -35,8 +40,9 @@ class _Job:
 
 
 class BatchWriter:
-    def __init__(self, engine: Engine, max_batch: int = 64) -> None:
+    def __init__(self, engine: Engine, durability: Durability | None = None, max_batch: int = 64) -> None:
         self.engine = engine
+        self.durability = durability
         self.max_batch = max_batch
         self._jobs: list[_Job] = []
         self._cond = threading.Condition()
@@ -47,7 +53,7 @@ class BatchWriter:
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """`work(conn)` inside a transaction shared with other callers' work (blocking; any thread);
-        returns once that transaction is committed."""
+        returns once that transaction is committed (and durable, with `durability`)."""
         job = _Job(work)
         with self._cond:
             if self._closing:
@@ -60,6 +66,8 @@ class BatchWriter:
         job.done.wait()
         if job.error is not None:
             raise job.error
+        if self.durability is not None:
+            self.durability.covered()  # the sync after the batch started after everything this thread did
         return job.result
 
     def close(self) -> None:
@@ -115,5 +123,12 @@ class BatchWriter:
                         job.result = job.work(conn)
                 except Exception as e:
                     job.error = e
+        if self.durability is not None:
+            try:
+                self.durability.sync()
+            except Exception as e:  # not known durable: the callers do not acknowledge (a camera sends again)
+                log.exception("the group fsync after a batch of %d writes failed", len(batch))
+                for job in batch:
+                    job.error = job.error or e
         for job in batch:
             job.done.set()

@@ -155,6 +155,30 @@ class WalSync:
             self._inode = inode
 
 
+class Durability:
+    """What a thread owes before it acknowledges. `sync` makes everything committed and saved so far
+    durable (the group fsync: `WalSync.wait`, the image directories). A thread that commits or saves an
+    image is `touched`; `wait` syncs only for a touched thread. The group commit (`batch.BatchWriter`)
+    syncs after each batch's commit, before it wakes the batch's threads, and so `covers` them: their
+    reads are durable when stored, and the ingest's `Store.durable` costs them no second wait."""
+
+    def __init__(self, sync: Callable[[], None]) -> None:
+        self.sync = sync
+        self._local = threading.local()
+
+    def touched(self) -> None:
+        self._local.owed = True
+
+    def covered(self) -> None:
+        """This thread's writes so far were made durable (by a sync that started after them)."""
+        self._local.owed = False
+
+    def wait(self) -> None:
+        if getattr(self._local, "owed", False):
+            self.sync()
+            self._local.owed = False
+
+
 def sync_dir(path: Path) -> None:
     """fsync a directory, so the names created or renamed in it survive a power loss."""
     fd = os.open(path, os.O_RDONLY)

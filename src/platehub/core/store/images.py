@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -26,8 +26,10 @@ def _write_synced(path: str, data: bytes) -> None:
 
 
 class ImageStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, saved: Callable[[], None] | None = None) -> None:
+        """`saved`: called in the saving thread after each save (it owes a sync of the names)."""
         self.root = root
+        self._saved = saved
         self._renamed: set[Path] = set()  # directories with renames not yet fsynced
         self._made: dict[str, Path] = {}  # the day directory last written into
         self._lock = threading.Lock()
@@ -48,6 +50,8 @@ class ImageStore:
         os.replace(path + TMP, path)
         with self._lock:
             self._renamed.add(directory)
+        if self._saved is not None:
+            self._saved()
         return f"{day}/{name}.{ext}"
 
     def _make(self, day: str) -> Path:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from platehub.core.read import Box, Read
 from platehub.core.store.batch import BatchWriter
-from platehub.core.store.database import DriverInsert, as_utc
+from platehub.core.store.database import DriverInsert, Durability, as_utc
 from platehub.core.store.schema import reads
 
 
@@ -41,11 +41,11 @@ def from_row(row) -> Read:
 
 
 class ReadRepo:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, durability: Durability | None = None) -> None:
         self.engine = engine
         # built once: the statements of every ingested read (building one costs more than running it)
         self._insert = DriverInsert(engine, reads, reads.c.id)
-        self._batch = BatchWriter(engine)
+        self._batch = BatchWriter(engine, durability)  # `add_one`: stored durably
         self._by_key = select(reads).where((reads.c.protocol == bindparam("protocol"))
                                            & (reads.c.source_key == bindparam("source_key")))
 

@@ -34,7 +34,7 @@ from platehub.protocols.deps import PollsDep
 from platehub.protocols.forms import FormError
 
 log = logging.getLogger("platehub.allinone")
-PUSH_THREADS = 4
+PUSH_THREADS = 6
 
 
 async def _form(request: Request, body: bytes) -> dict[str, str]:
@@ -58,9 +58,9 @@ class PushLane:
         self.app = app
         self.door = door
         self.paths = frozenset(paths)
-        # pushed messages are handled by at most PUSH_THREADS threads: their work holds the GIL but for
-        # the fsyncs, which the group commit shares, so more threads only fight over it (benchmarks/ingest.py,
-        # 16 cameras: 4 threads 307 events/s, p99 65 ms; 16 threads 294/s, p99 97 ms)
+        # pushed messages are handled by at most PUSH_THREADS threads: enough to overlap their fsyncs (the
+        # images', the group commit's), few enough not to fight over the GIL (benchmarks/ingest.py, 16
+        # cameras: 4 threads 540 events/s, 6 558-572/s, 8 569/s with p99 38.6 ms, max 49 ms)
         self.pushes = anyio.CapacityLimiter(PUSH_THREADS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
