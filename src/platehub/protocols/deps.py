@@ -27,7 +27,6 @@ from platehub.core.store import Store
 from platehub.core.store.search import PlateSearch
 from platehub.core.whitelist import WhitelistSync
 from platehub.protocols.allinone.comet import CometPolls
-from platehub.protocols.allinone.service import Door
 from platehub.protocols.tsapi.devicenames import DeviceNames
 from platehub.protocols.tsapi.hls import LinkSigner
 from platehub.protocols.tsapi.signins import FailedSignIns
@@ -95,10 +94,6 @@ async def _metrics(conn: HTTPConnection) -> Metrics:
     return services(conn).metrics
 
 
-async def _door(conn: HTTPConnection) -> Door:
-    return services(conn).door
-
-
 async def _polls(conn: HTTPConnection) -> CometPolls:
     return services(conn).polls
 
@@ -149,7 +144,6 @@ CommandsDep = Annotated[CommandQueue, Depends(_commands)]
 ListsDep = Annotated[AccessLists, Depends(_lists)]
 WhitelistDep = Annotated[WhitelistSync, Depends(_whitelist)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
-DoorDep = Annotated[Door, Depends(_door)]
 PollsDep = Annotated[CometPolls, Depends(_polls)]
 PlateSearchDep = Annotated[PlateSearch, Depends(_plate_search)]
 SignInsDep = Annotated[FailedSignIns, Depends(_sign_ins)]

@@ -3,8 +3,8 @@
 Every pushed read asks the store the same few small questions (its device's row, whether the lists
 changed, whether the device has commands waiting). Through SQLAlchemy each costs 35-60 µs of Python
 (a pooled connection checked out and reset, the statement's result machinery); through the driver
-2-5 µs (benchmarks/ingest.py). On SQLite each thread keeps a connection of its own for them (in WAL
-mode a reader sees every commit made before its statement, as a pooled connection would); on
+2-13 µs (measured one thread at a time). On SQLite each thread keeps a connection of its own for them
+(in WAL mode a reader sees every commit made before its statement, as a pooled connection would); on
 PostgreSQL they go through a pooled connection as plain SQL.
 
 Rows come back as named tuples with SQLite's raw values (datetimes as text, JSON as text, booleans as
