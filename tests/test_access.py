@@ -249,7 +249,7 @@ def test_variants_cover_one_edit():
     assert all(similar.edits(key, v, lookalikes=False) <= 1 for v in found)
 
 
-def test_one_edit_index_finds_what_the_variants_find():
+def test_one_and_two_edit_index_find_what_brute_force_finds():
     """The matcher's prefix/suffix search (`within_one`) against the brute force it replaced (`variants`),
     over keys of several lengths and scripts, the read's first and last character edited too."""
     rng = random.Random(5)
@@ -263,6 +263,8 @@ def test_one_edit_index_finds_what_the_variants_find():
         expected = {k for k in keys if similar.edits(key, k, lookalikes=False, limit=1) <= 1}
         assert index.within_one(key) == expected, read
         assert variants(key) & keys <= expected  # the old candidate set: never more
+        two = {k for k in keys if similar.edits(key, k, lookalikes=False, limit=2) <= 2}
+        assert index.within_two(key) == two, read  # so the two-edit match needs no variants beside it
 
 
 def test_edits_counts_lookalikes_as_free():

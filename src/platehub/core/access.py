@@ -374,6 +374,12 @@ class _KeyIndex:
             yield sorted_keys[i]
             i += 1
 
+    def near(self, key: str, edits: int) -> set[str]:
+        """Keys within `edits` (0, 1 or 2) edits of `key`."""
+        if edits == 0:
+            return {key} & self.keys
+        return self.within_one(key) if edits == 1 else self.within_two(key)
+
     def within_one(self, key: str) -> set[str]:
         """Keys within one edit of `key`. Split `key` in halves: a key one edit away has that edit in one
         half, so it starts with the first half or ends with the second: one prefix search in the forward
@@ -482,10 +488,7 @@ class AccessLists:
             rows = self.repo.by_plate(read)
         else:  # only the keys some entry has: most reads match none, and then nothing is asked of the store
             index = self._key_index()  # the lists' keys (read again when the lists' version moved)
-            if edits == 0:
-                hits = {key} & index.keys
-            else:
-                hits = index.within_one(key) if edits == 1 else index.within_two(key) | (variants(key) & index.keys)
+            hits = index.near(key, edits)
             rows = self.repo.by_key(hits) if hits else []
         at = at.astimezone(UTC) if at.tzinfo else parse_time(at, self.zone)  # type: ignore[assignment]
         out = []

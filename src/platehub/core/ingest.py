@@ -73,7 +73,7 @@ class Ingestor:
                  read.source, read.source_key)
         stored = self.store.reads.get_by_key(read.protocol, read.source_key) if read.source_key else None
         decision = self.store.decisions.get(stored.id) if stored is not None else None
-        self.store.durable()  # its first copy may still wait for its fsync
+        self.store.durable()  # its first copy may still wait for its fsync (not when the group commit wrote it)
         return Ingested(stored or read, new=False, decision=decision)
 
     def _forget_images(self, read: Read) -> None:

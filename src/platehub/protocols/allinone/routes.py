@@ -82,12 +82,17 @@ class PushLane:
             status, reply = await anyio.to_thread.run_sync(self.door.handle_json, body, origin,
                                                            limiter=self.pushes)
         except Exception:
-            log.exception("all-in-one: failed on %s from %s", scope["path"], origin.client)
-            status, reply = 503, codec.refusal("server error; send it again")
+            status, reply = 503, _fault(scope["path"], origin.client)
         content = orjson.dumps(reply)  # what JSONResponse sends (UTF-8, compact), without its machinery
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
         await send({"type": "http.response.body", "body": content})
+
+
+def _fault(path: str, client: str | None) -> dict:
+    """The reply to a server fault (logged): it opens nothing, and its 503 makes the camera send again."""
+    log.exception("all-in-one: failed on %s from %s", path, client)
+    return codec.refusal("server error; send it again")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -125,8 +130,7 @@ def router(settings: Settings) -> APIRouter:
                 return JSONResponse(codec.refusal(str(e)))
             return JSONResponse(await polls.poll(reg, origin, request.receive))
         except Exception:
-            log.exception("all-in-one: failed on %s from %s", request.url.path, client)
-            return JSONResponse(codec.refusal("server error; send it again"), status_code=503)
+            return JSONResponse(_fault(request.url.path, client), status_code=503)
 
     for path in dict.fromkeys(paths(settings)):
         r.add_api_route(path, receive, methods=["GET", "POST"], name=f"allinone:{path}")
